@@ -1,0 +1,3 @@
+from isaacctl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""The command line: thin commands that parse options, call one service and render its result.
+
+Heavy imports (pydantic, paramiko, rich, cloud SDKs) happen inside command bodies, so
+`isaacctl --help` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from isaacctl.cli import deploy, deployments, shell
+from isaacctl.cli.context import App
+from isaacctl.console import Terminal
+from isaacctl.errors import IsaacctlError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="isaacctl",
+    help=(
+        "A GPU workstation in the cloud for NVIDIA Isaac Lab, and the jobs that run on it.\n\n"
+        "Example:  isaacctl deploy ssh --name ws1 --host gpu-box.example.org"
+    ),
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    state_dir: Optional[Path] = typer.Option(
+        None, "--state-dir", envvar="ISAACCTL_STATE_DIR",
+        help="Folder holding one sub-folder per deployment [default: ./state].",
+    ),
+    ssh_config: Optional[Path] = typer.Option(
+        None, "--ssh-config", envvar="ISAACCTL_SSH_CONFIG",
+        help="OpenSSH client config to honour (Host, HostName, Port, User, IdentityFile, "
+        "ProxyCommand, ProxyJump) [default: ~/.ssh/config].",
+    ),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show debug output and tracebacks."),
+) -> None:
+    if ssh_config is not None:
+        os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
+    ctx.obj = App(state_dir=state_dir, verbose=verbose, terminal=Terminal(verbose=verbose))
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print isaacctl's version.
+
+    Example:  isaacctl version
+    """
+    from isaacctl import __version__
+
+    typer.echo(f"isaacctl {__version__}")
+
+
+app.add_typer(deploy.app, name="deploy")
+deployments.register(app)
+shell.register(app)
+
+
+def _one_line(error: typer.TyperException) -> str:
+    message = error.format_message().replace("\n", " ")
+    context = getattr(error, "ctx", None)
+    where = f" (see '{context.command_path} --help')" if context is not None else ""
+    return f"{message}{where}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    command = typer.main.get_command(app)
+    terminal = Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
+    try:
+        result = command.main(args=argv, prog_name="isaacctl", standalone_mode=False)
+    except (typer.Abort, KeyboardInterrupt):
+        terminal.error("interrupted; state is consistent, re-run the command to carry on")
+        return EXIT_INTERRUPTED
+    except typer.TyperException as error:  # typer's own (vendored click) usage errors
+        terminal.error(_one_line(error))
+        return getattr(error, "exit_code", 0) or EXIT_USAGE
+    except IsaacctlError as error:
+        terminal.error(error.message, error.hint)
+        return error.exit_code
+    except Exception as error:  # the last resort: a bug, not a user error
+        if terminal.verbose:
+            import traceback
+
+            traceback.print_exc()
+        terminal.error(
+            f"unexpected {type(error).__name__}: {error}",
+            hint=None if terminal.verbose else "run again with -v for the traceback",
+        )
+        return 1
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,73 @@
+"""`list`, `status`, `destroy`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from isaacctl.cli.context import app_of, complete_deployment
+from isaacctl.errors import UserError
+
+JSON_HELP = "Print JSON (a versioned envelope) instead of a table."
+
+
+def list_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List the deployments in the state folder.
+
+    Example:  isaacctl list --json
+    """
+    from isaacctl.cli.render import render_list
+
+    app = app_of(ctx)
+    render_list(app.terminal, app.deployments().list(), as_json)
+
+
+def status_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
+    refresh: bool = typer.Option(False, "--refresh", help="Ask the provider and the host now."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show one deployment: where it is, what it runs on, its state.
+
+    Example:  isaacctl status ws1 --refresh
+    """
+    from isaacctl.cli.render import render_status
+
+    app = app_of(ctx)
+    render_status(app.terminal, app.deployments().status(name, refresh=refresh), as_json)
+
+
+def destroy_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Destroy a deployment: cloud resources are deleted and verified gone; adopted machines
+    (local, ssh) lose only isaacctl's containers and are forgotten.
+
+    Example:  isaacctl destroy ws1 --yes
+    """
+    from isaacctl.cli.render import render_destroy
+
+    app = app_of(ctx)
+    record = app.store.load(name)  # a missing or invalid name fails here, before asking
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError("--yes: required to destroy when not run from a terminal")
+        if not app.terminal.confirm(f"Destroy {record.provider} deployment {name!r}?"):
+            raise typer.Exit(1)
+    with app.terminal.spinner(f"destroying {name}") as progress:
+        result = app.deployments(progress).destroy(name)
+    render_destroy(app.terminal, result, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_command)
+    app.command("status")(status_command)
+    app.command("destroy")(destroy_command)

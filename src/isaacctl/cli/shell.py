@@ -1,0 +1,41 @@
+"""`isaacctl ssh NAME [-- COMMAND...]`."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from isaacctl.cli.context import app_of, complete_deployment
+
+
+def ssh_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
+    command: Optional[List[str]] = typer.Argument(None, help="Command to run instead of a shell."),
+) -> None:
+    """Open a shell on the workstation, or run one command there and return its exit status.
+
+    Examples:  isaacctl ssh ws1            isaacctl ssh ws1 -- nvidia-smi -L
+    """
+    from isaacctl.services.connection import interactive_shell
+
+    app = app_of(ctx)
+    record = app.store.load(name)
+    service = app.deployments()
+    with service.remote(name) as remote:
+        if not command:
+            interactive_shell(record, remote)
+            return
+        def echo(line: str, stream: str) -> None:
+            target = sys.stdout if stream == "stdout" else sys.stderr
+            target.write(line + "\n")
+            target.flush()
+
+        result = remote.run(command, on_output=echo)
+    raise typer.Exit(result.exit_status)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ssh")(ssh_command)

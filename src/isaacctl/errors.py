@@ -1,0 +1,54 @@
+"""One error family. Only the CLI entry point turns these into exit codes."""
+
+from __future__ import annotations
+
+
+class IsaacctlError(Exception):
+    """An expected failure with a message meant for the user (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UserError(IsaacctlError):
+    """Bad input: the message names the field and what was expected (exit code 2)."""
+
+    exit_code = 2
+
+
+class InvalidName(UserError):
+    pass
+
+
+class DeploymentNotFound(UserError):
+    pass
+
+
+class DeploymentExists(UserError):
+    pass
+
+
+class DeploymentBusy(IsaacctlError):
+    """Another isaacctl process holds the deployment's lock."""
+
+
+class ProviderError(IsaacctlError):
+    """A cloud or host refused or failed an operation."""
+
+
+class RemoteError(IsaacctlError):
+    """A host could not be reached or a command could not be started on it."""
+
+
+class HostKeyChanged(RemoteError):
+    """The host presented a key other than the one pinned on first contact."""
+
+
+def field_error(field: str, expected: str, got: object = None) -> UserError:
+    """Build the one-line error for a bad value: names the field and what was expected."""
+    shown = "" if got is None else f", got {got!r}"
+    return UserError(f"{field}: expected {expected}{shown}")

@@ -1,0 +1,239 @@
+"""A host over SSH (paramiko): one connection reused for every command, keepalives, a
+reconnect when the connection was lost between commands, host keys pinned per node."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import paramiko
+
+from isaacctl.errors import HostKeyChanged, RemoteError
+from isaacctl.records import SshEndpoint
+from isaacctl.remote.base import CommandResult, OutputHandler, Remote, render_argv
+from isaacctl.remote.hostkeys import PinnedHostKeys, PinningPolicy
+from isaacctl.remote.sshconfig import SshTarget, parse_jump, resolve
+
+KEEPALIVE_SECONDS = 15
+CONNECT_TIMEOUT_SECONDS = 20.0
+_LOST = (paramiko.SSHException, EOFError, OSError)
+
+
+class _LineSplitter:
+    def __init__(self, stream: str, on_output: OutputHandler | None) -> None:
+        self.stream = stream
+        self.on_output = on_output
+        self.pending = b""
+        self.chunks: list[bytes] = []
+
+    def feed(self, data: bytes) -> None:
+        self.chunks.append(data)
+        if self.on_output is None:
+            return
+        self.pending += data
+        *lines, self.pending = self.pending.split(b"\n")
+        for line in lines:
+            self.on_output(line.decode(errors="replace"), self.stream)
+
+    def close(self) -> str:
+        if self.on_output is not None and self.pending:
+            self.on_output(self.pending.decode(errors="replace"), self.stream)
+        return b"".join(self.chunks).decode(errors="replace")
+
+
+class SshRemote(Remote):
+    def __init__(
+        self,
+        endpoint: SshEndpoint,
+        known_hosts: Path,
+        *,
+        ssh_config: Path | None = None,
+        allow_first_contact: bool = True,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.target: SshTarget = resolve(endpoint, ssh_config)
+        self.known_hosts = known_hosts
+        self.pins = PinnedHostKeys(
+            known_hosts, endpoint.host_key_alias, allow_first_contact=allow_first_contact
+        )
+        self.connect_timeout = connect_timeout
+        self.description = self.target.description
+        self._client: paramiko.SSHClient | None = None
+        self._jump: paramiko.SSHClient | None = None
+
+    # -- connection --------------------------------------------------------------------------
+    def _open_socket(self) -> socket.socket | paramiko.Channel | paramiko.ProxyCommand | None:
+        target = self.target
+        if target.proxy_command:
+            command = (
+                target.proxy_command.replace("%h", target.hostname)
+                .replace("%p", str(target.port))
+                .replace("%r", target.user)
+            )
+            return paramiko.ProxyCommand(command)
+        if target.proxy_jump:
+            jump_endpoint = parse_jump(target.proxy_jump)
+            jump = SshRemote(
+                jump_endpoint, self.known_hosts, ssh_config=target.config_file,
+                connect_timeout=self.connect_timeout,
+            )
+            self._jump = jump._connect()
+            transport = self._jump.get_transport()
+            assert transport is not None
+            return transport.open_channel(
+                "direct-tcpip", (target.hostname, target.port), ("127.0.0.1", 0)
+            )
+        return None
+
+    def _connect(self) -> paramiko.SSHClient:
+        target = self.target
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(PinningPolicy(self.pins))
+        try:
+            client.connect(
+                target.hostname,
+                port=target.port,
+                username=target.user,
+                key_filename=target.identity_files or None,
+                look_for_keys=not target.identity_files,
+                allow_agent=True,
+                sock=self._open_socket(),
+                timeout=self.connect_timeout,
+                banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout,
+            )
+        except HostKeyChanged:
+            client.close()
+            raise
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            keys = ", ".join(target.identity_files) or "the default keys"
+            raise RemoteError(
+                f"ssh: {target.description} refused the login with {keys} ({exc})"
+            ) from None
+        except (socket.timeout, TimeoutError):
+            client.close()
+            raise RemoteError(
+                f"ssh: {target.description} did not answer within {self.connect_timeout:.0f} s"
+            ) from None
+        except _LOST as exc:
+            client.close()
+            raise RemoteError(f"ssh: cannot connect to {target.description}: {exc}") from None
+        transport = client.get_transport()
+        assert transport is not None
+        transport.set_keepalive(KEEPALIVE_SECONDS)
+        return client
+
+    def client(self) -> paramiko.SSHClient:
+        transport = self._client.get_transport() if self._client else None
+        if transport is None or not transport.is_active():
+            self.close()
+            self._client = self._connect()
+        assert self._client is not None
+        return self._client
+
+    def connect(self) -> None:
+        """Connect now (pinning the host key on first contact)."""
+        self.client()
+
+    def close(self) -> None:
+        for client in (self._client, self._jump):
+            if client is not None:
+                client.close()
+        self._client = self._jump = None
+
+    def _session(self) -> paramiko.Channel:
+        # A connection that died while idle is replaced once; the command has not started yet.
+        for attempt in (1, 2):
+            try:
+                transport = self.client().get_transport()
+                assert transport is not None
+                return transport.open_session(timeout=self.connect_timeout)
+            except _LOST as exc:
+                self.close()
+                if attempt == 2:
+                    raise RemoteError(f"ssh: lost {self.description}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    # -- commands ----------------------------------------------------------------------------
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        on_output: OutputHandler | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        channel = self._session()
+        out = _LineSplitter("stdout", on_output)
+        err = _LineSplitter("stderr", on_output)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            channel.exec_command(render_argv(argv, env))
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            while True:
+                busy = False
+                if channel.recv_ready():
+                    out.feed(channel.recv(65536))
+                    busy = True
+                if channel.recv_stderr_ready():
+                    err.feed(channel.recv_stderr(65536))
+                    busy = True
+                if channel.exit_status_ready() and not busy and channel.eof_received:
+                    break
+                if channel.closed and not busy:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise RemoteError(
+                        f"ssh: {argv[0]!r} on {self.description} did not finish within "
+                        f"{timeout:.0f} s"
+                    )
+                if not busy:
+                    time.sleep(0.01)
+            status = channel.recv_exit_status()
+        except _LOST as exc:
+            self.close()
+            raise RemoteError(f"ssh: lost {self.description} while running {argv[0]!r}: {exc}") from None
+        finally:
+            channel.close()
+        if status == -1:
+            self.close()
+            raise RemoteError(f"ssh: lost {self.description} while running {argv[0]!r}")
+        return CommandResult(tuple(argv), status, out.close(), err.close())
+
+    # -- files -------------------------------------------------------------------------------
+    @staticmethod
+    def _sftp_path(remote: str) -> str:
+        # SFTP paths are relative to the login's home; "~/" means the same thing there.
+        return remote[2:] if remote.startswith("~/") else remote
+
+    def put(self, local: Path, remote: str) -> None:
+        with self.client().open_sftp() as sftp:
+            sftp.put(str(local), self._sftp_path(remote))
+
+    def get(self, remote: str, local: Path) -> None:
+        with self.client().open_sftp() as sftp:
+            sftp.get(self._sftp_path(remote), str(local))
+
+    # -- the system ssh client (interactive shells, rsync) -----------------------------------
+    def openssh_options(self) -> list[str]:
+        """Options that make OpenSSH's `ssh` go where this remote goes, with the same pins."""
+        target = self.target
+        options = [
+            "-F", str(target.config_file) if target.config_file else "/dev/null",
+            "-o", f"HostKeyAlias={target.host_key_alias}",
+            "-o", f"UserKnownHostsFile={self.known_hosts}",
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", "ServerAliveInterval=15",
+            "-p", str(target.port),
+            "-l", target.user,
+        ]
+        for identity in target.identity_files:
+            options += ["-i", identity]
+        return options

@@ -1,0 +1,1 @@
+"""What isaacctl does, independent of how it is asked: commands call these, render results."""

@@ -1,0 +1,210 @@
+"""Deployments: create (idempotently, recording every resource), list, inspect, destroy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from isaacctl.errors import DeploymentExists, IsaacctlError, RemoteError, UserError
+from isaacctl.providers.base import DeployContext, InstanceState, Plan, Provider
+from isaacctl.providers.registry import get_provider
+from isaacctl.services import containers
+from isaacctl.services.connection import describe_connection
+from isaacctl.state import StateStore, validate_name
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from isaacctl.records import DeploymentRecord
+    from isaacctl.remote import Remote
+
+Progress = Callable[[str], None]
+REACHABLE_TIMEOUT_SECONDS = 600.0
+
+
+def validate_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
+    """Provider options from CLI flags; the first problem becomes a one-line error naming the flag."""
+    from pydantic import ValidationError
+
+    try:
+        return provider.options_model.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        flag = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-")
+        message = error["msg"].removeprefix("Value error, ")
+        got = error.get("input")
+        shown = "" if got is None or isinstance(got, dict) else f", got {got!r}"
+        raise UserError(f"{flag}: {message}{shown}") from None
+
+
+@dataclass
+class DeployResult:
+    record: DeploymentRecord
+    resumed: bool
+    plan: Plan
+
+
+@dataclass
+class DestroyResult:
+    name: str
+    provider: str
+    removed_containers: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StatusResult:
+    record: DeploymentRecord
+    live: dict[str, Any] | None = None  # filled by a refresh: what the provider and host say now
+
+
+class DeploymentService:
+    def __init__(self, store: StateStore, progress: Progress | None = None) -> None:
+        self.store = store
+        self.progress: Progress = progress or (lambda message: None)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _context(self, record: DeploymentRecord, options: BaseModel) -> DeployContext:
+        def on_resource(phase: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
+            self.store.append_event(
+                record.name, f"resource.{phase}", kind=kind, id=resource_id, **details
+            )
+
+        return DeployContext(
+            record=record,
+            options=options,
+            on_resource=on_resource,
+            known_hosts_file=str(self.store.paths(record.name).known_hosts),
+            on_progress=self.progress,
+        )
+
+    def provider_for(self, record: DeploymentRecord) -> tuple[Provider, BaseModel]:
+        provider = get_provider(record.provider)
+        return provider, validate_options(provider, record.options)
+
+    def remote(self, name: str) -> Remote:
+        record = self.store.load(name)
+        provider = get_provider(record.provider)
+        return provider.remote(record, str(self.store.paths(name).known_hosts))
+
+    # -- deploy ------------------------------------------------------------------------------
+    def prepare(self, provider_name: str, name: str, raw_options: dict[str, Any]) -> tuple[Provider, BaseModel, Plan]:
+        """Everything that can fail on bad input, before anything is touched."""
+        validate_name(name)
+        provider = get_provider(provider_name)
+        options = validate_options(provider, raw_options)
+        return provider, options, provider.plan(name, options)
+
+    def deploy(self, provider_name: str, name: str, raw_options: dict[str, Any]) -> DeployResult:
+        from isaacctl.records import DeploymentRecord
+
+        provider, options, plan = self.prepare(provider_name, name, raw_options)
+        wanted = options.model_dump(mode="json")
+        with self.store.lock(name, create=True):
+            resumed = self.store.exists(name)
+            if resumed:
+                record = self.store.load(name)
+                self._check_same_deployment(record, provider_name, wanted)
+            else:
+                record = DeploymentRecord(name=name, provider=provider_name, options=wanted)
+                self.store.create(record)
+            self.store.append_event(name, "deploy.start", provider=provider_name, resumed=resumed)
+            try:
+                self._bring_up(provider, options, record)
+            except BaseException as exc:
+                self._record_failure(record, provider, exc, resumed=resumed)
+                raise
+            self.store.append_event(name, "deploy.done")
+        return DeployResult(record=record, resumed=resumed, plan=plan)
+
+    @staticmethod
+    def _check_same_deployment(record: DeploymentRecord, provider: str, wanted: dict) -> None:
+        if record.provider != provider:
+            raise DeploymentExists(
+                f"name: {record.name!r} is already a {record.provider} deployment; "
+                f"destroy it first or choose another name"
+            )
+        if record.options != wanted:
+            changed = sorted(k for k in wanted.keys() | record.options.keys()
+                             if wanted.get(k) != record.options.get(k))
+            flags = ", ".join("--" + key.replace("_", "-") for key in changed)
+            raise DeploymentExists(
+                f"name: {record.name!r} exists with other values for {flags}; "
+                f"destroy it first or choose another name"
+            )
+
+    def _bring_up(self, provider: Provider, options: BaseModel, record: DeploymentRecord) -> None:
+        ctx = self._context(record, options)
+        self.progress(f"creating {provider.name} workstation {record.name}")
+        record.status = "creating"
+        record.nodes = provider.create(ctx)
+        self.store.save(record)
+        self.progress("waiting until it is reachable")
+        record.nodes = provider.wait_reachable(ctx, REACHABLE_TIMEOUT_SECONDS)
+        record.status = "ready"
+        record.last_error = None
+        self.store.save(record)
+        remote = provider.remote(record, ctx.known_hosts_file)  # resolves only, connects nothing
+        self.store.write_info(record.name, describe_connection(record, remote))
+
+    def _record_failure(
+        self, record: DeploymentRecord, provider: Provider, exc: BaseException, *, resumed: bool
+    ) -> None:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc) or type(exc).__name__
+        self.store.append_event(record.name, "deploy.failed", reason=reason)
+        if not provider.capabilities.owns_machines and not resumed:
+            # An adopted host that never answered leaves nothing behind: forget it, so the
+            # user can simply run deploy again with corrected flags.
+            self.store.remove(record.name)
+            return
+        record.status = "failed"
+        record.last_error = reason
+        self.store.save(record)
+
+    # -- read --------------------------------------------------------------------------------
+    def list(self) -> list[DeploymentRecord]:
+        return self.store.load_all()
+
+    def status(self, name: str, refresh: bool = False) -> StatusResult:
+        record = self.store.load(name)
+        if not refresh:
+            return StatusResult(record)
+        provider, _ = self.provider_for(record)
+        nodes = provider.query(record)
+        live: dict[str, Any] = {"nodes": [node.state.value for node in nodes]}
+        if all(node.state in (InstanceState.RUNNING, InstanceState.UNKNOWN) for node in nodes):
+            try:
+                with provider.remote(record, str(self.store.paths(name).known_hosts)) as remote:
+                    live["reachable"] = remote.run(["true"], timeout=30).ok
+            except RemoteError as exc:
+                live["reachable"] = False
+                live["error"] = exc.message
+        return StatusResult(record, live)
+
+    # -- destroy -----------------------------------------------------------------------------
+    def destroy(self, name: str) -> DestroyResult:
+        with self.store.lock(name):
+            record = self.store.load(name)
+            provider, options = self.provider_for(record)
+            result = DestroyResult(name=name, provider=record.provider)
+            self.store.append_event(name, "destroy.start")
+            record.status = "destroying"
+            self.store.save(record)
+            if not provider.capabilities.owns_machines:
+                result.removed_containers, warning = self._remove_containers(provider, record)
+                if warning:
+                    result.warnings.append(warning)
+            self.progress(f"destroying {record.provider} workstation {name}")
+            provider.destroy(self._context(record, options))
+            self.store.remove(name)
+        return result
+
+    def _remove_containers(self, provider: Provider, record: DeploymentRecord) -> tuple[list[str], str | None]:
+        self.progress("removing isaacctl's containers")
+        try:
+            with provider.remote(record, str(self.store.paths(record.name).known_hosts)) as remote:
+                return containers.remove_containers(remote, record.name), None
+        except IsaacctlError as exc:
+            # The machine is not ours: when it is gone or unreachable there is nothing to leak.
+            return [], f"containers not removed: {exc.message}"

@@ -1,0 +1,249 @@
+"""The one owner of `state/<name>/`: paths, validation, atomic writes, locks and the event log.
+
+Layout of a deployment folder (0700):
+    deployment.json   the record (pydantic-validated, schema-versioned, written atomically)
+    events.jsonl      append-only log of operations and of every cloud resource before and
+                      after its creation; `destroy` reads it when a deploy died half-way
+    known_hosts       host keys pinned on first contact
+    id_ed25519        a private key isaacctl generated (0600), when it made one
+    info.txt          how to connect, for people
+    .lock             held by every mutating command
+No secret (NGC key, cloud credential) is ever written here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from isaacctl.errors import (
+    DeploymentBusy,
+    DeploymentExists,
+    DeploymentNotFound,
+    InvalidName,
+    IsaacctlError,
+)
+
+if TYPE_CHECKING:  # pydantic costs ~100 ms to import: only commands that read records pay it
+    from isaacctl.records import DeploymentRecord
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+NAME_RULE = "a lowercase letter, then lowercase letters, digits or hyphens, at most 32 characters"
+DEFAULT_STATE_DIR = "state"
+LOCK_TIMEOUT_SECONDS = 30.0
+
+
+def validate_name(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name or ""):
+        raise InvalidName(f"name: expected {NAME_RULE}, got {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class DeploymentPaths:
+    root: Path
+
+    @property
+    def record(self) -> Path:
+        return self.root / "deployment.json"
+
+    @property
+    def events(self) -> Path:
+        return self.root / "events.jsonl"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "known_hosts"
+
+    @property
+    def private_key(self) -> Path:
+        return self.root / "id_ed25519"
+
+    @property
+    def info(self) -> Path:
+        return self.root / "info.txt"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def bootstrap_log(self) -> Path:
+        return self.root / "bootstrap.log"
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+
+def atomic_write(path: Path, data: str | bytes, mode: int = 0o600) -> None:
+    """Write via a temp file, fsync and rename, so a reader sees the old or the new file whole."""
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class StateStore:
+    def __init__(self, root: Path | str | None = None) -> None:
+        chosen = root or os.environ.get("ISAACCTL_STATE_DIR") or DEFAULT_STATE_DIR
+        self.root = Path(chosen).expanduser().absolute()
+
+    # -- paths -------------------------------------------------------------------------------
+    def paths(self, name: str) -> DeploymentPaths:
+        return DeploymentPaths(self.root / validate_name(name))
+
+    def exists(self, name: str) -> bool:
+        return self.paths(name).record.is_file()
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            entry.name
+            for entry in self.root.iterdir()
+            if NAME_PATTERN.fullmatch(entry.name) and (entry / "deployment.json").is_file()
+        )
+
+    def ensure_folder(self, name: str) -> DeploymentPaths:
+        paths = self.paths(name)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        paths.root.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(paths.root, 0o700)  # mkdir's mode is masked by umask
+        return paths
+
+    # -- records -----------------------------------------------------------------------------
+    def load(self, name: str) -> DeploymentRecord:
+        from pydantic import ValidationError
+
+        from isaacctl.records import DeploymentRecord
+
+        paths = self.paths(name)
+        try:
+            text = paths.record.read_text()
+        except FileNotFoundError:
+            raise DeploymentNotFound(
+                f"deployment: no deployment named {name!r} in {self.root}",
+                hint="'isaacctl list' shows the deployments here",
+            ) from None
+        try:
+            return DeploymentRecord.model_validate_json(text)
+        except ValidationError as exc:
+            raise IsaacctlError(
+                f"state: {paths.record} is not a valid deployment record ({exc.error_count()} errors)"
+            ) from exc
+
+    def load_all(self) -> list[DeploymentRecord]:
+        return [self.load(name) for name in self.names()]
+
+    def save(self, record: DeploymentRecord) -> None:
+        from isaacctl.records import utc_now
+
+        paths = self.ensure_folder(record.name)
+        record.updated_at = utc_now()
+        atomic_write(paths.record, record.model_dump_json(indent=2) + "\n")
+
+    def create(self, record: DeploymentRecord) -> None:
+        """Save a new record; refuse when the name is taken. Call with the lock held."""
+        if self.exists(record.name):
+            raise DeploymentExists(f"name: a deployment named {record.name!r} already exists")
+        self.save(record)
+
+    def update(self, name: str, change: Callable[[DeploymentRecord], Any]) -> DeploymentRecord:
+        """Read, change and write a record under its lock."""
+        with self.lock(name):
+            record = self.load(name)
+            change(record)
+            self.save(record)
+            return record
+
+    def remove(self, name: str) -> None:
+        paths = self.paths(name)
+        # Rename first so a crash half-way never leaves a folder that looks like a live deployment.
+        graveyard = self.root / f".removed-{name}-{os.getpid()}-{time.time_ns()}"
+        os.replace(paths.root, graveyard)
+        shutil.rmtree(graveyard, ignore_errors=True)
+
+    # -- locking -----------------------------------------------------------------------------
+    @contextmanager
+    def lock(
+        self, name: str, *, create: bool = False, timeout: float = LOCK_TIMEOUT_SECONDS
+    ) -> Iterator[None]:
+        """Hold the deployment's lock. Only a deploy may create the folder to lock it."""
+        from filelock import FileLock, Timeout
+
+        if create:
+            paths = self.ensure_folder(name)
+        else:
+            paths = self.paths(name)
+            if not paths.root.is_dir():
+                raise DeploymentNotFound(
+                    f"deployment: no deployment named {name!r} in {self.root}",
+                    hint="'isaacctl list' shows the deployments here",
+                )
+        file_lock = FileLock(str(paths.lock), timeout=timeout)
+        try:
+            file_lock.acquire()
+        except Timeout:
+            raise DeploymentBusy(
+                f"deployment {name!r} is busy: another isaacctl command holds {paths.lock}"
+            ) from None
+        try:
+            yield
+        finally:
+            file_lock.release()
+
+    # -- event log ---------------------------------------------------------------------------
+    def append_event(self, name: str, event: str, **fields: Any) -> None:
+        """Append one JSON line and fsync it: it must survive a SIGKILL right after."""
+        paths = self.ensure_folder(name)
+        entry = {"ts": time.time(), "event": event, **fields}
+        line = (json.dumps(entry, default=str, sort_keys=True) + "\n").encode()
+        fd = os.open(paths.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        try:
+            lines = self.paths(name).events.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line torn by a crash mid-write carries nothing we can act on
+        return entries
+
+    def write_info(self, name: str, text: str) -> None:
+        atomic_write(self.paths(name).info, text)
