@@ -207,7 +207,7 @@ class StateStore:
                     f"deployment: no deployment named {name!r} in {self.root}",
                     hint="'isaacctl list' shows the deployments here",
                 )
-        file_lock = FileLock(str(paths.lock), timeout=timeout)
+        file_lock = FileLock(str(paths.lock), timeout=timeout, mode=0o600)
         try:
             file_lock.acquire()
         except Timeout:

@@ -30,7 +30,7 @@ def ssh_command(
             return
         def echo(line: str, stream: str) -> None:
             target = sys.stdout if stream == "stdout" else sys.stderr
-            target.write(line + "\n")
+            target.write(line)
             target.flush()
 
         result = remote.run(command, on_output=echo)

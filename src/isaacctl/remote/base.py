@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Called with each complete line of output and the stream it came on ("stdout" or "stderr").
+# Called with each line of output, its "\n" kept (the last one may lack it), and the stream it
+# came on ("stdout" or "stderr"), as it arrives.
 OutputHandler = Callable[[str, str], None]
 
 

@@ -18,7 +18,7 @@ def _pump(stream, name: str, sink: list[str], on_output: OutputHandler | None) -
         line = raw.decode(errors="replace")
         sink.append(line)
         if on_output is not None:
-            on_output(line.rstrip("\n"), name)
+            on_output(line, name)
     stream.close()
 
 

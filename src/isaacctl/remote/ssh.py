@@ -35,7 +35,7 @@ class _LineSplitter:
         self.pending += data
         *lines, self.pending = self.pending.split(b"\n")
         for line in lines:
-            self.on_output(line.decode(errors="replace"), self.stream)
+            self.on_output(line.decode(errors="replace") + "\n", self.stream)
 
     def close(self) -> str:
         if self.on_output is not None and self.pending:

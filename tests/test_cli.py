@@ -1,0 +1,89 @@
+"""The real CLI as a user meets it: help, versions, bad input, empty lists, JSON envelopes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+COMMANDS = [
+    ["deploy", "local"], ["deploy", "ssh"], ["list"], ["status"], ["ssh"], ["destroy"], ["version"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(cli, command):
+    result = cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Example" in result.stdout
+
+
+def test_version(cli):
+    result = cli("version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("isaacctl 0.")
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["deploy", "local", "--name", "../x"], "name: expected a lowercase letter"),
+        (["deploy", "local", "--name", "Bad_Name"], "name: expected a lowercase letter"),
+        (["deploy", "local", "--name", "a" * 33], "name: expected a lowercase letter"),
+        (["deploy", "ssh", "--name", "ws1"], "Missing option '--host'"),
+        (["deploy", "ssh", "--name", "ws1", "--host", "h", "--port", "70000"], "--port:"),
+        (["deploy", "ssh", "--name", "ws1", "--host", "h", "--port", "x"], "--port"),
+        (["deploy", "ssh", "--name", "ws1", "--host", "h", "-i", "/nonexistent/key"], "--identity-file:"),
+        (["deploy", "ssh", "--name", "ws1", "--host", "h; rm -rf /"], "--host:"),
+        (["deploy", "ssh", "--name", "ws1", "--host", "h", "--user", "-oProxyCommand=x"], "--user:"),
+        (["deploy", "gcp-nope", "--name", "ws1"], "No such command"),
+        (["status", "ghost"], "no deployment named 'ghost'"),
+        (["destroy", "ghost", "--yes"], "no deployment named 'ghost'"),
+        (["ssh", "ghost", "--", "true"], "no deployment named 'ghost'"),
+        (["status", "../etc"], "name: expected"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_creates_nothing(cli, state_dir, args, expected):
+    result = cli(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if not line.startswith(("hint:", "…"))]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+    assert list(state_dir.iterdir()) == []
+
+
+def test_list_empty_and_json_envelope(cli):
+    human = cli("list")
+    assert human.returncode == 0
+    assert "No deployments yet" in human.stderr
+    machine = cli("list", "--json")
+    assert json.loads(machine.stdout) == {"api_version": 1, "kind": "DeploymentList", "data": []}
+
+
+def test_state_dir_flag_beats_the_environment(cli, tmp_path):
+    chosen = tmp_path / "elsewhere"
+    result = cli("--state-dir", str(chosen), "deploy", "local", "--name", "desk",
+                 "--host-dir", str(tmp_path / "host"))
+    assert result.returncode == 0, result.stderr
+    assert (chosen / "desk" / "deployment.json").is_file()
+    assert list(cli.state_dir.iterdir()) == []
+
+
+def test_destroy_without_yes_and_without_a_terminal_refuses(cli, tmp_path):
+    cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "h"), check=True)
+    result = cli("destroy", "desk")
+    assert result.returncode == 2
+    assert "--yes" in result.stderr
+    assert (cli.state_dir / "desk" / "deployment.json").is_file()
+
+
+def test_unexpected_errors_are_short_unless_verbose(cli, state_dir):
+    # A record that is not JSON at all is not a user error: exit 1, no traceback without -v.
+    (state_dir / "desk").mkdir(mode=0o700)
+    (state_dir / "desk" / "deployment.json").write_text("{not json")
+    quiet = cli("status", "desk")
+    assert quiet.returncode == 1
+    assert "Traceback" not in quiet.stderr
+    assert "not a valid deployment record" in quiet.stderr
