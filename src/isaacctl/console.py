@@ -70,15 +70,14 @@ class Terminal:
         envelope = {"api_version": JSON_API_VERSION, "kind": kind, "data": payload}
         sys.stdout.write(json.dumps(envelope, indent=2, default=str) + "\n")
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
-        from rich.table import Table
-
-        table = Table(title=title, box=None, header_style="bold", pad_edge=False)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*(_escape(cell) for cell in row))
-        self.out.print(table)
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        """Aligned plain columns. Not rich.Table: it costs ~130 ms for 50 rows, and `list`
+        must answer within 0.3 s; plain text is also what scripts and grep want."""
+        cells = [list(columns), *([str(cell) for cell in row] for row in rows)]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+        for row in cells:
+            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths))
+            sys.stdout.write(line.rstrip() + "\n")
 
     def text(self, message: str) -> None:
         self.out.print(_escape(message))

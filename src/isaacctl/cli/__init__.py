@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 
 from isaacctl.cli import deploy, deployments, shell
@@ -68,7 +69,7 @@ deployments.register(app)
 shell.register(app)
 
 
-def _one_line(error: typer.TyperException) -> str:
+def _one_line(error: click.ClickException) -> str:
     message = error.format_message().replace("\n", " ")
     context = getattr(error, "ctx", None)
     where = f" (see '{context.command_path} --help')" if context is not None else ""
@@ -83,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         terminal.error("interrupted; state is consistent, re-run the command to carry on")
         return EXIT_INTERRUPTED
-    except typer.TyperException as error:  # typer's own (vendored click) usage errors
+    except click.ClickException as error:
         terminal.error(_one_line(error))
-        return getattr(error, "exit_code", 0) or EXIT_USAGE
+        return error.exit_code or EXIT_USAGE
     except IsaacctlError as error:
         terminal.error(error.message, error.hint)
         return error.exit_code

@@ -163,9 +163,6 @@ class DeploymentService:
         self.store.save(record)
 
     # -- read --------------------------------------------------------------------------------
-    def list(self) -> list[DeploymentRecord]:
-        return self.store.load_all()
-
     def status(self, name: str, refresh: bool = False) -> StatusResult:
         record = self.store.load(name)
         if not refresh:

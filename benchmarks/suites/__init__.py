@@ -1,0 +1,8 @@
+"""Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
+reference it is compared against (ratio, against) and the goal."""
+
+from suites import startup
+
+SUITES = {
+    "startup": startup.run,
+}
