@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Build isaacctl's stand-in for the Isaac Lab container image (a test double).
+#
+#   tests/standin/build_image.sh IMAGE_REF
+#
+# 1. Base rootfs: Debian bookworm minbase + python3 (+ pip, procps) made with
+#    debootstrap, imported as isaacctl-standin-base:bookworm. Cached twice:
+#    the base image itself (skipped if present with the same package key) and
+#    the rootfs tarball under $STANDIN_CACHE_DIR (default /var/cache/isaacctl-test).
+# 2. `docker build` of tests/standin/Dockerfile FROM that base (no pulls, no
+#    network), tagged IMAGE_REF. Nothing is pushed.
+#
+# Environment knobs:
+#   STANDIN_CACHE_DIR      where rootfs tarballs and downloaded .debs are kept
+#   STANDIN_DEBIAN_MIRROR  Debian mirror for debootstrap (build time only)
+#   STANDIN_REBUILD_BASE=1 ignore both caches and run debootstrap again
+set -euo pipefail
+
+if [[ $# -ne 1 || -z "$1" ]]; then
+    echo "usage: $0 IMAGE_REF" >&2
+    exit 2
+fi
+IMAGE_REF=$1
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BASE_REF=isaacctl-standin-base:bookworm
+SUITE=bookworm
+VARIANT=minbase
+# python3 (not just python3-minimal): the stand-in needs zlib, json, struct, zipfile...
+# python3-pip: `./isaaclab.sh -p -m pip install <local package>` works offline.
+# procps: `docker exec <c> pkill -INT -f train.py` works as in the real image.
+PACKAGES=python3-minimal,python3,python3-pip,procps
+# Bump when the rootfs post-processing below changes.
+ROOTFS_RECIPE=2
+MIRROR=${STANDIN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+CACHE_DIR=${STANDIN_CACHE_DIR:-/var/cache/isaacctl-test}
+
+export DOCKER_BUILDKIT=0  # legacy builder: uses the local base image, never a registry
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { echo "[build_image] $*"; }
+
+T_START=$(now)
+KEY=$(printf '%s\n' "$SUITE" "$VARIANT" "$PACKAGES" "recipe=$ROOTFS_RECIPE" | sha256sum | cut -c1-16)
+TARBALL=$CACHE_DIR/standin-rootfs-$SUITE-$KEY.tar
+
+base_key() {
+    docker image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$BASE_REF" 2>/dev/null \
+        | sed -n 's/^ISAACCTL_STANDIN_ROOTFS_KEY=//p'
+}
+
+make_rootfs_tarball() {
+    local root
+    mkdir -p "$CACHE_DIR/debs"
+    root=$(mktemp -d "${TMPDIR:-/tmp}/isaacctl-standin-rootfs.XXXXXX")
+    # shellcheck disable=SC2064  # expand $root now
+    trap "rm -rf '$root'" EXIT
+    log "debootstrap --variant=$VARIANT --include=$PACKAGES $SUITE (mirror $MIRROR)"
+    local t0
+    t0=$(now)
+    if ! debootstrap --variant="$VARIANT" --include="$PACKAGES" --cache-dir="$CACHE_DIR/debs" \
+            "$SUITE" "$root" "$MIRROR" >"$root.log" 2>&1; then
+        tail -n 40 "$root.log" >&2
+        rm -f "$root.log"
+        exit 1
+    fi
+    rm -f "$root.log"
+    log "debootstrap done in $(elapsed "$t0") s"
+    # Slim the rootfs: package caches, apt lists, docs, man pages, translations.
+    rm -rf "${root:?}"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
+        "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/* \
+        "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/var/log/*.log \
+        "$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old
+    find "$root/usr/lib/python3" "$root/usr/lib/python3.11" -name __pycache__ -type d -prune -exec rm -rf {} +
+    t0=$(now)
+    mkdir -p "$CACHE_DIR"
+    tar -C "$root" --numeric-owner -cf "$TARBALL.tmp.$$" .
+    mv -f "$TARBALL.tmp.$$" "$TARBALL"
+    rm -rf "$root"
+    trap - EXIT
+    log "rootfs tarball $TARBALL ($(du -h "$TARBALL" | cut -f1)) in $(elapsed "$t0") s"
+}
+
+# ---- 1. base image -------------------------------------------------------
+T_BASE=$(now)
+if [[ "${STANDIN_REBUILD_BASE:-0}" != 1 && "$(base_key)" == "$KEY" ]]; then
+    log "base image $BASE_REF is cached (key $KEY)"
+else
+    if [[ "${STANDIN_REBUILD_BASE:-0}" == 1 || ! -s "$TARBALL" ]]; then
+        make_rootfs_tarball
+    else
+        log "reusing cached rootfs tarball $TARBALL"
+    fi
+    docker import \
+        --change "ENV ISAACCTL_STANDIN_ROOTFS_KEY=$KEY" \
+        --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        --change "ENV LANG=C.UTF-8" \
+        --change 'CMD ["bash"]' \
+        --message "isaacctl stand-in base: debootstrap $VARIANT $SUITE + $PACKAGES" \
+        "$TARBALL" "$BASE_REF" >/dev/null
+    log "imported $BASE_REF"
+fi
+log "base stage: $(elapsed "$T_BASE") s"
+
+# ---- 2. stand-in image ---------------------------------------------------
+T_BUILD=$(now)
+docker build --network=none --quiet -t "$IMAGE_REF" -f "$HERE/Dockerfile" "$HERE" >/dev/null
+log "docker build -t $IMAGE_REF: $(elapsed "$T_BUILD") s"
+SIZE=$(docker image inspect --format '{{.Size}}' "$IMAGE_REF")
+log "image $IMAGE_REF: $((SIZE / 1000000)) MB; total $(elapsed "$T_START") s"

@@ -1,0 +1,1 @@
+"""isaacctl stand-in: only the `run` launcher module."""
