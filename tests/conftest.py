@@ -1,0 +1,84 @@
+"""Fixtures for the isaacctl tests. The logic lives in tests/harness/ (imported as ``harness``).
+
+Session-wide: the loopback guard is on (in-process and, via ISAACCTL_LOOPBACK_GUARD=1 plus
+tests/guard on PYTHONPATH, in CLI subprocesses); HOME/XDG_* point at a temp dir.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from harness import docker_env, session  # noqa: E402
+from harness.cli import Cli  # noqa: E402
+from harness.sshd import SshServer  # noqa: E402
+
+# as early as possible: before test modules (and the product) are imported
+session.install_guard()
+
+
+def pytest_configure(config):
+    session.isolate_environment()
+
+
+def pytest_unconfigure(config):
+    session.restore_environment()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_guard():
+    guard = session.install_guard()
+    assert guard.installed()
+    yield guard
+
+
+@pytest.fixture(scope="session")
+def sshd():
+    """SshServer: real sshd on 127.0.0.1:<port>; user isaactest with a fresh home."""
+    server = SshServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> bool:
+    return docker_env.ensure_docker()
+
+
+@pytest.fixture(scope="session")
+def registry(docker_ready):
+    """Registry(address, user, password_file, password, login(cfg), logout(cfg), ref(repo, tag))."""
+    reg = docker_env.Registry.from_env()
+    started = reg is None
+    if started:
+        reg = docker_env.start_registry()
+    yield reg
+    if started:
+        reg.stop()
+
+
+@pytest.fixture(scope="session")
+def standin_image(registry) -> str:
+    """Ref of the stand-in Isaac Lab image in the registry (needs login to pull)."""
+    return docker_env.standin_image(registry)
+
+
+@pytest.fixture
+def state_dir(tmp_path) -> Path:
+    path = tmp_path / "state"
+    path.mkdir(mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+@pytest.fixture
+def cli(state_dir, tmp_path) -> Cli:
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.touch(mode=0o600)
+    return Cli(state_dir=state_dir, ssh_config=ssh_config)
