@@ -20,6 +20,7 @@
 # Exported to the tests: ISAACCTL_TEST_REGISTRY (127.0.0.1:<port>), ISAACCTL_TEST_REGISTRY_USER,
 # ISAACCTL_TEST_REGISTRY_PASSWORD_FILE (0600), ISAACCTL_TEST_IMAGE
 # (127.0.0.1:<port>/nvidia/isaac-lab:2.3.2, absent if tests/standin/build_image.sh is missing),
+# ISAACCTL_TEST_IMAGE_LOCAL (isaacctl-test/isaac-lab:2.3.2, the same image under a local tag),
 # ISAACCTL_TEST_NETNS=1. Environment knobs: PYTHON (interpreter for the venv, default python3),
 # ISAACCTL_TEST_NO_SEED=1 (always push the image), ISAACCTL_TEST_CACHE_DIR (registry seed cache,
 # default /var/cache/isaacctl-test-registry).
@@ -190,7 +191,7 @@ if [ -f tests/standin/build_image.sh ]; then
     rm -rf "$DOCKER_CFG"
     # the tests must really pull it from the registry
     docker rmi "$IMAGE" >/dev/null
-    export ISAACCTL_TEST_IMAGE="$IMAGE"
+    export ISAACCTL_TEST_IMAGE="$IMAGE" ISAACCTL_TEST_IMAGE_LOCAL="$LOCAL_REF"
 else
     log "WARNING: tests/standin/build_image.sh does not exist yet: no stand-in image, tests that need it will skip"
 fi

@@ -69,6 +69,12 @@ def standin_image(registry) -> str:
     return docker_env.standin_image(registry)
 
 
+@pytest.fixture(scope="session")
+def standin_image_local(docker_ready) -> str:
+    """The same stand-in image under a local tag (isaacctl-test/isaac-lab:2.3.2): no pull."""
+    return docker_env.standin_image_local()
+
+
 @pytest.fixture
 def state_dir(tmp_path) -> Path:
     path = tmp_path / "state"

@@ -8,6 +8,7 @@ the stand-in image and exports:
 - ISAACCTL_TEST_REGISTRY_USER            random user name
 - ISAACCTL_TEST_REGISTRY_PASSWORD_FILE   0600 file holding the password
 - ISAACCTL_TEST_IMAGE                    127.0.0.1:<port>/nvidia/isaac-lab:2.3.2
+- ISAACCTL_TEST_IMAGE_LOCAL              isaacctl-test/isaac-lab:2.3.2 (same image, local tag)
 
 Registry auth: htpasswd (bcrypt) over plain HTTP. docker 20.10 treats 127.0.0.0/8 as an
 insecure registry, talks HTTP to it and sends basic auth without TLS (checked: docker login,
@@ -231,6 +232,21 @@ def push_standin(registry: Registry) -> str:
             registry.logout(Path(cfg))
             # drop the registry tag so that a test pulling it really goes to the registry
             docker("rmi", ref)
+    return ref
+
+
+def standin_image_local() -> str:
+    """Ref of the stand-in image present in the local engine (no registry, no login)."""
+    ref = os.environ.get("ISAACCTL_TEST_IMAGE_LOCAL") or LOCAL_STANDIN_REF
+    if docker("image", "inspect", ref, timeout=60).returncode == 0:
+        return ref
+    if not BUILD_SCRIPT.exists():
+        pytest.skip(f"{BUILD_SCRIPT.relative_to(REPO_ROOT)} does not exist yet: no stand-in image")
+    res = subprocess.run(["bash", str(BUILD_SCRIPT), ref], capture_output=True, text=True,
+                         timeout=1800)
+    if res.returncode != 0:
+        raise HarnessError(f"{BUILD_SCRIPT} failed ({res.returncode}):\n{res.stdout[-3000:]}"
+                           f"{res.stderr[-3000:]}")
     return ref
 
 
