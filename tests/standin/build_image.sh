@@ -105,7 +105,13 @@ log "base stage: $(elapsed "$T_BASE") s"
 
 # ---- 2. stand-in image ---------------------------------------------------
 T_BUILD=$(now)
-docker build --network=none --quiet -t "$IMAGE_REF" -f "$HERE/Dockerfile" "$HERE" >/dev/null
+BUILD_LOG=$(mktemp)
+if ! docker build --network=none -t "$IMAGE_REF" -f "$HERE/Dockerfile" "$HERE" >"$BUILD_LOG" 2>&1; then
+    cat "$BUILD_LOG" >&2
+    rm -f "$BUILD_LOG"
+    exit 1
+fi
+rm -f "$BUILD_LOG"
 log "docker build -t $IMAGE_REF: $(elapsed "$T_BUILD") s"
 SIZE=$(docker image inspect --format '{{.Size}}' "$IMAGE_REF")
 log "image $IMAGE_REF: $((SIZE / 1000000)) MB; total $(elapsed "$T_START") s"
