@@ -34,8 +34,10 @@ class Terminal:
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
     # -- diagnostics (stderr) ----------------------------------------------------------------
-    def error(self, message: str, hint: str | None = None) -> None:
+    def error(self, message: str, hint: str | None = None, details: str = "") -> None:
         self.err.print(f"[bold red]error:[/] {_escape(message)}")
+        if details:
+            self.err.print("[dim]" + _escape("\n".join("  | " + line for line in details.splitlines())) + "[/]")
         if hint:
             self.err.print(f"[dim]hint: {_escape(hint)}[/]")
 

@@ -8,10 +8,11 @@ class IsaacctlError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, details: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details  # e.g. the tail of a failed command's output
 
 
 class UserError(IsaacctlError):

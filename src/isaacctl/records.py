@@ -60,6 +60,16 @@ class HostFacts(_Model):
     gpus: list[GpuFact] = Field(default_factory=list)
 
 
+class StepRecord(_Model):
+    """The last result of one bootstrap step."""
+
+    status: Literal["ok", "skipped", "failed"]
+    digest: str  # of everything the step runs; a change re-runs it
+    finished_at: datetime
+    duration_s: float
+    message: str = ""
+
+
 class DeploymentRecord(_Model):
     schema_version: int = SCHEMA_VERSION
     name: str
@@ -69,12 +79,16 @@ class DeploymentRecord(_Model):
     zone: str | None = None
     instance_type: str | None = None
     market: Literal["on-demand", "spot"] | None = None
-    image: str | None = None
+    image: str | None = None  # the Isaac Lab container image bootstrap installed
+    image_id: str | None = None
     isaaclab_version: str | None = None
+    gpus: Literal["all", "none"] = "all"
+    registry_user: str | None = None
     # Non-secret provider options as given at deploy time (never credentials or keys).
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
     facts: HostFacts | None = None
+    bootstrap: dict[str, StepRecord] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
     last_error: str | None = None

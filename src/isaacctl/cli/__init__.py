@@ -13,7 +13,7 @@ from typing import Optional
 import click
 import typer
 
-from isaacctl.cli import deploy, deployments, shell
+from isaacctl.cli import bootstrap, deploy, deployments, shell
 from isaacctl.cli.context import App
 from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
@@ -66,6 +66,7 @@ def version_command() -> None:
 
 app.add_typer(deploy.app, name="deploy")
 deployments.register(app)
+bootstrap.register(app)
 shell.register(app)
 
 
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         terminal.error(_one_line(error))
         return error.exit_code or EXIT_USAGE
     except IsaacctlError as error:
-        terminal.error(error.message, error.hint)
+        terminal.error(error.message, error.hint, error.details)
         return error.exit_code
     except Exception as error:  # the last resort: a bug, not a user error
         if terminal.verbose:

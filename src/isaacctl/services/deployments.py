@@ -16,6 +16,10 @@ from isaacctl.state import StateStore, validate_name
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from isaacctl.services.bootstrap import BootstrapResult, BootstrapSettings, StepEvent
+    from isaacctl.services.bootstrap.pull_progress import PullProgress
+    from isaacctl.services.secrets import SecretSource
+
     from isaacctl.records import DeploymentRecord
     from isaacctl.remote import Remote
 
@@ -43,6 +47,17 @@ class DeployResult:
     record: DeploymentRecord
     resumed: bool
     plan: Plan
+    bootstrap: BootstrapResult | None = None
+
+
+@dataclass
+class BootstrapRequest:
+    """What `deploy` and `bootstrap` need to make the host ready (None: do not bootstrap)."""
+
+    settings: BootstrapSettings
+    registry_key: SecretSource
+    on_event: Callable[[StepEvent], None] = lambda event: None
+    on_pull: Callable[[PullProgress], None] = lambda progress: None
 
 
 @dataclass
@@ -96,7 +111,13 @@ class DeploymentService:
         options = validate_options(provider, raw_options)
         return provider, options, provider.plan(name, options)
 
-    def deploy(self, provider_name: str, name: str, raw_options: dict[str, Any]) -> DeployResult:
+    def deploy(
+        self,
+        provider_name: str,
+        name: str,
+        raw_options: dict[str, Any],
+        bootstrap: BootstrapRequest | None = None,
+    ) -> DeployResult:
         from isaacctl.records import DeploymentRecord
 
         provider, options, plan = self.prepare(provider_name, name, raw_options)
@@ -115,8 +136,11 @@ class DeploymentService:
             except BaseException as exc:
                 self._record_failure(record, provider, exc, resumed=resumed)
                 raise
+            result = DeployResult(record=record, resumed=resumed, plan=plan)
+            if bootstrap is not None:
+                result.bootstrap = self._bootstrap_locked(provider, record, bootstrap)
             self.store.append_event(name, "deploy.done")
-        return DeployResult(record=record, resumed=resumed, plan=plan)
+        return result
 
     @staticmethod
     def _check_same_deployment(record: DeploymentRecord, provider: str, wanted: dict) -> None:
@@ -147,6 +171,36 @@ class DeploymentService:
         self.store.save(record)
         remote = provider.remote(record, ctx.known_hosts_file)  # resolves only, connects nothing
         self.store.write_info(record.name, describe_connection(record, remote))
+
+    # -- bootstrap ---------------------------------------------------------------------------
+    def bootstrap(self, name: str, request: BootstrapRequest) -> BootstrapResult:
+        with self.store.lock(name):
+            record = self.store.load(name)
+            provider = get_provider(record.provider)
+            return self._bootstrap_locked(provider, record, request)
+
+    def _bootstrap_locked(self, provider: Provider, record: DeploymentRecord, request: BootstrapRequest) -> BootstrapResult:
+        from isaacctl.services.bootstrap import run_bootstrap
+
+        known_hosts = str(self.store.paths(record.name).known_hosts)
+        record.status = "bootstrapping"
+        self.store.save(record)
+        self.store.append_event(record.name, "bootstrap.start", image=request.settings.image)
+        try:
+            result = run_bootstrap(
+                self.store, record, lambda: provider.remote(record, known_hosts), request.settings,
+                request.registry_key, request.on_event, request.on_pull,
+            )
+        except BaseException as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "message", str(exc))
+            record.status, record.last_error = "failed", reason
+            self.store.save(record)
+            self.store.append_event(record.name, "bootstrap.failed", reason=reason)
+            raise
+        record.status, record.last_error = "ready", None
+        self.store.save(record)
+        self.store.append_event(record.name, "bootstrap.done", ran=result.ran)
+        return result
 
     def _record_failure(
         self, record: DeploymentRecord, provider: Provider, exc: BaseException, *, resumed: bool

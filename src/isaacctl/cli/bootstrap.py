@@ -1,0 +1,112 @@
+"""`isaacctl bootstrap NAME`, and the bootstrap options `deploy` shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Optional
+
+import typer
+
+from isaacctl.cli.context import app_of, complete_deployment
+from isaacctl.errors import UserError
+
+if TYPE_CHECKING:
+    from isaacctl.cli.progress import BootstrapView
+    from isaacctl.records import DeploymentRecord
+    from isaacctl.services.deployments import BootstrapRequest
+
+DEFAULT_IMAGE = "nvcr.io/nvidia/isaac-lab:2.3.2"
+DEFAULT_REGISTRY_USER = "$oauthtoken"
+
+# Shared option declarations (deploy commands and bootstrap take the same flags).
+IMAGE = typer.Option(None, "--image", help=f"Isaac Lab container image [default: {DEFAULT_IMAGE}, or the one installed before].")
+GPUS = typer.Option(None, "--gpus", help="'all', or 'none' to skip every GPU step (smoke runs, CI) [default: all].")
+KEY_FILE = typer.Option(None, "--ngc-api-key-file", help="File holding the NGC API key [default: $NGC_API_KEY, else a hidden prompt].")
+REGISTRY_USER = typer.Option(None, "--registry-user", help=f"Registry login [default: {DEFAULT_REGISTRY_USER}, NGC's].")
+ALLOW_GPU = typer.Option(False, "--allow-unsupported-gpu", help="Go on with a GPU without RT cores or an old driver.")
+ALLOW_DISK = typer.Option(False, "--allow-low-disk", help="Go on with less free disk than the image and caches need.")
+REACH_TIMEOUT = typer.Option(600.0, "--reach-timeout", help="Seconds to wait for SSH, cloud-init and apt.")
+
+
+def bootstrap_request(
+    view: BootstrapView,
+    record: DeploymentRecord | None,
+    *,
+    image: str | None,
+    gpus: str | None,
+    key_file: Path | None,
+    registry_user: str | None,
+    allow_unsupported_gpu: bool,
+    allow_low_disk: bool,
+    reach_timeout: float,
+    force: bool = False,
+    only: list[str] | None = None,
+) -> BootstrapRequest:
+    """Flags win; otherwise what the last bootstrap of this deployment used; then defaults."""
+    from isaacctl.services.bootstrap import BootstrapSettings
+    from isaacctl.services.deployments import BootstrapRequest
+    from isaacctl.services.secrets import registry_key_source
+
+    chosen_gpus = gpus or (record.gpus if record else "all")
+    if chosen_gpus not in ("all", "none"):
+        raise UserError(f"--gpus: expected 'all' or 'none', got {chosen_gpus!r}")
+    if reach_timeout <= 0:
+        raise UserError(f"--reach-timeout: expected a positive number of seconds, got {reach_timeout}")
+    settings = BootstrapSettings(
+        image=image or (record.image if record and record.image else DEFAULT_IMAGE),
+        gpus=chosen_gpus,
+        registry_user=registry_user or (record.registry_user if record and record.registry_user else DEFAULT_REGISTRY_USER),
+        allow_unsupported_gpu=allow_unsupported_gpu,
+        allow_low_disk=allow_low_disk,
+        reach_timeout=reach_timeout,
+        force=force,
+        only=tuple(only or ()),
+    )
+    if any(c.isspace() for c in settings.image) or not settings.image:
+        raise UserError(f"--image: expected an image reference like {DEFAULT_IMAGE}, got {settings.image!r}")
+    return BootstrapRequest(settings=settings, registry_key=registry_key_source(key_file),
+                            on_event=view.on_event, on_pull=view.on_pull)
+
+
+def bootstrap_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
+    force: bool = typer.Option(False, "--force", help="Run the selected steps even when they are done."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this step (repeatable); reach and facts always run."),
+    image: Optional[str] = IMAGE,
+    gpus: Optional[str] = GPUS,
+    key_file: Optional[Path] = KEY_FILE,
+    registry_user: Optional[str] = REGISTRY_USER,
+    allow_unsupported_gpu: bool = ALLOW_GPU,
+    allow_low_disk: bool = ALLOW_DISK,
+    reach_timeout: float = REACH_TIMEOUT,
+) -> None:
+    """Make a deployment's host ready for Isaac Lab: Docker, the NVIDIA driver and Container
+    Toolkit, the Isaac Lab image, cache folders. Steps already done are skipped.
+
+    \b
+    Steps: reach, facts, nvidia-driver, docker, container-toolkit, registry-login,
+           image-pull, host-folders, smoke
+    Example:  NGC_API_KEY=... isaacctl bootstrap ws1
+              isaacctl bootstrap ws1 --only image-pull --force --image nvcr.io/nvidia/isaac-lab:2.2.0
+    """
+    from isaacctl.cli.progress import BootstrapView
+    from isaacctl.services.bootstrap.runner import validate_steps
+
+    app = app_of(ctx)
+    record = app.store.load(name)
+    validate_steps(only or [])
+    with BootstrapView(app.terminal) as view:
+        request = bootstrap_request(
+            view, record, image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
+            allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
+            reach_timeout=reach_timeout, force=force, only=only,
+        )
+        result = app.deployments().bootstrap(name, request)
+    app.terminal.success(
+        f"{name} is ready for Isaac Lab ({len(result.ran)} step(s) run, {len(result.up_to_date)} up to date)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bootstrap")(bootstrap_command)

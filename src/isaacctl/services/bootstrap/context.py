@@ -1,0 +1,122 @@
+"""What every bootstrap step works with."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from isaacctl.errors import IsaacctlError
+from isaacctl.remote import CommandResult, Remote
+from isaacctl.services.secrets import Redactor, SecretSource
+
+if TYPE_CHECKING:
+    from isaacctl.records import DeploymentRecord
+    from isaacctl.services.bootstrap.facts import ParsedFacts
+    from isaacctl.services.bootstrap.pull_progress import PullProgress
+
+# Folders on the host, under its isaacctl folder: the container's cache mounts of
+# shared/reference/isaaclab.md (kept so a second job starts warm), plus jobs and uploads.
+HOST_FOLDERS = (
+    "cache/kit", "cache/ov", "cache/pip", "cache/glcache", "cache/computecache",
+    "omniverse/logs", "omniverse/data", "omniverse/documents", "jobs", "uploads",
+)
+
+
+class StepFailed(IsaacctlError):
+    def __init__(self, message: str, *, hint: str | None = None, output_tail: str = "") -> None:
+        super().__init__(message, hint=hint, details=output_tail)
+        self.output_tail = output_tail
+
+
+@dataclass
+class BootstrapSettings:
+    image: str
+    gpus: str = "all"  # "all" or "none"
+    registry_user: str = "$oauthtoken"
+    allow_unsupported_gpu: bool = False
+    allow_low_disk: bool = False
+    reach_timeout: float = 600.0
+    force: bool = False
+    only: Sequence[str] = ()
+
+
+@dataclass
+class StepContext:
+    record: DeploymentRecord
+    settings: BootstrapSettings
+    remote_factory: Callable[[], Remote]
+    registry_key: SecretSource
+    log: TextIO
+    redact: Redactor = field(default_factory=Redactor)
+    on_pull: Callable[[PullProgress], None] = lambda progress: None
+    facts: ParsedFacts | None = None
+    memo: dict[str, Any] = field(default_factory=dict)  # answers worth asking once per run
+    _remote: Remote | None = None
+
+    @property
+    def remote(self) -> Remote:
+        if self._remote is None:
+            self._remote = self.remote_factory()
+        return self._remote
+
+    def reconnect(self) -> None:
+        """Drop the connection: a new login picks up new group membership, or a reboot."""
+        if self._remote is not None:
+            self._remote.close()
+        self._remote = None
+
+    @property
+    def host_root(self) -> str:
+        """The deployment's folder on the host, absolute (known once facts ran)."""
+        folder = str(self.record.options.get("host_dir", "~/isaacctl"))
+        if folder.startswith("~") and self.facts is not None:
+            folder = self.facts.home + folder[1:]
+        return folder.rstrip("/") or "/"
+
+    def write_log(self, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        for line in self.redact(text).splitlines():
+            self.log.write(f"{stamp} {line}\n")
+        self.log.flush()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        timeout: float | None = 600,
+        shown: str | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> CommandResult:
+        """Run on the host with the transcript in bootstrap.log. `shown` replaces a long
+        argv (an inline script) in the log."""
+        self.write_log(f"$ {shown or ' '.join(argv)}")
+
+        def relay(line: str, stream: str) -> None:
+            self.write_log(line.rstrip("\n"))
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+
+        result = self.remote.run(argv, stdin=stdin, on_output=relay, timeout=timeout)
+        self.write_log(f"[exit {result.exit_status}]")
+        return result
+
+    def run_script(self, template: str, *args: str, sudo: bool = False, timeout: float | None = 1800) -> CommandResult:
+        """A shell script from templates/ fed on stdin (arguments are not secret)."""
+        from isaacctl.resources import template_bytes
+
+        prefix = ["sudo", "-n"] if sudo else []
+        return self.run(
+            [*prefix, "bash", "-s", "--", *args],
+            stdin=template_bytes(template),
+            timeout=timeout,
+            shown=f"{'sudo ' if sudo else ''}bash {template} {' '.join(args)}",
+        )
+
+    def need(self, result: CommandResult, what: str, hint: str | None = None) -> CommandResult:
+        if not result.ok:
+            raise StepFailed(f"{what} (exit {result.exit_status})", hint=hint,
+                             output_tail=self.redact(result.tail(15)))
+        return result

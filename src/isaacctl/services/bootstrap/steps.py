@@ -1,0 +1,280 @@
+"""The bootstrap steps, in order. Each has a check (is it already done?), an action, and the
+inputs its digest covers: a changed image or version re-runs exactly what depends on it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from isaacctl.errors import HostKeyChanged, RemoteError
+from isaacctl.providers.base import CONTAINER_LABEL
+from isaacctl.resources import template_text
+from isaacctl.services.bootstrap import requirements
+from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed
+from isaacctl.services.bootstrap.facts import parse_facts
+from isaacctl.services.bootstrap.pull_progress import PullProgress
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    summary: str
+    act: Callable[[StepContext], None]
+    check: Callable[[StepContext], bool] | None = None
+    inputs: Callable[[StepContext], dict[str, Any]] = lambda ctx: {}
+    version: int = 1
+    gpu_only: bool = False
+    always_run: bool = False  # cheap steps whose results later steps need
+    verify_after: bool = True  # run the check again after the action
+
+
+# -- 1. reach ----------------------------------------------------------------------------------
+def reach(ctx: StepContext) -> None:
+    deadline = time.monotonic() + ctx.settings.reach_timeout
+    delay, last_error = 1.0, ""
+    while True:
+        try:
+            if ctx.run(["true"], timeout=30).ok:
+                break
+        except HostKeyChanged:
+            raise
+        except RemoteError as exc:
+            last_error = exc.message
+            ctx.reconnect()
+        if time.monotonic() + delay > deadline:
+            raise StepFailed(
+                f"the host did not accept a login within {ctx.settings.reach_timeout:.0f} s: {last_error}",
+                hint="check that the machine is up and the address, port, user and key are right",
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+    ctx.need(ctx.run_script("bootstrap/wait_for_host.sh", str(int(ctx.settings.reach_timeout))),
+             "the host stayed busy with cloud-init or apt")
+
+
+# -- 2. facts ----------------------------------------------------------------------------------
+def gather_facts(ctx: StepContext) -> None:
+    host_dir = str(ctx.record.options.get("host_dir", "~/isaacctl"))
+    result = ctx.need(ctx.run_script("bootstrap/facts.sh", host_dir), "cannot read the host's facts")
+    ctx.facts = parse_facts(result.stdout)
+    ctx.record.facts = ctx.facts.facts
+    problems, hints = [], []
+    if ctx.settings.gpus == "all" and not ctx.settings.allow_unsupported_gpu:
+        if ctx.facts.nvidia_smi or ctx.facts.facts.gpus:
+            verdict = requirements.judge_gpus(ctx.facts.facts, requirements.isaaclab_version(ctx.settings.image))
+            problems += verdict.problems
+            hints += [verdict.hint] if verdict.hint else []
+    if not ctx.settings.allow_low_disk:
+        verdict = requirements.judge_disk(ctx.facts.facts, image_present=_image_id(ctx) is not None)
+        problems += verdict.problems
+        hints += [verdict.hint] if verdict.hint else []
+    if problems:
+        raise StepFailed("; ".join(problems), hint="; ".join(hints) or None)
+
+
+# -- 3. NVIDIA driver --------------------------------------------------------------------------
+def driver_present(ctx: StepContext) -> bool:
+    return bool(ctx.facts and ctx.facts.nvidia_smi and ctx.facts.facts.gpus)
+
+
+def install_driver(ctx: StepContext) -> None:
+    branch = requirements.DRIVER_BRANCH_TO_INSTALL
+    ctx.need(ctx.run_script("bootstrap/install_nvidia_driver.sh", branch, sudo=True),
+             "installing the NVIDIA driver failed", hint="the login needs password-less sudo")
+    ctx.run(["sudo", "-n", "shutdown", "-r", "+0"], timeout=30)
+    ctx.reconnect()
+    time.sleep(15)  # let it go down before we start knocking
+    reach(ctx)
+    gather_facts(ctx)
+
+
+# -- 4. Docker ---------------------------------------------------------------------------------
+def docker_usable(ctx: StepContext) -> bool:
+    return ctx.run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60).ok
+
+
+def install_docker(ctx: StepContext) -> None:
+    user = ctx.facts.user if ctx.facts else ""
+    ctx.need(ctx.run_script("bootstrap/install_docker.sh", user, sudo=True),
+             "installing Docker failed", hint="the login needs password-less sudo")
+    ctx.reconnect()  # the docker group applies to new logins only
+
+
+# -- 5. NVIDIA Container Toolkit ---------------------------------------------------------------
+def toolkit_configured(ctx: StepContext) -> bool:
+    result = ctx.run(["docker", "info", "--format", "{{json .Runtimes}}"], timeout=60)
+    return result.ok and '"nvidia"' in result.stdout
+
+
+def install_toolkit(ctx: StepContext) -> None:
+    ctx.need(ctx.run_script("bootstrap/install_container_toolkit.sh", sudo=True),
+             "installing the NVIDIA Container Toolkit failed", hint="the login needs password-less sudo")
+
+
+# -- 6 and 7. registry login and image pull ----------------------------------------------------
+def _registry(image: str) -> str | None:
+    first = image.split("/", 1)[0]
+    return first if "/" in image and ("." in first or ":" in first or first == "localhost") else None
+
+
+def _docker_api(ctx: StepContext, *args: str, stdin: bytes | None = None, on_line=None, timeout=3600):
+    return ctx.run(["python3", "-c", template_text("remote/docker_api.py"), *args], stdin=stdin,
+                   timeout=timeout, shown=f"python3 docker_api.py {' '.join(args)}", on_line=on_line)
+
+
+def _image_id(ctx: StepContext) -> str | None:
+    """The image's id on the host; asked once per run (three steps want it), again after a pull."""
+    if "image_id" in ctx.memo:
+        return ctx.memo["image_id"]
+    result = _docker_api(ctx, "inspect", ctx.settings.image, timeout=60)
+    image_id = None
+    if result.exit_status != 1:
+        ctx.need(result, "cannot ask Docker about the image")
+        image_id = json.loads(result.stdout.strip().splitlines()[-1])["id"]
+    ctx.memo["image_id"] = image_id
+    return image_id
+
+
+def image_present(ctx: StepContext) -> bool:
+    image_id = _image_id(ctx)
+    if image_id is None:
+        return False
+    ctx.record.image, ctx.record.image_id = ctx.settings.image, image_id
+    return True
+
+
+def _key_bytes(ctx: StepContext) -> bytes | None:
+    secret = ctx.registry_key()
+    ctx.redact.add(secret)
+    return None if secret is None else (secret.value + "\n").encode()
+
+
+def registry_login(ctx: StepContext) -> None:
+    registry = _registry(ctx.settings.image)
+    key = _key_bytes(ctx)
+    if registry is None or key is None:
+        ctx.write_log("no registry key given: the pull will be anonymous")
+        return
+    result = _docker_api(ctx, "auth", registry, ctx.settings.registry_user, stdin=key, timeout=120)
+    if not result.ok:
+        raise StepFailed(
+            f"registry {registry} refused the key for user {ctx.settings.registry_user!r}: {_api_error(result.stdout)}",
+            hint="check NGC_API_KEY or --ngc-api-key-file (an NGC API key, user $oauthtoken)",
+        )
+
+
+def _api_error(stdout: str) -> str:
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            return str(json.loads(line).get("error") or "").strip() or line
+        except json.JSONDecodeError:
+            continue
+    return "no answer"
+
+
+def pull_image(ctx: StepContext) -> None:
+    from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+    registry = _registry(ctx.settings.image)
+    key = _key_bytes(ctx) if registry else None
+    auth = [registry, ctx.settings.registry_user] if key else []
+
+    def attempt() -> None:
+        progress = PullProgress()
+
+        def on_line(line: str) -> None:
+            if progress.feed(line):
+                ctx.on_pull(progress)
+
+        result = _docker_api(ctx, "pull", ctx.settings.image, *auth, stdin=key, on_line=on_line)
+        if not result.ok:
+            error = progress.error or _api_error(result.stdout)
+            raise StepFailed(f"pulling {ctx.settings.image} failed: {error}",
+                             hint=_pull_hint(error, bool(key)), output_tail=ctx.redact(result.tail(5)))
+            # (transient errors are retried below; others stop at once)
+
+    def transient(exc: BaseException) -> bool:
+        return isinstance(exc, StepFailed) and any(
+            word in exc.message.lower() for word in ("timeout", "connection reset", "tls handshake", "503", "502", "eof")
+        )
+
+    ctx.memo.pop("image_id", None)
+    try:
+        for trial in Retrying(stop=stop_after_attempt(3), wait=wait_exponential(min=2, max=30),
+                              retry=retry_if_exception(transient), reraise=True):
+            with trial:
+                attempt()
+    except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
+        raise exc.last_attempt.exception() from None
+    ctx.memo.pop("image_id", None)
+    if not image_present(ctx):
+        raise StepFailed(f"{ctx.settings.image} is not on the host after the pull")
+
+
+def _pull_hint(error: str, had_key: bool) -> str | None:
+    lowered = error.lower()
+    if "unauthorized" in lowered or "authentication required" in lowered or "denied" in lowered:
+        return None if had_key else "this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file"
+    if "not found" in lowered or "manifest unknown" in lowered:
+        return "check the image name and tag (--image)"
+    return None
+
+
+# -- 8. host folders ---------------------------------------------------------------------------
+def _folders(ctx: StepContext) -> list[str]:
+    return [f"{ctx.host_root}/{folder}" for folder in HOST_FOLDERS]
+
+
+def folders_exist(ctx: StepContext) -> bool:
+    tests: list[str] = []
+    for folder in _folders(ctx):
+        tests += ["-d", folder, "-a"]
+    return ctx.run(["test", *tests[:-1]], timeout=60).ok
+
+
+def make_folders(ctx: StepContext) -> None:
+    ctx.need(ctx.run(["mkdir", "-p", *_folders(ctx)], timeout=60), "cannot make the host folders")
+
+
+# -- 9. smoke run ------------------------------------------------------------------------------
+def smoke_run(ctx: StepContext) -> None:
+    gpu_args = ["--gpus", "all"] if ctx.settings.gpus == "all" else []
+    probe = "test -x /workspace/isaaclab/isaaclab.sh && echo isaaclab-found"
+    if gpu_args:
+        probe += " && nvidia-smi -L"
+    result = ctx.run(
+        ["docker", "run", "--rm", *gpu_args, "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
+         "--entrypoint", "bash", ctx.settings.image, "-c", probe],
+        timeout=900,
+    )
+    ctx.need(result, "the Isaac Lab container did not start" + (" with the GPUs" if gpu_args else ""),
+             hint="a GPU failure usually means the NVIDIA Container Toolkit runtime is not configured")
+    if "isaaclab-found" not in result.stdout:
+        raise StepFailed(f"{ctx.settings.image} has no /workspace/isaaclab/isaaclab.sh: is it an Isaac Lab image?")
+
+
+STEPS: tuple[Step, ...] = (
+    Step("reach", "wait for SSH, cloud-init and apt", reach, always_run=True),
+    Step("facts", "OS, CPU, memory, disk, GPUs", gather_facts, always_run=True,
+         inputs=lambda ctx: {"image": ctx.settings.image}),
+    Step("nvidia-driver", "NVIDIA driver", install_driver, check=driver_present, gpu_only=True,
+         inputs=lambda ctx: {"branch": requirements.DRIVER_BRANCH_TO_INSTALL,
+                             "script": template_text("bootstrap/install_nvidia_driver.sh")}),
+    Step("docker", "Docker Engine", install_docker, check=docker_usable,
+         inputs=lambda ctx: {"script": template_text("bootstrap/install_docker.sh")}),
+    Step("container-toolkit", "NVIDIA Container Toolkit", install_toolkit, check=toolkit_configured,
+         gpu_only=True, inputs=lambda ctx: {"script": template_text("bootstrap/install_container_toolkit.sh")}),
+    Step("registry-login", "check the registry key", registry_login, check=image_present,
+         verify_after=False,
+         inputs=lambda ctx: {"image": ctx.settings.image, "user": ctx.settings.registry_user}),
+    Step("image-pull", "pull the Isaac Lab image", pull_image, check=image_present,
+         inputs=lambda ctx: {"image": ctx.settings.image}),
+    Step("host-folders", "cache, log and job folders", make_folders, check=folders_exist,
+         inputs=lambda ctx: {"folders": _folders(ctx)}),
+    Step("smoke", "start the container once", smoke_run,
+         inputs=lambda ctx: {"image_id": ctx.record.image_id, "gpus": ctx.settings.gpus}),
+)
+
+STEP_NAMES = tuple(step.name for step in STEPS)
