@@ -19,6 +19,15 @@ echo "KERNEL=$(uname -r)"
 echo "CPUS=$(nproc)"
 echo "MEMORY_KIB=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
 echo "FREE_DISK_KIB=$(df -Pk "${folder}" | awk 'NR==2 {print $4}')"
+# NVIDIA display/3D controllers on the PCI bus, driver or not (vendor 0x10de, class 0x03xxxx).
+nvidia_pci=0
+for device in /sys/bus/pci/devices/*; do
+  [ -r "${device}/vendor" ] || continue
+  if [ "$(cat "${device}/vendor")" = 0x10de ] && grep -q '^0x03' "${device}/class" 2>/dev/null; then
+    nvidia_pci=$((nvidia_pci + 1))
+  fi
+done
+echo "NVIDIA_PCI=${nvidia_pci}"
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits 2>/dev/null \
     | while IFS= read -r line; do echo "GPU=${line}"; done

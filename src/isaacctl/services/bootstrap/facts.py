@@ -14,6 +14,7 @@ class ParsedFacts:
     user: str
     docker: str  # a server version, "missing" or "no-access"
     nvidia_smi: bool
+    nvidia_pci_devices: int
     container_toolkit: bool
     python3: bool
 
@@ -58,6 +59,7 @@ def parse_facts(output: str) -> ParsedFacts:
         user=values.get("USER", ""),
         docker=values.get("DOCKER", "missing"),
         nvidia_smi=values.get("NVIDIA_SMI") == "yes",
+        nvidia_pci_devices=_int(values.get("NVIDIA_PCI")) or 0,
         container_toolkit=values.get("NVIDIA_CTK", "missing") != "missing",
         python3=values.get("PYTHON3", "missing") != "missing",
     )

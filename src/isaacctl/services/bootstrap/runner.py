@@ -134,6 +134,8 @@ def _run_step(
         prior = record.bootstrap.get(step.name)
         forced = settings.force and selected
         if not step.always_run and not forced and _up_to_date(step, ctx, prior, digest):
+            if prior is None:  # found done (installed by hand, or by cloud-init): remember it
+                remember("ok", digest, 0.0, "found in place")
             return StepEvent(step.name, "skipped", step.summary, time.monotonic() - started, "up to date"), None
         on_event(StepEvent(step.name, "running", step.summary))
         ctx.write_log(f"-- step {step.name}")

@@ -61,8 +61,12 @@ def gather_facts(ctx: StepContext) -> None:
     ctx.facts = parse_facts(result.stdout)
     ctx.record.facts = ctx.facts.facts
     problems, hints = [], []
-    if ctx.settings.gpus == "all" and not ctx.settings.allow_unsupported_gpu:
-        if ctx.facts.nvidia_smi or ctx.facts.facts.gpus:
+    if ctx.settings.gpus == "all":
+        if not ctx.facts.nvidia_pci_devices and not ctx.facts.facts.gpus:
+            problems.append("no NVIDIA GPU on this host (none on the PCI bus, no nvidia-smi)")
+            hints.append("use a host with an RTX-class GPU, or --gpus none for a CPU-only smoke run")
+        elif ctx.facts.nvidia_smi and not ctx.settings.allow_unsupported_gpu:
+            # With hardware but no driver yet, the nvidia-driver step installs one first.
             verdict = requirements.judge_gpus(ctx.facts.facts, requirements.isaaclab_version(ctx.settings.image))
             problems += verdict.problems
             hints += [verdict.hint] if verdict.hint else []
@@ -88,6 +92,8 @@ def install_driver(ctx: StepContext) -> None:
     time.sleep(15)  # let it go down before we start knocking
     reach(ctx)
     gather_facts(ctx)
+    if not driver_present(ctx):
+        raise StepFailed("the NVIDIA driver is installed but nvidia-smi sees no GPU after the reboot")
 
 
 # -- 4. Docker ---------------------------------------------------------------------------------
@@ -215,7 +221,7 @@ def pull_image(ctx: StepContext) -> None:
 
 def _pull_hint(error: str, had_key: bool) -> str | None:
     lowered = error.lower()
-    if "unauthorized" in lowered or "authentication required" in lowered or "denied" in lowered:
+    if any(word in lowered for word in ("unauthorized", "authentication required", "denied", "credentials")):
         return None if had_key else "this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file"
     if "not found" in lowered or "manifest unknown" in lowered:
         return "check the image name and tag (--image)"

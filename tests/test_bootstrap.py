@@ -1,0 +1,190 @@
+"""Bootstrap against the loopback sshd, the real Docker engine and the password-protected
+loopback registry serving the stand-in Isaac Lab image."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+
+def docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=300)
+
+
+class ArgvWatcher:
+    """Scans every process's argv on this machine (the remote host is this machine too)
+    while a command runs, looking for a secret."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.seen: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    argv = (entry / "cmdline").read_bytes()
+                    environ = (entry / "environ").read_bytes() if entry.name != str(os.getpid()) else b""
+                except OSError:
+                    continue
+                if self.secret in argv:
+                    self.seen.append(argv.replace(b"\0", b" ").decode(errors="replace"))
+                del environ  # the environment is allowed to hold NGC_API_KEY; argv is not
+            time.sleep(0.005)
+
+    def __enter__(self) -> ArgvWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def files_containing(root: Path, secret: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+
+
+@pytest.fixture
+def ssh_deployment(cli, sshd):
+    """An ssh deployment of the loopback host, not bootstrapped yet."""
+    sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
+    cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--host-dir", str(sshd.home / "isaacctl"),
+        "--skip-bootstrap", check=True)
+    return "ws1"
+
+
+@pytest.fixture
+def fresh_image(registry, standin_image):
+    """The stand-in's registry tag removed from the engine, so a bootstrap must really pull it."""
+    docker("rmi", standin_image)
+    yield standin_image
+    docker("rmi", standin_image)
+
+
+def bootstrap_args(registry, image, *extra):
+    return ["bootstrap", "ws1", "--image", image, "--gpus", "none",
+            "--registry-user", registry.user, "--ngc-api-key-file", str(registry.password_file), *extra]
+
+
+def test_first_run_pulls_with_the_key_on_stdin_only_then_everything_is_up_to_date(
+        cli, sshd, registry, fresh_image, ssh_deployment):
+    with ArgvWatcher(registry.password) as watcher:
+        first = cli(*bootstrap_args(registry, fresh_image), timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert watcher.seen == []
+    assert "image-pull" in first.stderr and "ok" in first.stderr
+    assert docker("image", "inspect", fresh_image).returncode == 0
+    record = json.loads(cli("status", "ws1", "--json").stdout)["data"]
+    steps = record["bootstrap"]
+    assert steps["image-pull"]["status"] == "ok"
+    assert steps["smoke"]["status"] == "ok"
+    assert steps["nvidia-driver"]["status"] == "skipped"
+    assert record["image"] == fresh_image and record["image_id"].startswith("sha256:")
+    assert record["facts"]["cpus"] >= 1
+    for folder in ("cache/kit", "cache/glcache", "jobs", "uploads"):
+        assert (sshd.home / "isaacctl" / folder).is_dir()
+    log = cli.state_dir / "ws1" / "bootstrap.log"
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    assert "docker_api.py pull" in log.read_text()
+    assert files_containing(cli.state_dir, registry.password) == []
+
+    second = cli("bootstrap", "ws1", "--ngc-api-key-file", "/nonexistent/never-read")
+    assert second.returncode == 0, second.stderr
+    assert "2 step(s) run, 5 up to date" in second.stderr  # reach and facts always run
+    for step in ("docker", "registry-login", "image-pull", "host-folders", "smoke"):
+        assert f"{step}" in second.stderr
+    # what the first run recorded is what the second found (same image, not pulled again)
+    assert json.loads(cli("status", "ws1", "--json").stdout)["data"]["bootstrap"]["image-pull"] == steps["image-pull"]
+
+
+def test_a_forced_step_runs_alone(cli, registry, standin_image_local, ssh_deployment):
+    cli("bootstrap", "ws1", "--image", standin_image_local, "--gpus", "none", check=True)
+    before = json.loads(cli("status", "ws1", "--json").stdout)["data"]["bootstrap"]
+    forced = cli("bootstrap", "ws1", "--only", "smoke", "--force")
+    assert forced.returncode == 0, forced.stderr
+    after = json.loads(cli("status", "ws1", "--json").stdout)["data"]["bootstrap"]
+    assert after["smoke"]["finished_at"] >= before["smoke"]["finished_at"]
+    assert after["smoke"] != before["smoke"]
+    assert after["host-folders"] == before["host-folders"]
+    assert "not selected" in forced.stderr
+
+
+def test_a_wrong_key_is_refused_and_written_nowhere(cli, registry, fresh_image, ssh_deployment, tmp_path):
+    wrong = "wrong-" + os.urandom(12).hex()
+    key_file = tmp_path / "key"
+    key_file.write_text(wrong + "\n")
+    with ArgvWatcher(wrong) as watcher:
+        result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none",
+                     "--registry-user", registry.user, "--ngc-api-key-file", str(key_file))
+    assert result.returncode == 1
+    assert "registry-login" in result.stderr and "refused the key" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert watcher.seen == []
+    assert files_containing(cli.state_dir, wrong) == []
+    assert wrong not in result.stderr + result.stdout
+    record = json.loads(cli("status", "ws1", "--json").stdout)["data"]
+    assert record["status"] == "failed"
+    assert record["bootstrap"]["registry-login"]["status"] == "failed"
+
+
+def test_the_key_from_the_environment_works_too(cli, registry, fresh_image, ssh_deployment):
+    result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none",
+                 "--registry-user", registry.user, env={"NGC_API_KEY": registry.password})
+    assert result.returncode == 0, result.stderr
+    assert files_containing(cli.state_dir, registry.password) == []
+
+
+def test_an_image_that_does_not_exist(cli, registry, ssh_deployment):
+    missing = registry.ref("nvidia/isaac-lab", "0.0.0-missing")
+    result = cli(*bootstrap_args(registry, missing))
+    assert result.returncode == 1
+    assert "image-pull" in result.stderr
+    assert "not found" in result.stderr.lower() or "unknown" in result.stderr.lower()
+    assert "--image" in result.stderr  # the hint says what to check
+
+
+def test_a_missing_key_for_a_private_registry_says_how_to_give_one(cli, registry, fresh_image, ssh_deployment):
+    result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none", env={"NGC_API_KEY": None})
+    assert result.returncode == 1
+    assert "NGC_API_KEY" in result.stderr
+
+
+def test_an_unreachable_host_times_out_with_a_message(cli, sshd, ssh_deployment):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    cli.ssh_config.write_text(cli.ssh_config.read_text().replace(f"Port {sshd.port}", f"Port {closed_port}"))
+    started = time.monotonic()
+    result = cli("bootstrap", "ws1", "--gpus", "none", "--reach-timeout", "3", timeout=120)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 60
+    assert "did not accept a login within 3 s" in result.stderr
+
+
+def test_a_changed_host_key_stops_bootstrap(cli, sshd, ssh_deployment):
+    sshd.restart_with_new_host_key()
+    result = cli("bootstrap", "ws1", "--gpus", "none", "--reach-timeout", "5")
+    assert result.returncode == 1
+    assert "host key changed" in result.stderr
+
+
+def test_gpu_steps_detect_a_host_without_gpus(cli, standin_image_local, ssh_deployment):
+    result = cli("bootstrap", "ws1", "--image", standin_image_local)  # --gpus all by default
+    assert result.returncode == 1
+    assert "no NVIDIA GPU on this host" in result.stderr
+    assert "--gpus none" in result.stderr
