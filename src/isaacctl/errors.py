@@ -33,6 +33,10 @@ class DeploymentExists(UserError):
     pass
 
 
+class JobNotFound(UserError):
+    pass
+
+
 class DeploymentBusy(IsaacctlError):
     """Another isaacctl process holds the deployment's lock."""
 

@@ -84,6 +84,7 @@ class DeploymentRecord(_Model):
     isaaclab_version: str | None = None
     gpus: Literal["all", "none"] = "all"
     registry_user: str | None = None
+    host_root: str | None = None  # the deployment's folder on the host, absolute
     # Non-secret provider options as given at deploy time (never credentials or keys).
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
@@ -114,3 +115,37 @@ class DeploymentRecord(_Model):
         models = [gpu.model for gpu in self.facts.gpus]
         first = models[0]
         return first if len(models) == 1 else f"{len(models)}x {first}"
+
+
+JobStatus = Literal["starting", "running", "succeeded", "failed", "cancelled"]
+FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
+
+
+class JobRecord(_Model):
+    """One training or evaluation run. `spec` is what was asked (a dict of JobSpec), `command`
+    exactly what ran in the container."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    deployment: str
+    mode: Literal["train", "evaluate"]
+    task: str
+    rl_library: str
+    spec: dict[str, Any]
+    command: list[str]
+    container: str
+    host_dir: str  # the job's folder on the host: logs/, output.txt, spec.json
+    status: JobStatus = "starting"
+    exit_code: int | None = None
+    cancel_requested: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_iteration: int | None = None
+    mean_reward: float | None = None
+    checkpoint: str | None = None  # evaluate: the checkpoint it played, host path
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_JOB_STATES

@@ -31,10 +31,13 @@ from isaacctl.errors import (
     DeploymentNotFound,
     InvalidName,
     IsaacctlError,
+    JobNotFound,
 )
 
 if TYPE_CHECKING:  # pydantic costs ~100 ms to import: only commands that read records pay it
-    from isaacctl.records import DeploymentRecord
+    from isaacctl.records import DeploymentRecord, JobRecord
+
+JOB_ID_PATTERN = re.compile(r"^(train|evaluate)-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$")
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "a lowercase letter, then lowercase letters, digits or hyphens, at most 32 characters"
@@ -247,3 +250,44 @@ class StateStore:
 
     def write_info(self, name: str, text: str) -> None:
         atomic_write(self.paths(name).info, text)
+
+    # -- jobs --------------------------------------------------------------------------------
+    def save_job(self, job: JobRecord) -> None:
+        folder = self.paths(job.deployment).jobs
+        folder.mkdir(mode=0o700, exist_ok=True)
+        atomic_write(folder / f"{job.id}.json", job.model_dump_json(indent=2) + "\n")
+
+    def load_job(self, name: str, job_id: str) -> JobRecord:
+        from isaacctl.records import JobRecord
+
+        path = self.paths(name).jobs / f"{job_id}.json"
+        try:
+            return JobRecord.model_validate_json(path.read_text())
+        except FileNotFoundError:
+            raise JobNotFound(f"job: no job {job_id!r} on deployment {name!r}") from None
+
+    def jobs(self, name: str) -> list[JobRecord]:
+        from isaacctl.records import JobRecord
+
+        folder = self.paths(name).jobs
+        if not folder.is_dir():
+            return []
+        found = [JobRecord.model_validate_json(path.read_text()) for path in folder.glob("*.json")]
+        return sorted(found, key=lambda job: (job.created_at, job.id))
+
+    def find_job(self, job_ref: str, deployment: str | None = None) -> JobRecord:
+        """A job by id, unique id prefix, or "last" (the newest), on one or every deployment."""
+        names = [deployment] if deployment else self.names()
+        candidates = [job for name in names for job in self.jobs(name)]
+        if job_ref == "last":
+            matches = sorted(candidates, key=lambda job: job.created_at)[-1:]
+        else:
+            matches = [job for job in candidates if job.id == job_ref] or [
+                job for job in candidates if job.id.startswith(job_ref)
+            ]
+        if not matches:
+            raise JobNotFound(f"job: no job matching {job_ref!r}", hint="'isaacctl jobs' lists them")
+        if len(matches) > 1:
+            shown = ", ".join(job.id for job in matches[:5])
+            raise JobNotFound(f"job: {job_ref!r} matches several jobs ({shown}); give more of the id")
+        return matches[0]

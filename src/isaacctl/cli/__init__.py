@@ -13,7 +13,7 @@ from typing import Optional
 import click
 import typer
 
-from isaacctl.cli import bootstrap, deploy, deployments, shell
+from isaacctl.cli import bootstrap, deploy, deployments, jobs, shell
 from isaacctl.cli.context import App
 from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
@@ -67,6 +67,7 @@ def version_command() -> None:
 app.add_typer(deploy.app, name="deploy")
 deployments.register(app)
 bootstrap.register(app)
+jobs.register(app)
 shell.register(app)
 
 

@@ -2,9 +2,12 @@
 `Provider` and registers its class under the entry-point group `isaacctl.providers`.
 
 The deployment service drives a provider through these steps:
-    check_credentials -> plan -> create (idempotent) -> wait_reachable -> ... -> destroy
+    check_credentials -> plan (shown, approved) -> create (idempotent) -> wait_reachable
+    -> ... -> [stop -> start] -> destroy
 and records every resource the provider reports through `DeployContext` before and after it
 exists, so an interrupted deploy can always be cleaned up from the event log and from tags.
+`list_tagged` finds what a provider made by its deployment tag alone (leak sweeps, `gc`, and the
+check a destroy ends with).
 """
 
 from __future__ import annotations
@@ -57,15 +60,20 @@ class PlannedResource:
     kind: str  # "instance", "security-group", "key-pair", ...
     name: str
     detail: str = ""
+    action: str = "create"  # "create", "reuse" (found by tag), "adopt"
 
 
 @dataclass(frozen=True)
 class Plan:
     resources: list[PlannedResource]
-    hourly_usd: float | None = None
-    hourly_spot_usd: float | None = None
-    price_source: str | None = None
+    hourly_usd: float | None = None  # on-demand price of the plan, per hour
+    hourly_spot_usd: float | None = None  # a typical spot price, per hour
+    price_source: str | None = None  # where the figures come from
+    price_date: str | None = None  # when they were true
     notes: list[str] = field(default_factory=list)
+    # What the provider resolved while planning (image id, CIDR, zones...): `create` makes
+    # exactly what the user approved. Plain JSON values; never secrets.
+    resolved: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ class DeployContext:
     known_hosts_file: str = ""
     # Short progress messages for the spinner ("waiting for i-0abc to run").
     on_progress: Callable[[str], None] = lambda message: None
+    # The plan the user approved (None when a command other than deploy drives the provider).
+    plan: Plan | None = None
+    # Where a key the provider generates for this deployment goes (0600, inside the state folder).
+    private_key_file: str = ""
 
     @property
     def name(self) -> str:
@@ -113,6 +125,10 @@ class DeployContext:
 
     def deleted(self, kind: str, resource_id: str, **details: Any) -> None:
         self.on_resource("deleted", kind, resource_id, details)
+
+    def failed(self, kind: str, resource_id: str, **details: Any) -> None:
+        """A request announced with `creating` that made nothing (capacity, quota...)."""
+        self.on_resource("failed", kind, resource_id, details)
 
 
 class Provider(ABC):
@@ -133,7 +149,8 @@ class Provider(ABC):
 
     @abstractmethod
     def create(self, ctx: DeployContext) -> list[Node]:
-        """Make what is missing (find existing resources by tag first) and return the nodes."""
+        """Make what is missing (find existing resources by tag first) and return the nodes.
+        May fill ctx.record's region, zone, instance_type and market; the service saves it."""
 
     @abstractmethod
     def wait_reachable(self, ctx: DeployContext, timeout: float) -> list[Node]:
@@ -145,9 +162,13 @@ class Provider(ABC):
         """The state of each node as the provider sees it now."""
 
     def stop(self, ctx: DeployContext) -> None:
+        """Stop the nodes (disks kept) and wait until they are stopped. Only with
+        capabilities.stop_start."""
         raise NotImplementedError(f"{self.name} cannot stop a workstation")
 
     def start(self, ctx: DeployContext) -> list[Node]:
+        """Start stopped nodes, wait until they run, and return them with their addresses as
+        they are now (they may change). Host-key aliases stay: the machine is the same."""
         raise NotImplementedError(f"{self.name} cannot start a workstation")
 
     @abstractmethod
@@ -156,7 +177,8 @@ class Provider(ABC):
         (raise ProviderError naming what remains)."""
 
     def list_tagged(self, options: BaseModel, deployment: str | None = None) -> list[CloudResource]:
-        """Every resource carrying the deployment tag (any deployment when None)."""
+        """Every live resource carrying the deployment tag (any deployment when None), in the
+        region (or scope) the options name. Terminated instances are not listed."""
         return []
 
     @abstractmethod

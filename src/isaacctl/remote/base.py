@@ -63,6 +63,28 @@ class Remote(ABC):
     def get(self, remote: str, local: Path) -> None:
         """Copy one file from the host to a local path."""
 
+    def write_file(self, remote: str, data: bytes, mode: str = "0644") -> None:
+        """Create or replace a file on the host from bytes (content travels on stdin)."""
+        from isaacctl.errors import RemoteError
+
+        result = self.run(["sh", "-c", 'cat > "$1" && chmod "$2" "$1"', "sh", remote, mode], stdin=data)
+        if not result.ok:
+            raise RemoteError(f"cannot write {remote} on {self.description}: {result.tail(3)}")
+
+    def put_tree(self, local: Path, remote_parent: str) -> None:
+        """Copy a local file or folder into a folder on the host (as a tar stream on stdin)."""
+        import io
+        import tarfile
+
+        from isaacctl.errors import RemoteError
+
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(str(local), arcname=local.name)
+        result = self.run(["tar", "-x", "-f", "-", "-C", remote_parent], stdin=buffer.getvalue())
+        if not result.ok:
+            raise RemoteError(f"cannot copy {local} to {remote_parent} on {self.description}: {result.tail(3)}")
+
     def close(self) -> None:  # noqa: B027 - optional for implementations without connections
         """Release connections."""
 

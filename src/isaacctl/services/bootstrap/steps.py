@@ -60,6 +60,7 @@ def gather_facts(ctx: StepContext) -> None:
     result = ctx.need(ctx.run_script("bootstrap/facts.sh", host_dir), "cannot read the host's facts")
     ctx.facts = parse_facts(result.stdout)
     ctx.record.facts = ctx.facts.facts
+    ctx.record.host_root = ctx.host_root
     problems, hints = [], []
     if ctx.settings.gpus == "all":
         if not ctx.facts.nvidia_pci_devices and not ctx.facts.facts.gpus:

@@ -1,0 +1,239 @@
+"""`train`, `evaluate`, `jobs`, `logs`, `cancel`, `tasks`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, List, Optional
+
+import typer
+
+from isaacctl.cli.context import App, app_of, complete_deployment
+
+if TYPE_CHECKING:
+    from isaacctl.records import JobRecord
+    from isaacctl.services.jobs.service import JobService
+
+DEPLOYMENT = typer.Option(None, "-d", "--deployment", help="Deployment [default: the only one].",
+                          autocompletion=complete_deployment)
+LIBRARY = typer.Option(None, "--rl-library", help="rsl_rl, skrl, rl_games or sb3 [default: rsl_rl].")
+NUM_ENVS = typer.Option(None, "--num-envs", help="Parallel environments (per GPU).")
+SEED = typer.Option(None, "--seed", help="Random seed (-1: random).")
+FOLLOW = typer.Option(False, "--follow", "-f", help="Stream the output until the job ends.")
+CONFIG = typer.Option(None, "--config", help="Job configuration JSON of the AWS Isaac Lab pipeline (flags win).")
+EXTENSION = typer.Option(None, "--extension", help="Local package (folder or sdist) with custom tasks, pip-installed first.")
+FORCE = typer.Option(False, "--force", help="Run a task isaacctl does not know (a custom one).")
+JSON = typer.Option(False, "--json", help="Print JSON (a versioned envelope).")
+
+
+def job_service(app: App) -> JobService:
+    from isaacctl.services.jobs.service import JobService
+
+    return JobService(app.deployments(), app.terminal.info)
+
+
+def _start(ctx: typer.Context, flags: dict[str, Any], config: Path | None, deployment: str | None,
+           follow: bool, as_json: bool) -> None:
+    from isaacctl.cli.render_jobs import render_started
+    from isaacctl.services.jobs.spec import build_spec
+
+    app = app_of(ctx)
+    spec = build_spec(flags, config)
+    service = job_service(app)
+    job = service.submit(deployment, spec)
+    render_started(app.terminal, job, as_json)
+    if follow:
+        _follow(app, service, job, tail=None)
+
+
+def _follow(app: App, service: JobService, job: JobRecord, tail: int | None) -> None:
+    def emit(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    try:
+        final = service.follow(job, emit, follow=True, tail=tail, on_reconnect=app.terminal.warning)
+    except KeyboardInterrupt:
+        app.terminal.info(f"stopped following; {job.id} keeps running. Re-attach: isaacctl logs {job.id} --follow")
+        raise typer.Exit(130) from None
+    _finish(app, final)
+
+
+def _finish(app: App, job: JobRecord) -> None:
+    if job.status == "succeeded":
+        app.terminal.success(f"{job.id} succeeded. Bring it home: isaacctl fetch-logs {job.id}")
+        raise typer.Exit(0)
+    if job.status == "failed":
+        app.terminal.error(f"{job.id} failed with exit code {job.exit_code}", details=job.error or "")
+        raise typer.Exit(job.exit_code if job.exit_code and 0 < job.exit_code < 126 else 1)
+    if job.status == "cancelled":
+        app.terminal.warning(f"{job.id} was cancelled (files kept)")
+        raise typer.Exit(130)
+
+
+def train_command(
+    ctx: typer.Context,
+    task: Optional[str] = typer.Option(None, "--task", help="Isaac Lab task id, e.g. Isaac-Ant-Direct-v0."),
+    deployment: Optional[str] = DEPLOYMENT,
+    rl_library: Optional[str] = LIBRARY,
+    num_envs: Optional[int] = NUM_ENVS,
+    max_iterations: Optional[int] = typer.Option(None, "--max-iterations", help="Training iterations."),
+    seed: Optional[int] = SEED,
+    video: bool = typer.Option(False, "--video", help="Record videos while training."),
+    video_length: Optional[int] = typer.Option(None, "--video-length", help="Steps per video [default: 200]."),
+    video_interval: Optional[int] = typer.Option(None, "--video-interval", help="Steps between videos [default: 2000]."),
+    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs on the node (torchrun --distributed when > 1)."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue from JOB[:CHECKPOINT]."),
+    run_name: Optional[str] = typer.Option(None, "--run-name", help="Suffix of the run folder (rsl_rl)."),
+    extension: Optional[Path] = EXTENSION,
+    config: Optional[Path] = CONFIG,
+    force: bool = FORCE,
+    follow: bool = FOLLOW,
+    as_json: bool = JSON,
+    overrides: Optional[List[str]] = typer.Argument(None, help="Hydra overrides after --, e.g. env.scene.num_envs=64."),
+) -> None:
+    """Train a policy with Isaac Lab in a detached container on the workstation.
+
+    \b
+    Example:  isaacctl train --task Isaac-Ant-Direct-v0 --follow
+              isaacctl train -d ws1 --task Isaac-Cartpole-v0 --rl-library skrl --max-iterations 50 -- env.scene.num_envs=512
+    """
+    flags = dict(mode="train", task=task, rl_library=rl_library, num_envs=num_envs, max_iterations=max_iterations,
+                 seed=seed, video=video or None, video_length=video_length, video_interval=video_interval,
+                 gpus=gpus, resume=resume, run_name=run_name, extension=str(extension) if extension else None,
+                 overrides=list(overrides or []), force=force or None)
+    _require_task(task, config)
+    _start(ctx, flags, config, deployment, follow, as_json)
+
+
+def evaluate_command(
+    ctx: typer.Context,
+    task: Optional[str] = typer.Option(None, "--task", help="Isaac Lab task id (often the -Play- variant)."),
+    deployment: Optional[str] = DEPLOYMENT,
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="A local file, or JOB[:FILE] [default: the newest checkpoint of the newest finished training of this task]."),
+    rl_library: Optional[str] = LIBRARY,
+    num_envs: Optional[int] = NUM_ENVS,
+    seed: Optional[int] = SEED,
+    video: bool = typer.Option(True, "--video/--no-video", help="Record a video and stop after --video-length steps (without it, play runs until cancelled)."),
+    video_length: Optional[int] = typer.Option(None, "--video-length", help="Steps to play [default: 200]."),
+    extension: Optional[Path] = EXTENSION,
+    config: Optional[Path] = CONFIG,
+    force: bool = FORCE,
+    follow: bool = FOLLOW,
+    as_json: bool = JSON,
+    overrides: Optional[List[str]] = typer.Argument(None, help="Hydra overrides after --."),
+) -> None:
+    """Play a trained policy (Isaac Lab's play.py) and record a video.
+
+    \b
+    Example:  isaacctl evaluate --task Isaac-Ant-Direct-v0 --follow
+              isaacctl evaluate --task Isaac-Cartpole-v0 --checkpoint train-20261122-031500-a1b2:model_100.pt
+    """
+    flags = dict(mode="evaluate", task=task, rl_library=rl_library, num_envs=num_envs, seed=seed,
+                 video=video, video_length=video_length, checkpoint=checkpoint,
+                 extension=str(extension) if extension else None, overrides=list(overrides or []),
+                 force=force or None)
+    _require_task(task, config)
+    _start(ctx, flags, config, deployment, follow, as_json)
+
+
+def _require_task(task: str | None, config: Path | None) -> None:
+    from isaacctl.errors import UserError
+
+    if task is None and config is None:
+        raise UserError("--task: expected an Isaac Lab task id such as Isaac-Cartpole-Direct-v0 (or --config FILE.json)")
+
+
+def jobs_command(
+    ctx: typer.Context,
+    deployment: Optional[str] = DEPLOYMENT,
+    as_json: bool = JSON,
+) -> None:
+    """List jobs: status, duration, last logged step and mean reward.
+
+    \b
+    Example:  isaacctl jobs -d ws1 --json
+    """
+    from isaacctl.cli.render_jobs import render_jobs
+
+    app = app_of(ctx)
+    service = job_service(app)
+    names = [deployment] if deployment else app.store.names()
+    jobs = [job for name in names for job in service.refresh(name)]
+    render_jobs(app.terminal, jobs, as_json)
+
+
+def logs_command(
+    ctx: typer.Context,
+    job: str = typer.Argument("last", help="Job id (or a unique prefix, or 'last')."),
+    deployment: Optional[str] = DEPLOYMENT,
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the job ends."),
+    tail: Optional[int] = typer.Option(None, "--tail", "-n", help="Only the last N lines."),
+) -> None:
+    """Show a job's output. With --follow, Ctrl-C leaves the job running, a dropped connection
+    is re-established, and the exit status is the job's.
+
+    \b
+    Example:  isaacctl logs train-20261122-031500-a1b2 --follow
+    """
+    from isaacctl.errors import UserError
+
+    app = app_of(ctx)
+    if tail is not None and tail < 0:
+        raise UserError(f"--tail: expected a number of lines >= 0, got {tail}")
+    service = job_service(app)
+    record = service.get(job, deployment)
+    if follow:
+        _follow(app, service, record, tail)
+        return
+    service.follow(record, lambda text: sys.stdout.write(text), follow=False, tail=tail)
+
+
+def cancel_command(
+    ctx: typer.Context,
+    job: str = typer.Argument(..., help="Job id (or a unique prefix, or 'last')."),
+    deployment: Optional[str] = DEPLOYMENT,
+    grace: float = typer.Option(30.0, "--grace", help="Seconds between the interrupt and the kill."),
+    as_json: bool = JSON,
+) -> None:
+    """Stop a job: interrupt first so the run can save, kill after a grace period. Files are kept.
+
+    \b
+    Example:  isaacctl cancel train-20261122-031500-a1b2
+    """
+    from isaacctl.cli.render_jobs import render_job
+
+    app = app_of(ctx)
+    record = job_service(app).cancel(job, deployment, grace=grace)
+    render_job(app.terminal, record, as_json)
+
+
+def tasks_command(
+    ctx: typer.Context,
+    keyword: Optional[str] = typer.Option(None, "--keyword", "-k", help="Only tasks containing this."),
+    as_json: bool = JSON,
+) -> None:
+    """List the Isaac Lab tasks isaacctl knows and the RL libraries each supports.
+
+    \b
+    Example:  isaacctl tasks -k Anymal
+    """
+    from isaacctl.services.jobs.catalog import tasks
+
+    app = app_of(ctx)
+    chosen = [t for t in tasks().values() if not keyword or keyword.lower() in t.name.lower()]
+    if as_json:
+        app.terminal.json("TaskList", [{"task": t.name, "libraries": list(t.libraries),
+                                        "experiment": t.experiment, "iterations": t.iterations} for t in chosen])
+        return
+    app.terminal.table(["TASK", "LIBRARIES", "EXPERIMENT", "ITERATIONS"],
+                       [[t.name, ", ".join(t.libraries), t.experiment, str(t.iterations)] for t in chosen])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("jobs")(jobs_command)
+    app.command("logs")(logs_command)
+    app.command("cancel")(cancel_command)
+    app.command("tasks")(tasks_command)

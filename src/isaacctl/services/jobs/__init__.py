@@ -1,0 +1,1 @@
+"""Jobs: Isaac Lab training and evaluation runs on a deployment."""

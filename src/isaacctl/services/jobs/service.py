@@ -1,0 +1,293 @@
+"""Jobs: start Isaac Lab training and evaluation in detached containers, watch, cancel."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from isaacctl.errors import IsaacctlError, RemoteError, UserError
+from isaacctl.services.jobs import command as commands
+from isaacctl.services.jobs.checkpoints import newest_checkpoint
+from isaacctl.services.jobs.host_files import list_files, summarize_jobs
+from isaacctl.services.jobs.logstream import stream_logs
+from isaacctl.services.jobs.spec import JobSpec
+
+if TYPE_CHECKING:
+    from isaacctl.records import DeploymentRecord, JobRecord
+    from isaacctl.remote import Remote
+    from isaacctl.services.deployments import DeploymentService
+
+CANCEL_GRACE_SECONDS = 30.0
+
+
+def new_job_id(mode: str) -> str:
+    return f"{mode}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _docker_time(value: str) -> datetime | None:
+    if not value or value.startswith("0001-"):
+        return None
+    base = value.split(".")[0].rstrip("Z")
+    return datetime.fromisoformat(base).replace(tzinfo=timezone.utc)
+
+
+class JobService:
+    def __init__(self, deployments: DeploymentService, progress: Callable[[str], None] | None = None) -> None:
+        self.deployments = deployments
+        self.store = deployments.store
+        self.progress = progress or (lambda message: None)
+
+    # -- which deployment --------------------------------------------------------------------
+    def resolve_deployment(self, name: str | None) -> DeploymentRecord:
+        if name is None:
+            names = self.store.names()
+            if not names:
+                raise UserError("-d/--deployment: there is no deployment yet",
+                                hint="isaacctl deploy local --name desk (or ssh, aws)")
+            if len(names) > 1:
+                raise UserError(f"-d/--deployment: expected one of {', '.join(names)} (there are several)")
+            name = names[0]
+        return self.store.load(name)
+
+    def ready_deployment(self, name: str | None) -> DeploymentRecord:
+        record = self.resolve_deployment(name)
+        if record.status != "ready" or not record.image or not record.host_root:
+            raise UserError(
+                f"-d/--deployment: {record.name} is {record.status}, not ready for jobs",
+                hint=f"isaacctl bootstrap {record.name}",
+            )
+        return record
+
+    def _remote(self, deployment: str) -> Remote:
+        return self.deployments.remote(deployment)
+
+    # -- start -------------------------------------------------------------------------------
+    def submit(self, deployment: str | None, spec: JobSpec) -> JobRecord:
+        from isaacctl.records import JobRecord
+
+        record = self.ready_deployment(deployment)
+        assert record.host_root is not None and record.image is not None
+        job_id = new_job_id(spec.mode)
+        staging = Staging(job_dir=f"{record.host_root}/jobs/{job_id}")
+        with self._remote(record.name) as remote:
+            checkpoint = resume = None
+            if spec.mode == "evaluate":
+                checkpoint = self._evaluation_checkpoint(remote, record, spec, staging)
+            elif spec.resume:
+                resume = self._resume_from(remote, record, spec, staging)
+            command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume)
+            job = JobRecord(
+                id=job_id, deployment=record.name, mode=spec.mode, task=spec.task,
+                rl_library=spec.rl_library, spec=spec.model_dump(mode="json"), command=command,
+                container=commands.container_name(record.name, job_id), host_dir=staging.job_dir,
+                checkpoint=checkpoint,
+            )
+            self.store.save_job(job)
+            self.progress(f"preparing {staging.job_dir}")
+            self._stage(remote, record, spec, job, staging)
+            argv = commands.docker_run_argv(
+                deployment=record.name, job_id=job_id, spec=spec, image=record.image,
+                host_root=record.host_root, host_job_dir=staging.job_dir,
+                use_gpus=record.gpus == "all", command=command,
+            )
+            self.progress(f"starting container {job.container}")
+            result = remote.run(argv, timeout=600)
+            if not result.ok:
+                job.status, job.error = "failed", result.tail(5)
+                job.finished_at = datetime.now(timezone.utc)
+                self.store.save_job(job)
+                raise IsaacctlError(f"the job's container did not start on {record.name}",
+                                    details=result.tail(10))
+            job.status, job.started_at = "running", datetime.now(timezone.utc)
+            self.store.save_job(job)
+        return job
+
+    def _stage(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, job: JobRecord, staging: Staging) -> None:
+        """The job's folder on the host in one round trip (run.sh, spec.json, logs/, the
+        extension, an uploaded checkpoint), then copies of earlier runs made on the host."""
+        from isaacctl.resources import template_bytes
+
+        with tempfile.TemporaryDirectory(prefix="isaacctl-job-") as scratch:
+            folder = Path(scratch) / job.id
+            (folder / "logs").mkdir(parents=True)
+            (folder / "run.sh").write_bytes(template_bytes("jobs/run.sh"))
+            (folder / "run.sh").chmod(0o755)
+            (folder / "spec.json").write_text(json.dumps(
+                {"job": job.id, "deployment": record.name, "image": record.image,
+                 "spec": job.spec, "command": job.command}, indent=2) + "\n")
+            if spec.extension:
+                source = Path(spec.extension)
+                (folder / "extension").mkdir()
+                target = folder / "extension" / source.name
+                shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
+            for local, relative in staging.uploads:
+                target = folder / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(local, target)
+            remote.put_tree(folder, f"{record.host_root}/jobs")
+        for source, target_folder in staging.host_copies:
+            result = remote.run(["sh", "-c", 'mkdir -p "$2" && cp -a "$1" "$2/"', "sh", source, target_folder])
+            if not result.ok:
+                raise RemoteError(f"cannot copy {source} for {job.id}: {result.tail(3)}")
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _latest_training(self, record: DeploymentRecord, spec: JobSpec) -> JobRecord:
+        finished = [job for job in self.refresh(record.name)
+                    if job.mode == "train" and job.task == spec.task and job.rl_library == spec.rl_library
+                    and job.status in ("succeeded", "cancelled")]
+        if not finished:
+            raise UserError(f"--checkpoint: no finished {spec.rl_library} training of {spec.task} on "
+                            f"{record.name} to take a checkpoint from; give --checkpoint PATH or JOB")
+        return max(finished, key=lambda job: job.created_at)
+
+    def _find_checkpoint(self, remote: Remote, source: JobRecord, library: str, wanted: str | None) -> str:
+        files = [f.path for f in list_files(remote, f"{source.host_dir}/logs")]
+        chosen = newest_checkpoint(library, files, wanted)
+        if chosen is None:
+            what = f"a checkpoint named {wanted!r}" if wanted else f"a {library} checkpoint"
+            raise UserError(f"--checkpoint: job {source.id} has no {what}")
+        return chosen
+
+    def _evaluation_checkpoint(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> str:
+        """The checkpoint's path inside the evaluation's container. It is placed in the
+        evaluation's own logs, because play.py writes exported/ and videos/ next to it."""
+        reference = spec.checkpoint
+        local = Path(reference).expanduser() if reference else None
+        if local is not None and local.is_file():
+            relative = f"{spec.rl_library}/uploaded/{time.strftime('%Y-%m-%d_%H-%M-%S')}/{local.name}"
+            staging.uploads.append((local, f"logs/{relative}"))
+            return f"{commands.CONTAINER_LOGS}/{relative}"
+        if reference and (":" not in reference and "/" in reference or reference.endswith((".pt", ".pth", ".zip"))):
+            raise UserError(f"--checkpoint: {reference!r} is not a local file (nor a JOB[:FILE])")
+        if reference:
+            job_ref, _, wanted = reference.partition(":")
+            source = self.store.find_job(job_ref, record.name)
+        else:
+            source, wanted = self._latest_training(record, spec), ""
+        relative = self._find_checkpoint(remote, source, spec.rl_library, wanted or None)
+        parent = relative.rsplit("/", 1)[0]
+        staging.host_copies.append((f"{source.host_dir}/logs/{relative}", f"{staging.job_dir}/logs/{parent}"))
+        return f"{commands.CONTAINER_LOGS}/{relative}"
+
+    def _resume_from(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> commands.Resume:
+        assert spec.resume is not None
+        job_ref, _, wanted = spec.resume.partition(":")
+        source = self.store.find_job(job_ref, record.name)
+        if source.mode != "train" or source.rl_library != spec.rl_library:
+            raise UserError(f"--resume: {source.id} is not a {spec.rl_library} training job")
+        relative = self._find_checkpoint(remote, source, spec.rl_library, wanted or None)
+        library, experiment, run_folder = relative.split("/")[:3]
+        # The whole run folder: rsl_rl finds --load_run under logs/rsl_rl/<experiment>/.
+        staging.host_copies.append((f"{source.host_dir}/logs/{library}/{experiment}/{run_folder}",
+                                    f"{staging.job_dir}/logs/{library}/{experiment}"))
+        return commands.Resume(run_folder=run_folder, checkpoint_file=relative.rsplit("/", 1)[-1],
+                               container_path=f"{commands.CONTAINER_LOGS}/{relative}")
+
+    # -- watch -------------------------------------------------------------------------------
+    def refresh(self, deployment: str) -> list[JobRecord]:
+        """Every job of a deployment, unfinished ones brought up to date from the host."""
+        jobs = self.store.jobs(deployment)
+        open_jobs = [job for job in jobs if not job.finished]
+        if not open_jobs:
+            return jobs
+        with self._remote(deployment) as remote:
+            states = self._container_states(remote, [job.container for job in open_jobs])
+            ended = []
+            for job in open_jobs:
+                if self._apply_state(job, states.get(job.container)):
+                    ended.append(job)
+            summaries = summarize_jobs(remote, str(Path(open_jobs[0].host_dir).parent),
+                                       [job.id for job in open_jobs])
+            for job in open_jobs:
+                summary = summaries.get(job.id) or {}
+                job.last_iteration = summary.get("last_step", job.last_iteration)
+                job.mean_reward = summary.get("mean_reward", job.mean_reward)
+                if job in ended and job.status == "failed":
+                    job.error = self._output_tail(remote, job)
+                self.store.save_job(job)
+        return jobs
+
+    @staticmethod
+    def _container_states(remote: Remote, containers: list[str]) -> dict[str, tuple[str, int, str, str]]:
+        result = remote.run(["docker", "inspect", "--format",
+                             "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
+                             *containers])
+        states = {}
+        for line in result.stdout.splitlines():
+            name, status, code, started, finished = line.split("|")
+            states[name.lstrip("/")] = (status, int(code), started, finished)
+        return states
+
+    @staticmethod
+    def _apply_state(job: JobRecord, state: tuple[str, int, str, str] | None) -> bool:
+        """Update a job from its container's state; True when it has just ended."""
+        if state is None:
+            job.status, job.error = "failed", "its container is gone"
+            job.finished_at = job.finished_at or datetime.now(timezone.utc)
+            return True
+        status, code, started, finished = state
+        job.started_at = _docker_time(started) or job.started_at
+        if status in ("created", "running", "restarting", "paused"):
+            job.status = "running"
+            return False
+        job.exit_code = code
+        job.finished_at = _docker_time(finished) or datetime.now(timezone.utc)
+        job.status = "cancelled" if job.cancel_requested else ("succeeded" if code == 0 else "failed")
+        return True
+
+    @staticmethod
+    def _output_tail(remote: Remote, job: JobRecord, lines: int = 15) -> str:
+        result = remote.run(["tail", "-n", str(lines), f"{job.host_dir}/output.txt"])
+        return result.stdout.rstrip() if result.ok else ""
+
+    def get(self, job_ref: str, deployment: str | None = None) -> JobRecord:
+        job = self.store.find_job(job_ref, deployment)
+        if not job.finished:
+            job = next(j for j in self.refresh(job.deployment) if j.id == job.id)
+        return job
+
+    def follow(self, job: JobRecord, emit: Callable[[str], None], *, follow: bool, tail: int | None,
+               on_reconnect: Callable[[str], None] = lambda message: None) -> JobRecord:
+        """Stream the job's output (to its end with follow); returns the job as it is then."""
+        stream_logs(lambda: self._remote(job.deployment), job.container, emit,
+                    follow=follow, tail=tail, on_reconnect=on_reconnect)
+        return self.get(job.id, job.deployment)
+
+    # -- cancel ------------------------------------------------------------------------------
+    def cancel(self, job_ref: str, deployment: str | None = None,
+               grace: float = CANCEL_GRACE_SECONDS) -> JobRecord:
+        """SIGINT first, so the run can save; SIGKILL after the grace period. Files are kept."""
+        job = self.get(job_ref, deployment)
+        if job.finished:
+            raise UserError(f"job: {job.id} has already {job.status}")
+        job.cancel_requested = True
+        self.store.save_job(job)
+        with self._remote(job.deployment) as remote:
+            remote.run(["docker", "kill", "--signal", "INT", job.container])
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                state = self._container_states(remote, [job.container]).get(job.container)
+                if state is None or state[0] != "running":
+                    break
+                time.sleep(0.5)
+            else:
+                self.progress(f"{job.id} still running after {grace:.0f} s: killing it")
+                remote.run(["docker", "kill", job.container])
+        return self.get(job.id, job.deployment)
+
+
+@dataclass
+class Staging:
+    """What goes into a new job's folder besides its own files."""
+
+    job_dir: str
+    uploads: list[tuple[Path, str]] = field(default_factory=list)  # local file -> relative path
+    host_copies: list[tuple[str, str]] = field(default_factory=list)  # host path -> host folder
