@@ -13,7 +13,7 @@ from typing import Optional
 import click
 import typer
 
-from isaacctl.cli import bootstrap, deploy, deployments, jobs, shell
+from isaacctl.cli import artifacts, bootstrap, deploy, deployments, jobs, shell
 from isaacctl.cli.context import App
 from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
@@ -68,6 +68,7 @@ app.add_typer(deploy.app, name="deploy")
 deployments.register(app)
 bootstrap.register(app)
 jobs.register(app)
+artifacts.register(app)
 shell.register(app)
 
 

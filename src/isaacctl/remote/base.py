@@ -85,6 +85,14 @@ class Remote(ABC):
         if not result.ok:
             raise RemoteError(f"cannot copy {local} to {remote_parent} on {self.description}: {result.tail(3)}")
 
+    def rsync_location(self, path: str) -> str:
+        """How rsync names a path on this host."""
+        return path
+
+    def rsync_shell(self) -> str | None:
+        """rsync's -e (remote shell), None when the host is this machine."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional for implementations without connections
         """Release connections."""
 

@@ -221,6 +221,15 @@ class SshRemote(Remote):
             sftp.get(self._sftp_path(remote), str(local))
 
     # -- the system ssh client (interactive shells, rsync) -----------------------------------
+    def rsync_location(self, path: str) -> str:
+        host = self.target.alias
+        return f"[{host}]:{path}" if ":" in host else f"{host}:{path}"
+
+    def rsync_shell(self) -> str:
+        import shlex
+
+        return shlex.join(["ssh", *self.openssh_options(), "-o", "BatchMode=yes", "-o", "Compression=no"])
+
     def openssh_options(self) -> list[str]:
         """Options that make OpenSSH's `ssh` go where this remote goes, with the same pins."""
         target = self.target

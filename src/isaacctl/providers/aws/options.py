@@ -1,0 +1,117 @@
+"""`deploy aws` options, validated offline before anything is touched: a bad region, zone,
+instance type, CIDR or AMI id is a one-line error naming the flag (exit 2)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from functools import lru_cache
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from isaacctl.providers.options import HostOptions
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_INSTANCE_TYPE = "g6e.2xlarge"
+DEFAULT_DISK_GB = 256
+# The Isaac Lab image (~25 GiB unpacked), kit/shader/pip caches and a few jobs' checkpoints
+# (~15 GiB), and the OS with the driver and CUDA of the Deep Learning AMI (~60 GiB).
+MIN_DISK_GB = 100
+MYIP = "myip"
+MYIP_URL_ENV = "ISAACCTL_MYIP_URL"
+DEFAULT_MYIP_URL = "https://checkip.amazonaws.com"
+WHOLE_INTERNET = ("0.0.0.0/0", "::/0")
+
+_ZONE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d+[a-z]$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """EC2 regions of every partition, from botocore's bundled endpoint data (offline)."""
+    import boto3.session
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition))
+    return frozenset(regions)
+
+
+@lru_cache(maxsize=1)
+def known_instance_types() -> frozenset[str]:
+    """Every instance type the installed botocore's EC2 model knows (offline)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ec2")
+    return frozenset(model.shape_for("InstanceType").enum)
+
+
+def normalize_cidr(value: str) -> str:
+    """'myip', or a CIDR (a bare address becomes /32 or /128). The whole internet only when
+    spelt out literally: a typo such as '0.0.0.0/0.' or '0/0' never opens SSH to everyone."""
+    text = value.strip()
+    if text == MYIP:
+        return MYIP
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(
+            "expected 'myip' or a CIDR such as 203.0.113.7/32 (0.0.0.0/0 only if you mean it)"
+        ) from None
+    if network.prefixlen == 0 and text not in WHOLE_INTERNET:
+        raise ValueError("expected a CIDR; write 0.0.0.0/0 (or ::/0) literally to open SSH to the world")
+    return str(network)
+
+
+class AwsOptions(HostOptions):
+    region: str = DEFAULT_REGION
+    zone: str | None = None
+    instance_type: str = DEFAULT_INSTANCE_TYPE
+    disk_gb: int = Field(DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=16384)
+    spot: bool = False
+    ingress_cidr: str = MYIP
+    ami: str | None = Field(None, pattern=r"^ami-[0-9a-f]{8,17}$")
+    profile: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@+/-]{1,128}$")
+    # Where `myip` asks for the caller's public address. Not stored with the deployment.
+    myip_url: str = Field(
+        default_factory=lambda: os.environ.get(MYIP_URL_ENV) or DEFAULT_MYIP_URL,
+        pattern=r"^https?://\S+$",
+        exclude=True,
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in known_regions():
+            raise ValueError("expected an AWS region such as us-east-1 or eu-west-1")
+        return value
+
+    @field_validator("zone")
+    @classmethod
+    def _zone_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not _ZONE.fullmatch(value):
+            raise ValueError("expected an availability zone such as us-east-1a")
+        region = info.data.get("region")
+        if region and not value.startswith(region):
+            raise ValueError(f"expected a zone of --region {region}")
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        from isaacctl.providers.aws.pricing import catalog
+
+        if value in catalog().types:
+            return value
+        if not _INSTANCE_TYPE.fullmatch(value) or value not in known_instance_types():
+            raise ValueError("expected an EC2 instance type such as g6e.2xlarge or g5.xlarge")
+        return value
+
+    @field_validator("ingress_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return normalize_cidr(value)

@@ -1,0 +1,175 @@
+"""Bringing results home: fetch-logs lays a job out as the AWS pipeline's outputs
+
+    <dest>/<job>/checkpoints/   the checkpoints (hard links into logs/)
+    <dest>/<job>/metrics.csv    every scalar tag of the TensorBoard events, a row per step
+    <dest>/<job>/config.json    the job configuration (pipeline JSON, plus the exact command)
+    <dest>/<job>/videos/*.mp4   the videos (hard links into logs/)
+    <dest>/<job>/output.txt     the job's output
+    <dest>/<job>/logs/          the raw run folder(s) as Isaac Lab wrote them
+
+and moves files with rsync, so a second fetch transfers only what is new or changed."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from isaacctl.errors import UserError
+from isaacctl.remote import sync
+from isaacctl.services.jobs.checkpoints import checkpoints_to_keep, is_checkpoint
+from isaacctl.services.jobs.host_files import list_files
+from isaacctl.services.jobs.spec import PIPELINE_FIELDS
+from isaacctl.services.metrics import write_metrics_csv
+
+if TYPE_CHECKING:
+    from isaacctl.records import JobRecord
+    from isaacctl.services.jobs.service import JobService
+
+CHECKPOINT_CHOICES = ("all", "last", "none")
+# Exported policies are results, not checkpoints: they come home whatever --checkpoints says.
+_KEEP_ALWAYS = ["+ **/exported/**"]
+_ALL_CHECKPOINT_NAMES = ["*.pt", "*.pth", "model*.zip"]
+
+
+@dataclass
+class FetchedJob:
+    job: str
+    folder: str
+    checkpoints: int
+    videos: int
+    metric_rows: int
+
+
+@dataclass
+class FetchResult:
+    deployment: str
+    files_transferred: int
+    bytes_transferred: int
+    jobs: list[FetchedJob] = field(default_factory=list)
+
+
+class ArtifactService:
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+        self.store = jobs.store
+
+    def default_dest(self, deployment: str) -> Path:
+        return self.store.paths(deployment).artifacts
+
+    def fetch(
+        self,
+        deployment: str | None,
+        job_refs: list[str],
+        dest: Path | None,
+        checkpoints: str = "all",
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> FetchResult:
+        if checkpoints not in CHECKPOINT_CHOICES:
+            raise UserError(f"--checkpoints: expected one of {', '.join(CHECKPOINT_CHOICES)}, got {checkpoints!r}")
+        selected = self._select(deployment, job_refs)
+        name = selected[0].deployment
+        target = (dest or self.default_dest(name)).expanduser().absolute()
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        jobs_dir = str(Path(selected[0].host_dir).parent)
+        with self.jobs.deployments.remote(name) as remote:
+            filters = ["- /*/run.sh"]
+            if checkpoints == "none":
+                filters += _KEEP_ALWAYS + [f"- {pattern}" for pattern in _ALL_CHECKPOINT_NAMES]
+            elif checkpoints == "last":
+                filters += _KEEP_ALWAYS + self._all_but_last(remote, selected)
+            stats = sync.pull(remote, jobs_dir, [job.id for job in selected], target,
+                              filters=filters, on_progress=on_progress)
+        result = FetchResult(name, stats.files_transferred, stats.bytes_transferred)
+        for job in selected:
+            result.jobs.append(self._lay_out(job, target / job.id))
+        return result
+
+    def _select(self, deployment: str | None, job_refs: list[str]) -> list[JobRecord]:
+        if job_refs:
+            jobs = [self.jobs.get(ref, deployment) for ref in job_refs]
+            if len({job.deployment for job in jobs}) > 1:
+                raise UserError("JOB: the jobs belong to several deployments; fetch them one deployment at a time")
+            return jobs
+        record = self.jobs.resolve_deployment(deployment)
+        jobs = self.jobs.refresh(record.name)
+        if not jobs:
+            raise UserError(f"JOB: {record.name} has no jobs yet")
+        return jobs
+
+    @staticmethod
+    def _all_but_last(remote, jobs: list[JobRecord]) -> list[str]:
+        rules = []
+        for job in jobs:
+            files = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
+            keep = checkpoints_to_keep(job.rl_library, files, "last")
+            rules += [f"- /{job.id}/logs/{path}" for path in files
+                      if is_checkpoint(job.rl_library, path) and path not in keep and "/exported/" not in path]
+        return rules
+
+    def _lay_out(self, job: JobRecord, folder: Path) -> FetchedJob:
+        logs = folder / "logs"
+        files = [p for p in logs.rglob("*") if p.is_file()] if logs.is_dir() else []
+        checkpoints = [p for p in files if is_checkpoint(job.rl_library, p.relative_to(logs).as_posix())]
+        videos = [p for p in files if p.suffix == ".mp4"]
+        _link_all(checkpoints, folder / "checkpoints")
+        _link_all(videos, folder / "videos")
+        rows = self._metrics(logs, folder / "metrics.csv", files)
+        _write_if_changed(folder / "config.json", json.dumps(pipeline_config(job), indent=2) + "\n")
+        return FetchedJob(job.id, str(folder), len(checkpoints), len(videos), rows)
+
+    @staticmethod
+    def _metrics(logs: Path, target: Path, files: list[Path]) -> int:
+        events = sorted(p for p in files if p.name.startswith("events.out.tfevents."))
+        signature = json.dumps([[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in events])
+        marker = target.with_name(".metrics-source")
+        if target.exists() and marker.exists() and marker.read_text() == signature:
+            with open(target) as handle:
+                return max(sum(1 for _ in handle) - 1, 0)
+        rows = write_metrics_csv(logs, target) if logs.is_dir() else 0
+        marker.write_text(signature)
+        return rows
+
+
+def pipeline_config(job: JobRecord) -> dict:
+    """The job as the AWS Isaac Lab pipeline's job JSON, with isaacctl's exact command."""
+    reverse = {field: key for key, field in PIPELINE_FIELDS.items()}
+    training = {reverse[key]: value for key, value in job.spec.items() if key in reverse and value is not None}
+    training["mode"] = job.mode
+    return {
+        "trainingConfig": training,
+        "computeConfig": {"numNodes": job.spec.get("num_nodes", 1), "gpus": job.spec.get("gpus", 1)},
+        "isaacctl": {"job": job.id, "deployment": job.deployment, "status": job.status,
+                     "exit_code": job.exit_code, "command": job.command, "spec": job.spec},
+    }
+
+
+def _link_all(sources: list[Path], folder: Path) -> None:
+    """Hard links (no second copy of GBs of checkpoints); names made unique per run."""
+    if not sources:
+        return
+    folder.mkdir(exist_ok=True)
+    names: dict[str, int] = {}
+    for source in sorted(sources):
+        names[source.name] = names.get(source.name, 0) + 1
+    for source in sorted(sources):
+        name = source.name if names[source.name] == 1 else f"{source.parent.name}-{source.name}"
+        target = folder / name
+        if target.exists():
+            if target.stat().st_ino == source.stat().st_ino:
+                continue
+            target.unlink()
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or links not allowed: copy
+            import shutil
+
+            shutil.copy2(source, target)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
