@@ -13,7 +13,7 @@ from typing import Optional
 import click
 import typer
 
-from isaacctl.cli import artifacts, bootstrap, deploy, deployments, jobs, shell
+from isaacctl.cli import artifacts, bootstrap, deploy, deployments, jobs, lifecycle, shell
 from isaacctl.cli.context import App
 from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
@@ -70,6 +70,7 @@ bootstrap.register(app)
 jobs.register(app)
 artifacts.register(app)
 shell.register(app)
+lifecycle.register(app)
 
 
 def _one_line(error: click.ClickException) -> str:

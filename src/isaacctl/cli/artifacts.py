@@ -119,9 +119,9 @@ def upload_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
     local: Path = typer.Argument(..., help="Local file or folder."),
-    remote: str = typer.Argument("uploads", help="Folder on the host (relative: under the deployment's folder)."),
+    remote: str = typer.Argument("uploads", help="Folder on the host to put it in (relative: under the deployment's folder)."),
 ) -> None:
-    """Copy a local file or folder to the workstation (rsync: only changes travel).
+    """Copy a local file or folder into a folder on the workstation (rsync: only changes travel).
 
     \b
     Example:  isaacctl upload ws1 ./my_assets uploads
@@ -135,7 +135,7 @@ def upload_command(
     target = _host_path(app, name, remote)
     with app.deployments().remote(name) as host, transfer_bar(app, "uploading") as bar:
         host.run(["mkdir", "-p", target])
-        stats = sync.push(host, local, target, on_progress=bar)
+        stats = sync.push(host, Path(str(local).rstrip("/")), target, on_progress=bar)
     app.terminal.success(f"{local} -> {name}:{target} ({stats.files_transferred} file(s) sent)")
 
 
@@ -143,9 +143,9 @@ def download_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
     remote: str = typer.Argument(..., help="File or folder on the host (relative: under the deployment's folder)."),
-    local: Path = typer.Argument(Path("."), help="Local destination."),
+    local: Path = typer.Argument(Path("."), help="Local folder to put it in."),
 ) -> None:
-    """Copy a file or folder from the workstation (rsync: only changes travel).
+    """Copy a file or folder from the workstation into a local folder (rsync: only changes travel).
 
     \b
     Example:  isaacctl download ws1 jobs/train-20261122-031500-a1b2/output.txt .
@@ -155,7 +155,8 @@ def download_command(
     app = app_of(ctx)
     source = _host_path(app, name, remote)
     with app.deployments().remote(name) as host, transfer_bar(app, "downloading") as bar:
-        stats = sync.pull_path(host, source, local, on_progress=bar)
+        local.mkdir(parents=True, exist_ok=True)
+        stats = sync.pull_path(host, source.rstrip("/"), local, on_progress=bar)
     app.terminal.success(f"{name}:{source} -> {local} ({stats.files_transferred} file(s) received)")
 
 

@@ -1,8 +1,10 @@
 """`isaacctl deploy <provider>`: one command per provider, each a thin wrapper over
-DeploymentService.deploy."""
+DeploymentService.deploy. Providers that make (and bill for) machines show their plan first
+and ask, unless --yes; --dry-run stops after the plan."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -11,6 +13,7 @@ import typer
 from isaacctl.cli import bootstrap as bootstrap_options
 from isaacctl.cli.context import app_of
 from isaacctl.cli.render import render_deploy
+from isaacctl.errors import UserError
 
 app = typer.Typer(
     help="Create a workstation (or adopt one) and make it ready for Isaac Lab.",
@@ -22,21 +25,37 @@ HOST_DIR_HELP = "Folder on the workstation for caches, logs and jobs."
 
 
 SKIP_BOOTSTRAP = typer.Option(False, "--skip-bootstrap", help="Only create or adopt the host; run 'isaacctl bootstrap' later.")
+DRY_RUN = typer.Option(False, "--dry-run", help="Show the plan and its price, make nothing.")
+YES = typer.Option(False, "--yes", "-y", help="Do not ask before making billable resources.")
+JSON = typer.Option(False, "--json", help="Print the deployment (or, with --dry-run, the plan) as JSON.")
 
 
 def run_deploy(
     ctx: typer.Context, provider: str, name: str, options: dict[str, Any], as_json: bool,
-    skip_bootstrap: bool, bootstrap_flags: dict[str, Any],
+    skip_bootstrap: bool, bootstrap_flags: dict[str, Any], *, dry_run: bool = False, yes: bool = False,
 ) -> None:
     from isaacctl.cli.progress import BootstrapView
+    from isaacctl.cli.render_cloud import render_plan
 
     app = app_of(ctx)
     # Flags left out are not passed, so the provider's own defaults and validation apply.
     given = {key: value for key, value in options.items() if value is not None}
     service = app.deployments(app.terminal.info)
-    with BootstrapView(app.terminal) as view:
-        request = None if skip_bootstrap else bootstrap_options.bootstrap_request(view, None, **bootstrap_flags)
-        result = service.deploy(provider, name, given, request)
+    view = BootstrapView(app.terminal)
+    # Bad bootstrap flags fail here, before the provider is asked anything.
+    request = None if skip_bootstrap else bootstrap_options.bootstrap_request(view, None, **bootstrap_flags)
+    prepared = service.prepare(provider, name, given)
+    if prepared.needs_approval or dry_run:
+        render_plan(app.terminal, provider, name, prepared.plan, as_json, to_stdout=dry_run)
+        if dry_run:
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UserError("--yes: required to create billable resources when not run from a terminal")
+            if not app.terminal.confirm("Create these resources?"):
+                raise typer.Exit(1)
+    with view:
+        result = service.deploy(provider, name, given, request, prepared=prepared)
     render_deploy(app.terminal, result, as_json)
 
 
@@ -103,3 +122,47 @@ def deploy_ssh(
         image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
         allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
         reach_timeout=reach_timeout))
+
+
+@app.command("aws")
+def deploy_aws(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", "-n", help=NAME_HELP),
+    region: Optional[str] = typer.Option(None, "--region", help="AWS region [default: us-east-1]."),
+    zone: Optional[str] = typer.Option(None, "--zone", help="Availability zone to try first [default: the first that offers the type]."),
+    instance_type: Optional[str] = typer.Option(None, "--instance-type", help="EC2 instance type [default: g6e.2xlarge]."),
+    disk_gb: Optional[int] = typer.Option(None, "--disk-gb", help="Root disk (gp3) in GiB [default: 256]."),
+    spot: bool = typer.Option(False, "--spot", help="Spot market (persistent; stops on interruption)."),
+    ingress_cidr: Optional[str] = typer.Option(None, "--ingress-cidr", help="Who may SSH in: a CIDR, or 'myip' [default: myip, your address /32]."),
+    myip_url: Optional[str] = typer.Option(None, "--myip-url", envvar="ISAACCTL_MYIP_URL", help="Where 'myip' asks for your public address [default: https://checkip.amazonaws.com]."),
+    ami: Optional[str] = typer.Option(None, "--ami", help="Machine image [default: the newest Deep Learning Base GPU AMI, Ubuntu 22.04]."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile [default: boto3's chain: environment, AWS_PROFILE, SSO...]."),
+    host_dir: Optional[str] = typer.Option(None, "--host-dir", help=HOST_DIR_HELP + " [default: ~/isaacctl]"),
+    dry_run: bool = DRY_RUN,
+    yes: bool = YES,
+    skip_bootstrap: bool = SKIP_BOOTSTRAP,
+    image: Optional[str] = bootstrap_options.IMAGE,
+    gpus: Optional[str] = bootstrap_options.GPUS,
+    key_file: Optional[Path] = bootstrap_options.KEY_FILE,
+    registry_user: Optional[str] = bootstrap_options.REGISTRY_USER,
+    allow_unsupported_gpu: bool = bootstrap_options.ALLOW_GPU,
+    allow_low_disk: bool = bootstrap_options.ALLOW_DISK,
+    reach_timeout: float = bootstrap_options.REACH_TIMEOUT,
+    as_json: bool = JSON,
+) -> None:
+    """Create a GPU workstation on EC2 (key pair, security group, instance), then bootstrap it.
+    Shows the plan and hourly price first. On an existing name, makes only what is missing.
+
+    \b
+    Example:  isaacctl deploy aws --name ws1 --region us-east-1 --instance-type g6e.2xlarge
+              isaacctl deploy aws --name ws1 --spot --dry-run
+    """
+    options = {
+        "region": region, "zone": zone, "instance_type": instance_type, "disk_gb": disk_gb,
+        "spot": spot or None, "ingress_cidr": ingress_cidr, "myip_url": myip_url, "ami": ami,
+        "profile": profile, "host_dir": host_dir,
+    }
+    run_deploy(ctx, "aws", name, options, as_json, skip_bootstrap, dict(
+        image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
+        allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
+        reach_timeout=reach_timeout), dry_run=dry_run, yes=yes)

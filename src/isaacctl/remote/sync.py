@@ -100,8 +100,8 @@ def push(remote: Remote, local: Path, remote_folder: str,
     return _run(argv, on_progress)
 
 
-def pull_path(remote: Remote, path: str, local: Path,
+def pull_path(remote: Remote, path: str, local_folder: Path,
               on_progress: Callable[[int, int], None] | None = None) -> SyncStats:
-    """Copy one file or folder from the host to a local path."""
-    argv = [*_base_argv(remote), remote.rsync_location(path), str(local)]
+    """Copy one file or folder from the host into a local folder."""
+    argv = [*_base_argv(remote), remote.rsync_location(path), f"{local_folder}/"]
     return _run(argv, on_progress)

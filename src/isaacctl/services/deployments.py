@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import DeploymentExists, IsaacctlError, RemoteError, UserError
+from isaacctl.errors import DeploymentExists, IsaacctlError, ProviderError, RemoteError, UserError
 from isaacctl.providers.base import DeployContext, InstanceState, Plan, Provider
 from isaacctl.providers.registry import get_provider
 from isaacctl.services import containers
@@ -40,6 +40,20 @@ def validate_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
         got = error.get("input")
         shown = "" if got is None or isinstance(got, dict) else f", got {got!r}"
         raise UserError(f"{flag}: {message}{shown}") from None
+
+
+@dataclass
+class Prepared:
+    """A deploy checked and planned, nothing touched yet: what the user approves."""
+
+    provider: Provider
+    options: BaseModel
+    plan: Plan
+
+    @property
+    def needs_approval(self) -> bool:
+        # Providers that make machines cost money: their plan is shown and confirmed.
+        return self.provider.capabilities.owns_machines
 
 
 @dataclass
@@ -80,18 +94,22 @@ class DeploymentService:
         self.progress: Progress = progress or (lambda message: None)
 
     # -- helpers -----------------------------------------------------------------------------
-    def _context(self, record: DeploymentRecord, options: BaseModel) -> DeployContext:
+    def context(self, record: DeploymentRecord, options: BaseModel, plan: Plan | None = None) -> DeployContext:
+        """What a provider gets to act on one deployment; every resource lands in events.jsonl."""
         def on_resource(phase: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
             self.store.append_event(
                 record.name, f"resource.{phase}", kind=kind, id=resource_id, **details
             )
 
+        paths = self.store.paths(record.name)
         return DeployContext(
             record=record,
             options=options,
             on_resource=on_resource,
-            known_hosts_file=str(self.store.paths(record.name).known_hosts),
+            known_hosts_file=str(paths.known_hosts),
             on_progress=self.progress,
+            plan=plan,
+            private_key_file=str(paths.private_key),
         )
 
     def provider_for(self, record: DeploymentRecord) -> tuple[Provider, BaseModel]:
@@ -104,12 +122,17 @@ class DeploymentService:
         return provider.remote(record, str(self.store.paths(name).known_hosts))
 
     # -- deploy ------------------------------------------------------------------------------
-    def prepare(self, provider_name: str, name: str, raw_options: dict[str, Any]) -> tuple[Provider, BaseModel, Plan]:
-        """Everything that can fail on bad input, before anything is touched."""
+    def prepare(self, provider_name: str, name: str, raw_options: dict[str, Any]) -> Prepared:
+        """Everything that can fail on bad input or missing credentials, before anything is
+        touched; the plan says what will be made and what it costs."""
         validate_name(name)
         provider = get_provider(provider_name)
         options = validate_options(provider, raw_options)
-        return provider, options, provider.plan(name, options)
+        credentials = provider.check_credentials(options)
+        if not credentials.ok:
+            raise ProviderError(f"credentials: {credentials.identity}", hint=credentials.hint)
+        self.progress(f"planning {provider.name} workstation {name}")
+        return Prepared(provider, options, provider.plan(name, options))
 
     def deploy(
         self,
@@ -117,10 +140,12 @@ class DeploymentService:
         name: str,
         raw_options: dict[str, Any],
         bootstrap: BootstrapRequest | None = None,
+        prepared: Prepared | None = None,
     ) -> DeployResult:
         from isaacctl.records import DeploymentRecord
 
-        provider, options, plan = self.prepare(provider_name, name, raw_options)
+        prepared = prepared or self.prepare(provider_name, name, raw_options)
+        provider, options, plan = prepared.provider, prepared.options, prepared.plan
         wanted = options.model_dump(mode="json")
         with self.store.lock(name, create=True):
             resumed = self.store.exists(name)
@@ -132,7 +157,7 @@ class DeploymentService:
                 self.store.create(record)
             self.store.append_event(name, "deploy.start", provider=provider_name, resumed=resumed)
             try:
-                self._bring_up(provider, options, record)
+                self._bring_up(provider, options, record, plan)
             except BaseException as exc:
                 self._record_failure(record, provider, exc, resumed=resumed)
                 raise
@@ -158,8 +183,8 @@ class DeploymentService:
                 f"destroy it first or choose another name"
             )
 
-    def _bring_up(self, provider: Provider, options: BaseModel, record: DeploymentRecord) -> None:
-        ctx = self._context(record, options)
+    def _bring_up(self, provider: Provider, options: BaseModel, record: DeploymentRecord, plan: Plan) -> None:
+        ctx = self.context(record, options, plan)
         self.progress(f"creating {provider.name} workstation {record.name}")
         record.status = "creating"
         record.nodes = provider.create(ctx)
@@ -169,7 +194,11 @@ class DeploymentService:
         record.status = "ready"
         record.last_error = None
         self.store.save(record)
-        remote = provider.remote(record, ctx.known_hosts_file)  # resolves only, connects nothing
+        self.write_info(provider, record)
+
+    def write_info(self, provider: Provider, record: DeploymentRecord) -> None:
+        known_hosts = str(self.store.paths(record.name).known_hosts)
+        remote = provider.remote(record, known_hosts)  # resolves only, connects nothing
         self.store.write_info(record.name, describe_connection(record, remote))
 
     # -- bootstrap ---------------------------------------------------------------------------
@@ -247,7 +276,16 @@ class DeploymentService:
                 if warning:
                     result.warnings.append(warning)
             self.progress(f"destroying {record.provider} workstation {name}")
-            provider.destroy(self._context(record, options))
+            try:
+                provider.destroy(self.context(record, options))
+            except BaseException as exc:
+                # The state stays (with what destroy learnt) so that destroy can run again.
+                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "message", str(exc))
+                record.last_error = reason
+                self.store.save(record)
+                self.store.append_event(name, "destroy.failed", reason=reason)
+                raise
+            self.store.append_event(name, "destroy.done")
             self.store.remove(name)
         return result
 

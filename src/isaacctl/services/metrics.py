@@ -15,7 +15,8 @@ LENGTH_TAGS = tfevents.LENGTH_TAGS
 
 def write_metrics_csv(logs: Path, target: Path) -> int:
     """Every scalar tag under logs/, one row per step (columns: step, then the tags sorted).
-    Returns the number of rows. Event files of several runs (a resumed job) are merged."""
+    Returns the number of rows. Event files of several runs (a resumed job) are merged; when
+    a tag repeats a step (rsl_rl's `.../time` tags count whole seconds), the last value wins."""
     table: dict[int, dict[str, float]] = {}
     tags: set[str] = set()
     for path in sorted(tfevents.event_files(str(logs))):

@@ -1,0 +1,167 @@
+"""Finding what isaacctl made by tag alone, and removing it in dependency order, then checking
+that nothing tagged remains. Works from tags only, so a deploy killed half-way (state partial)
+or a deployment whose state is gone (`gc`) is cleaned up just the same."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from isaacctl.errors import ProviderError
+from isaacctl.providers.aws.api import Aws, name_of, tag_filter, tag_value
+from isaacctl.providers.aws.errors import code_of, is_not_found
+from isaacctl.providers.aws.instances import TERMINATED_TIMEOUT, find_instances, wait_for_state
+from isaacctl.providers.base import CloudResource
+
+if TYPE_CHECKING:
+    from isaacctl.providers.base import DeployContext
+
+DEPENDENCY_TIMEOUT = 300.0  # a security group stays "in use" a little after its instance goes
+GONE_SPOT_STATES = ("cancelled", "closed", "failed")
+
+
+def list_tagged(aws: Aws, deployment: str | None) -> list[CloudResource]:
+    """Every live resource tagged for `deployment` (any deployment when None), one describe
+    call per kind: describe_tags would also list resources deleted moments ago."""
+    region = aws.options.region
+    found: list[CloudResource] = []
+
+    def add(kind: str, items: list[dict], id_key: str, tags_key: str = "Tags",
+            state: Callable[[dict], str | None] = lambda item: None) -> None:
+        for item in items:
+            owner = tag_value(item.get(tags_key))
+            if owner is not None:
+                found.append(CloudResource(kind, item[id_key], owner, region, state(item)))
+
+    ec2, filters = aws.ec2, tag_filter(deployment)
+    add("instance", find_instances(aws, deployment), "InstanceId", state=lambda i: i["State"]["Name"])
+    spot = aws.call("listing spot requests", ec2.describe_spot_instance_requests, Filters=filters)
+    add("spot-request", [r for r in spot.get("SpotInstanceRequests", []) if r.get("State") not in GONE_SPOT_STATES],
+        "SpotInstanceRequestId", state=lambda r: r.get("State"))
+    add("volume", list(aws.pages("listing volumes", "describe_volumes", "Volumes", Filters=filters)),
+        "VolumeId", state=lambda v: v.get("State"))
+    add("network-interface", list(aws.pages("listing network interfaces", "describe_network_interfaces",
+                                            "NetworkInterfaces", Filters=filters)),
+        "NetworkInterfaceId", tags_key="TagSet", state=lambda n: n.get("Status"))
+    add("security-group", list(aws.pages("listing security groups", "describe_security_groups",
+                                         "SecurityGroups", Filters=filters)), "GroupId")
+    add("key-pair", aws.call("listing key pairs", ec2.describe_key_pairs, Filters=filters).get("KeyPairs", []),
+        "KeyPairId")
+    add("subnet", list(aws.pages("listing subnets", "describe_subnets", "Subnets", Filters=filters)), "SubnetId")
+    add("internet-gateway", list(aws.pages("listing internet gateways", "describe_internet_gateways",
+                                           "InternetGateways", Filters=filters)), "InternetGatewayId")
+    add("vpc", list(aws.pages("listing VPCs", "describe_vpcs", "Vpcs", Filters=filters)), "VpcId")
+    return found
+
+
+def _retry_dependency(action: Callable[[], Any], what: str) -> None:
+    """Delete something that may still be in use for a moment (DependencyViolation)."""
+    from botocore.exceptions import ClientError
+
+    deadline = time.monotonic() + DEPENDENCY_TIMEOUT
+    delay = 1.0
+    while True:
+        try:
+            action()
+            return
+        except ClientError as exc:
+            if is_not_found(exc):
+                return
+            if code_of(exc) not in ("DependencyViolation", "InvalidGroup.InUse") or time.monotonic() + delay > deadline:
+                raise ProviderError(f"aws: cannot delete {what}: {code_of(exc)}: {exc}") from None
+        time.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def destroy(aws: Aws, ctx: DeployContext) -> None:
+    ec2, name = aws.ec2, ctx.name
+    tagged = list_tagged(aws, name)
+    by_kind: dict[str, list[str]] = {}
+    for resource in tagged:
+        by_kind.setdefault(resource.kind, []).append(resource.resource_id)
+    # Instances the record knows even if their tags were lost.
+    known = {n.instance_id for n in ctx.record.nodes if n.instance_id}
+    instances = [i for i in find_instances(aws, None, instance_ids=sorted(known | set(by_kind.get("instance", []))))
+                 if i["State"]["Name"] != "terminated"] if known or by_kind.get("instance") else []
+    instance_ids = {i["InstanceId"] for i in instances}
+
+    # 1. persistent spot requests first, or EC2 would launch a replacement
+    spot_ids = set(by_kind.get("spot-request", []))
+    spot_ids |= {i["SpotInstanceRequestId"] for i in instances if i.get("SpotInstanceRequestId")}
+    if spot_ids:
+        aws.call("cancelling spot requests", ec2.cancel_spot_instance_requests, SpotInstanceRequestIds=sorted(spot_ids))
+        for spot_id in sorted(spot_ids):
+            ctx.deleted("spot-request", spot_id)
+
+    # 2. instances (their root volumes and interfaces go with them)
+    if instance_ids:
+        from botocore.exceptions import ClientError
+
+        ctx.on_progress(f"terminating {', '.join(sorted(instance_ids))}")
+        for instance_id in sorted(instance_ids):
+            try:
+                ec2.terminate_instances(InstanceIds=[instance_id])
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise ProviderError(f"aws: cannot terminate {instance_id}: {code_of(exc)}") from None
+        for instance_id in sorted(instance_ids):
+            wait_for_state(aws, instance_id, "terminated", TERMINATED_TIMEOUT, ctx.on_progress)
+            ctx.deleted("instance", instance_id)
+
+    # 3. what the instances leave behind when DeleteOnTermination was off
+    for volume_id in _still_there(aws, name, "volume"):
+        _retry_dependency(lambda v=volume_id: ec2.delete_volume(VolumeId=v), f"volume {volume_id}")
+        ctx.deleted("volume", volume_id)
+    for eni in _still_there(aws, name, "network-interface"):
+        _retry_dependency(lambda e=eni: ec2.delete_network_interface(NetworkInterfaceId=e), f"interface {eni}")
+        ctx.deleted("network-interface", eni)
+
+    # 4. security group and key pair
+    for group_id in by_kind.get("security-group", []):
+        _retry_dependency(lambda g=group_id: ec2.delete_security_group(GroupId=g), f"security group {group_id}")
+        ctx.deleted("security-group", group_id)
+    for pair_id in by_kind.get("key-pair", []):
+        aws.call("deleting the key pair", ec2.delete_key_pair, KeyPairId=pair_id)
+        ctx.deleted("key-pair", pair_id, key_name=name_of(name))
+
+    # 5. network pieces made for the deployment
+    _delete_network(aws, ctx, by_kind)
+
+    remaining = [r for r in list_tagged(aws, name) if not (r.kind == "instance" and r.state == "terminated")]
+    if remaining:
+        listed = ", ".join(f"{r.kind} {r.resource_id}" + (f" ({r.state})" if r.state else "") for r in remaining)
+        raise ProviderError(
+            f"aws: {len(remaining)} resource(s) tagged {name!r} remain in {aws.options.region}: {listed}",
+            hint=f"run 'isaacctl destroy {name}' again; the state is kept until nothing remains",
+        )
+
+
+def _still_there(aws: Aws, name: str, kind: str) -> list[str]:
+    if kind == "volume":
+        items = aws.pages("listing volumes", "describe_volumes", "Volumes", Filters=tag_filter(name))
+        return [v["VolumeId"] for v in items if v.get("State") != "deleting"]
+    items = aws.pages("listing network interfaces", "describe_network_interfaces", "NetworkInterfaces",
+                      Filters=tag_filter(name))
+    return [n["NetworkInterfaceId"] for n in items]
+
+
+def _delete_network(aws: Aws, ctx: DeployContext, by_kind: dict[str, list[str]]) -> None:
+    ec2 = aws.ec2
+    for subnet_id in by_kind.get("subnet", []):
+        _retry_dependency(lambda s=subnet_id: ec2.delete_subnet(SubnetId=s), f"subnet {subnet_id}")
+        ctx.deleted("subnet", subnet_id)
+    gateways = by_kind.get("internet-gateway", [])
+    if gateways:
+        described = aws.call("describing internet gateways", ec2.describe_internet_gateways,
+                             InternetGatewayIds=gateways)["InternetGateways"]
+        for gateway in described:
+            igw = gateway["InternetGatewayId"]
+            for attachment in gateway.get("Attachments", []):
+                _retry_dependency(lambda g=igw, v=attachment["VpcId"]: ec2.detach_internet_gateway(
+                    InternetGatewayId=g, VpcId=v), f"internet gateway {igw}")
+            _retry_dependency(lambda g=igw: ec2.delete_internet_gateway(InternetGatewayId=g), f"internet gateway {igw}")
+            ctx.deleted("internet-gateway", igw)
+    for vpc_id in by_kind.get("vpc", []):
+        _retry_dependency(lambda v=vpc_id: ec2.delete_vpc(VpcId=v), f"VPC {vpc_id}")
+        ctx.deleted("vpc", vpc_id)
