@@ -65,14 +65,14 @@ def test_list_empty_and_json_envelope(cli):
 def test_state_dir_flag_beats_the_environment(cli, tmp_path):
     chosen = tmp_path / "elsewhere"
     result = cli("--state-dir", str(chosen), "deploy", "local", "--name", "desk",
-                 "--host-dir", str(tmp_path / "host"))
+                 "--host-dir", str(tmp_path / "host"), "--skip-bootstrap")
     assert result.returncode == 0, result.stderr
     assert (chosen / "desk" / "deployment.json").is_file()
     assert list(cli.state_dir.iterdir()) == []
 
 
 def test_destroy_without_yes_and_without_a_terminal_refuses(cli, tmp_path):
-    cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "h"), check=True)
+    cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "h"), "--skip-bootstrap", check=True)
     result = cli("destroy", "desk")
     assert result.returncode == 2
     assert "--yes" in result.stderr

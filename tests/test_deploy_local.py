@@ -13,7 +13,8 @@ def docker(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_local_deploy_status_ssh_destroy(cli, tmp_path):
-    result = cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--json")
+    result = cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--json",
+                 "--skip-bootstrap")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)["data"]
     assert record["provider"] == "local" and record["status"] == "ready"
@@ -27,7 +28,7 @@ def test_ten_concurrent_deploys_of_one_name_leave_one_valid_record(cli, tmp_path
     import sys
     from subprocess import Popen, PIPE
 
-    args = ["deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host")]
+    args = ["deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap"]
     env = cli.full_env()
     processes = [Popen([sys.executable, "-m", "isaacctl", *args], env=env, stdout=PIPE, stderr=PIPE)
                  for _ in range(10)]
@@ -44,7 +45,7 @@ def test_ten_concurrent_deploys_of_one_name_leave_one_valid_record(cli, tmp_path
 
 @pytest.mark.docker
 def test_destroy_removes_only_the_deployments_containers(cli, tmp_path, docker_ready, standin_image_local):
-    cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), check=True)
+    cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap", check=True)
     ours = docker("run", "-d", "--label", "isaacctl.deployment=desk", standin_image_local,
                   "sleep", "300").stdout.strip()
     other = docker("run", "-d", "--label", "isaacctl.deployment=other", standin_image_local,

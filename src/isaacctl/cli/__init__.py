@@ -13,7 +13,7 @@ from typing import Optional
 import click
 import typer
 
-from isaacctl.cli import artifacts, bootstrap, deploy, deployments, jobs, lifecycle, shell
+from isaacctl.cli import artifacts, bootstrap, deploy, deployments, jobs, lifecycle, shell, tensorboard
 from isaacctl.cli.context import App
 from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
@@ -69,6 +69,7 @@ deployments.register(app)
 bootstrap.register(app)
 jobs.register(app)
 artifacts.register(app)
+tensorboard.register(app)
 shell.register(app)
 lifecycle.register(app)
 

@@ -1,0 +1,1 @@
+"""Stand-in for the `tensorboard` package (NOT TensorBoard): only `python -m tensorboard.main`."""
