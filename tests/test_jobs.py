@@ -278,3 +278,41 @@ def test_logs_of_a_finished_job_and_tail(station):
     assert whole.returncode == 0 and "[isaacctl] exit status 0" in whole.stdout
     tail = station("logs", "last", "--tail", "1")
     assert tail.stdout.strip() == "[isaacctl] exit status 0"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_tensorboard_is_forwarded_to_a_local_port(station):
+    import signal
+    import urllib.request
+
+    station("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2", "--follow", check=True)
+    host_port, local_port = _free_port(), _free_port()
+    board = subprocess.Popen([sys.executable, "-m", "isaacctl", "tensorboard", "--port", str(host_port),
+                              "--local-port", str(local_port)], env=station.full_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = board.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        page = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                page = urllib.request.urlopen(url, timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert "events.out.tfevents" in page
+    finally:
+        board.send_signal(signal.SIGINT)
+        board.communicate(timeout=60)
+    assert board.returncode == 0
+    left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=isaacctl-ws1-tensorboard"],
+                          capture_output=True, text=True).stdout.split()
+    assert left == []
