@@ -200,8 +200,17 @@ fi
 unshare --net -- true 2>/dev/null ||
     die "'unshare --net' is not permitted here; refusing to run the tests outside a loopback-only network namespace"
 export VENV_PY
-log "pytest (network namespace with loopback only)"
 rc=0
+if [ "${ISAACCTL_RUN:-tests}" = benchmarks ]; then
+    # scripts/bench.sh: the same prepared machine, the benchmarks instead of the tests
+    log "benchmarks (network namespace with loopback only)"
+    # shellcheck disable=SC2016  # expanded by the inner bash
+    unshare --net -- bash -c 'ip link set lo up && export ISAACCTL_TEST_NETNS=1 && exec "$VENV_PY" benchmarks/run.py "$@"' \
+        isaacctl-netns "$@" || rc=$?
+    log "done (exit $rc)"
+    exit "$rc"
+fi
+log "pytest (network namespace with loopback only)"
 # shellcheck disable=SC2016  # expanded by the inner bash
 unshare --net -- bash -c 'ip link set lo up && export ISAACCTL_TEST_NETNS=1 && exec "$VENV_PY" -m pytest "$@"' \
     isaacctl-netns "$@" || rc=$?

@@ -1,8 +1,10 @@
 """Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
 reference it is compared against (ratio, against) and the goal."""
 
-from suites import startup
+from suites import bootstrap, jobs, startup
 
 SUITES = {
     "startup": startup.run,
+    "bootstrap": bootstrap.run,
+    "jobs": jobs.run_suite,
 }

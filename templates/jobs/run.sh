@@ -7,12 +7,21 @@
 set -uo pipefail
 job=/isaacctl/job
 exec > >(tee -i -a "${job}/output.txt") 2>&1
+tee_pid=$!
 
-cd /workspace/isaaclab || exit 70
+# The last lines must reach output.txt before the container (and tee with it) is gone.
+finish() {
+  echo "[isaacctl] exit status $1"
+  exec >&- 2>&-
+  wait "${tee_pid}" 2>/dev/null
+  exit "$1"
+}
+
+cd /workspace/isaaclab || finish 70
 if [ -d "${job}/extension" ]; then
   for package in "${job}"/extension/*; do
     echo "[isaacctl] installing extension ${package##*/}"
-    ./isaaclab.sh -p -m pip install --no-deps "${package}" || { echo "[isaacctl] extension install failed"; exit 71; }
+    ./isaaclab.sh -p -m pip install --no-deps "${package}" || { echo "[isaacctl] extension install failed"; finish 71; }
   done
 fi
 
@@ -31,5 +40,4 @@ while kill -0 "${child}" 2>/dev/null; do
   status=0
   wait "${child}" || status=$?
 done
-echo "[isaacctl] exit status ${status}"
-exit "${status}"
+finish "${status}"

@@ -1,24 +1,52 @@
 """A host over SSH (paramiko): one connection reused for every command, keepalives, a
-reconnect when the connection was lost between commands, host keys pinned per node."""
+reconnect when the connection was lost between commands, host keys pinned per node.
+
+paramiko (and the pinning policy built on it) is imported on the first connection: importing
+it costs ~300 ms, and commands that only hand over to the system ssh/rsync never pay it."""
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import paramiko
+from typing import TYPE_CHECKING
 
 from isaacctl.errors import HostKeyChanged, RemoteError
 from isaacctl.records import SshEndpoint
 from isaacctl.remote.base import CommandResult, OutputHandler, Remote, render_argv
-from isaacctl.remote.hostkeys import PinnedHostKeys, PinningPolicy
 from isaacctl.remote.sshconfig import SshTarget, parse_jump, resolve
+
+if TYPE_CHECKING:
+    import paramiko
 
 KEEPALIVE_SECONDS = 15
 CONNECT_TIMEOUT_SECONDS = 20.0
-_LOST = (paramiko.SSHException, EOFError, OSError)
+# OpenSSH connection sharing for the system ssh (rsync, shells, forwards): a second fetch or
+# upload within a minute skips the SSH handshake.
+CONTROL_PERSIST_SECONDS = 60
+
+
+def _lost() -> tuple[type[BaseException], ...]:
+    """Errors that mean the connection is gone (paramiko's, once it is imported)."""
+    import paramiko
+
+    return (paramiko.SSHException, EOFError, OSError)
+
+
+def control_folder() -> Path | None:
+    """A private folder for OpenSSH control sockets (short path: sockets allow ~100 bytes)."""
+    folder = Path(tempfile.gettempdir()) / f"isaacctl-ssh-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None  # somebody else's, or open to others: do without sharing
+    return folder
 
 
 class _LineSplitter:
@@ -55,9 +83,7 @@ class SshRemote(Remote):
     ) -> None:
         self.target: SshTarget = resolve(endpoint, ssh_config)
         self.known_hosts = known_hosts
-        self.pins = PinnedHostKeys(
-            known_hosts, endpoint.host_key_alias, allow_first_contact=allow_first_contact
-        )
+        self.allow_first_contact = allow_first_contact
         self.connect_timeout = connect_timeout
         self.description = self.target.description
         self._client: paramiko.SSHClient | None = None
@@ -65,6 +91,8 @@ class SshRemote(Remote):
 
     # -- connection --------------------------------------------------------------------------
     def _open_socket(self) -> socket.socket | paramiko.Channel | paramiko.ProxyCommand | None:
+        import paramiko
+
         target = self.target
         if target.proxy_command:
             command = (
@@ -88,9 +116,15 @@ class SshRemote(Remote):
         return None
 
     def _connect(self) -> paramiko.SSHClient:
+        import paramiko
+
+        from isaacctl.remote.hostkeys import PinnedHostKeys, PinningPolicy
+
         target = self.target
+        pins = PinnedHostKeys(self.known_hosts, target.host_key_alias,
+                              allow_first_contact=self.allow_first_contact)
         client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(PinningPolicy(self.pins))
+        client.set_missing_host_key_policy(PinningPolicy(pins))
         try:
             client.connect(
                 target.hostname,
@@ -118,7 +152,7 @@ class SshRemote(Remote):
             raise RemoteError(
                 f"ssh: {target.description} did not answer within {self.connect_timeout:.0f} s"
             ) from None
-        except _LOST as exc:
+        except _lost() as exc:
             client.close()
             raise RemoteError(f"ssh: cannot connect to {target.description}: {exc}") from None
         transport = client.get_transport()
@@ -151,7 +185,7 @@ class SshRemote(Remote):
                 transport = self.client().get_transport()
                 assert transport is not None
                 return transport.open_session(timeout=self.connect_timeout)
-            except _LOST as exc:
+            except _lost() as exc:
                 self.close()
                 if attempt == 2:
                     raise RemoteError(f"ssh: lost {self.description}: {exc}") from None
@@ -196,7 +230,7 @@ class SshRemote(Remote):
                 if not busy:
                     time.sleep(0.01)
             status = channel.recv_exit_status()
-        except _LOST as exc:
+        except _lost() as exc:
             self.close()
             raise RemoteError(f"ssh: lost {self.description} while running {argv[0]!r}: {exc}") from None
         finally:
@@ -230,10 +264,14 @@ class SshRemote(Remote):
 
         return shlex.join(["ssh", *self.openssh_options(), "-o", "BatchMode=yes", "-o", "Compression=no"])
 
-    def openssh_options(self) -> list[str]:
+    def openssh_options(self, share_connection: bool = True) -> list[str]:
         """Options that make OpenSSH's `ssh` go where this remote goes, with the same pins."""
         target = self.target
-        options = [
+        folder = control_folder() if share_connection else None
+        sharing = (["-o", "ControlMaster=auto", "-o", f"ControlPath={folder}/%C",
+                    "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}"] if folder else
+                   ["-o", "ControlPath=none"])
+        options = [*sharing,
             "-F", str(target.config_file) if target.config_file else "/dev/null",
             "-o", f"HostKeyAlias={target.host_key_alias}",
             "-o", f"UserKnownHostsFile={self.known_hosts}",

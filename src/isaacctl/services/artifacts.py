@@ -22,7 +22,7 @@ from isaacctl.errors import UserError
 from isaacctl.remote import sync
 from isaacctl.services.jobs.checkpoints import checkpoints_to_keep, is_checkpoint
 from isaacctl.services.jobs.host_files import list_files
-from isaacctl.services.jobs.spec import PIPELINE_FIELDS
+from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
 from isaacctl.services.metrics import write_metrics_csv
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ def openssh_command(record: DeploymentRecord, remote: Remote) -> list[str] | Non
 
     if not isinstance(remote, SshRemote):
         return None
-    return ["ssh", *remote.openssh_options(), remote.target.alias]
+    return ["ssh", *remote.openssh_options(share_connection=False), remote.target.alias]
 
 
 def describe_connection(record: DeploymentRecord, remote: Remote) -> str:

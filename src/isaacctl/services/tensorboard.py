@@ -53,13 +53,13 @@ def start(jobs: JobService, deployment: str | None, host_port: int, local_port: 
         ])
         if not result.ok:
             raise RemoteError(f"TensorBoard did not start on {record.name}", details=result.tail(5))
-        shell = remote.rsync_shell()
-        if shell is None:
-            return TensorBoardSession(record.name, name, host_port, host_port, None)
-        import shlex
+        from isaacctl.remote.ssh import SshRemote
 
-        ssh = shlex.split(shell)
-        target = remote.rsync_location("").rstrip(":")
+        if not isinstance(remote, SshRemote):
+            return TensorBoardSession(record.name, name, host_port, host_port, None)
+        # Its own connection: a forward must live exactly as long as this command.
+        ssh = ["ssh", *remote.openssh_options(share_connection=False)]
+        target = remote.target.alias
     chosen = local_port or host_port
     if shutil.which(ssh[0]) is None:
         raise IsaacctlError("the port forward needs OpenSSH's ssh client", hint="apt-get install openssh-client")

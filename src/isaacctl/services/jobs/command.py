@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from isaacctl.providers.base import CONTAINER_LABEL
-from isaacctl.services.jobs.spec import JobSpec
+
+if TYPE_CHECKING:
+    from isaacctl.services.jobs.spec import JobSpec
 
 CONTAINER_LOGS = "/workspace/isaaclab/logs"
 CONTAINER_JOB = "/isaacctl/job"

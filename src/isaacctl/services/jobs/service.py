@@ -18,12 +18,12 @@ from isaacctl.services.jobs import command as commands
 from isaacctl.services.jobs.checkpoints import newest_checkpoint
 from isaacctl.services.jobs.host_files import list_files, summarize_jobs
 from isaacctl.services.jobs.logstream import stream_logs
-from isaacctl.services.jobs.spec import JobSpec
 
 if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, JobRecord
     from isaacctl.remote import Remote
     from isaacctl.services.deployments import DeploymentService
+    from isaacctl.services.jobs.spec import JobSpec
 
 CANCEL_GRACE_SECONDS = 30.0
 

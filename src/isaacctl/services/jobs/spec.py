@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from isaacctl.errors import UserError
 from isaacctl.services.jobs.catalog import DISTRIBUTED_LIBRARIES, check_task
+from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
 
 OVERRIDE = re.compile(r"^\+?[A-Za-z_][\w.]*=.*$")
 
@@ -61,11 +62,6 @@ class JobSpec(BaseModel):
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in JobSpec.model_fields}
 FLAG_NAMES |= {"overrides": "HYDRA_OVERRIDES", "gpus": "--gpus", "num_nodes": "computeConfig.numNodes"}
 
-PIPELINE_FIELDS = {  # trainingConfig key -> JobSpec field
-    "mode": "mode", "task": "task", "numEnvs": "num_envs", "maxIterations": "max_iterations",
-    "rlLibrary": "rl_library", "seed": "seed", "checkpointPath": "checkpoint",
-    "recordVideo": "video", "resumeCheckpoint": "resume", "stepsPerEpisode": "video_length",
-}
 PIPELINE_MODES = {"train": "train", "evaluate": "evaluate", "eval": "evaluate", "evaluation": "evaluate"}
 
 
