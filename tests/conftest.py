@@ -88,3 +88,23 @@ def cli(state_dir, tmp_path) -> Cli:
     ssh_config = tmp_path / "ssh_config"
     ssh_config.touch(mode=0o600)
     return Cli(state_dir=state_dir, ssh_config=ssh_config)
+
+
+# -- AWS (moto on loopback) ------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    """harness.moto_server.MotoServer: moto's EC2 on 127.0.0.1 behind a fault injector."""
+    from harness.moto_server import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, cli):
+    """A fresh moto (reset, no faults) and the cli fixture pointed at it."""
+    moto_server.reset()
+    cli.env.update(moto_server.env())
+    yield moto_server
+    moto_server.faults.clear()

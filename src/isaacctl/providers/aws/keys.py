@@ -44,7 +44,7 @@ def ensure_key_pair(aws: Aws, ctx: DeployContext) -> str:
     if existing and private.is_file():
         return key_name
     for pair in existing:  # its private half is lost: replace it
-        aws.call("deleting a stale key pair", aws.ec2.delete_key_pair, KeyPairId=pair["KeyPairId"])
+        aws.call("deleting a stale key pair", aws.ec2.delete_key_pair, KeyName=pair["KeyName"])
         ctx.deleted("key-pair", pair["KeyPairId"], key_name=pair["KeyName"], reason="private key not in state")
     if not private.is_file():
         generate_private_key(private)

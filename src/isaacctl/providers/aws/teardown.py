@@ -12,6 +12,7 @@ from isaacctl.errors import ProviderError
 from isaacctl.providers.aws.api import Aws, name_of, tag_filter, tag_value
 from isaacctl.providers.aws.errors import code_of, is_not_found
 from isaacctl.providers.aws.instances import TERMINATED_TIMEOUT, find_instances, wait_for_state
+from isaacctl.providers.aws.keys import find_key_pairs
 from isaacctl.providers.base import CloudResource
 
 if TYPE_CHECKING:
@@ -121,9 +122,11 @@ def destroy(aws: Aws, ctx: DeployContext) -> None:
     for group_id in by_kind.get("security-group", []):
         _retry_dependency(lambda g=group_id: ec2.delete_security_group(GroupId=g), f"security group {group_id}")
         ctx.deleted("security-group", group_id)
-    for pair_id in by_kind.get("key-pair", []):
-        aws.call("deleting the key pair", ec2.delete_key_pair, KeyPairId=pair_id)
-        ctx.deleted("key-pair", pair_id, key_name=name_of(name))
+    if by_kind.get("key-pair"):
+        # by name: every EC2 implementation deletes by KeyName, not all by KeyPairId
+        for pair in find_key_pairs(aws, name):
+            aws.call("deleting the key pair", ec2.delete_key_pair, KeyName=pair["KeyName"])
+            ctx.deleted("key-pair", pair["KeyPairId"], key_name=pair["KeyName"])
 
     # 5. network pieces made for the deployment
     _delete_network(aws, ctx, by_kind)
