@@ -22,10 +22,17 @@ class Terminal:
         self.verbose = verbose
 
     @cached_property
-    def out(self) -> Console:
-        from rich.console import Console
+    def interactive(self) -> bool:
+        """stderr is a terminal: colours, spinners and live views. Otherwise (pipes, CI) plain
+        lines, and rich is never imported (it costs ~45 ms of every command's start-up)."""
+        return sys.stderr.isatty()
 
-        return Console(highlight=False, soft_wrap=True)
+    def _say(self, markup: str, plain: str) -> None:
+        if self.interactive:
+            self.err.print(markup)
+        else:
+            sys.stderr.write(plain + "\n")
+            sys.stderr.flush()
 
     @cached_property
     def err(self) -> Console:
@@ -35,31 +42,32 @@ class Terminal:
 
     # -- diagnostics (stderr) ----------------------------------------------------------------
     def error(self, message: str, hint: str | None = None, details: str = "") -> None:
-        self.err.print(f"[bold red]error:[/] {_escape(message)}")
+        self._say(f"[bold red]error:[/] {_escape(message)}", f"error: {message}")
         if details:
-            self.err.print("[dim]" + _escape("\n".join("  | " + line for line in details.splitlines())) + "[/]")
+            quoted = "\n".join("  | " + line for line in details.splitlines())
+            self._say(f"[dim]{_escape(quoted)}[/]", quoted)
         if hint:
-            self.err.print(f"[dim]hint: {_escape(hint)}[/]")
+            self._say(f"[dim]hint: {_escape(hint)}[/]", f"hint: {hint}")
 
     def warning(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/] {_escape(message)}")
+        self._say(f"[yellow]warning:[/] {_escape(message)}", f"warning: {message}")
 
     def info(self, message: str) -> None:
-        self.err.print(_escape(message))
+        self._say(_escape(message), message)
 
     def success(self, message: str) -> None:
-        self.err.print(f"[green]✓[/] {_escape(message)}")
+        self._say(f"[green]✓[/] {_escape(message)}", f"✓ {message}")
 
     def debug(self, message: str) -> None:
         if self.verbose:
-            self.err.print(f"[dim]{_escape(message)}[/]")
+            self._say(f"[dim]{_escape(message)}[/]", message)
 
     @contextmanager
     def spinner(self, message: str) -> Iterator[Callable[[str], None]]:
         """A spinner on a terminal; plain progress lines otherwise (CI logs, pipes)."""
-        if not self.err.is_terminal:
+        if not self.interactive:
             def update(text: str) -> None:
-                self.err.print(f"… {_escape(text)}")
+                self.info(f"… {text}")
 
             update(message)
             yield update
@@ -82,11 +90,13 @@ class Terminal:
             sys.stdout.write(line.rstrip() + "\n")
 
     def text(self, message: str) -> None:
-        self.out.print(_escape(message))
+        sys.stdout.write(message + "\n")
+        sys.stdout.flush()
 
     def confirm(self, question: str) -> bool:
         """Ask on the terminal; callers refuse destructive work when stdin is not a terminal."""
-        self.err.print(f"{_escape(question)} [y/N] ", end="")
+        sys.stderr.write(f"{question} [y/N] ")
+        sys.stderr.flush()
         answer = sys.stdin.readline().strip().lower()
         return answer in ("y", "yes")
 

@@ -81,7 +81,27 @@ def _one_line(error: click.ClickException) -> str:
     return f"{message}{where}"
 
 
+def _looks_like_usage_error(error: BaseException) -> bool:
+    return hasattr(error, "format_message") and hasattr(error, "exit_code")
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except Exception as error:  # the last resort: a bug, not a user error
+        terminal = Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
+        if terminal.verbose:
+            import traceback
+
+            traceback.print_exc()
+        terminal.error(
+            f"unexpected {type(error).__name__}: {error}",
+            hint=None if terminal.verbose else "run again with -v for the traceback",
+        )
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     command = typer.main.get_command(app)
     terminal = Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
     try:
@@ -95,14 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except IsaacctlError as error:
         terminal.error(error.message, error.hint, error.details)
         return error.exit_code
-    except Exception as error:  # the last resort: a bug, not a user error
-        if terminal.verbose:
-            import traceback
-
-            traceback.print_exc()
-        terminal.error(
-            f"unexpected {type(error).__name__}: {error}",
-            hint=None if terminal.verbose else "run again with -v for the traceback",
-        )
-        return 1
+    except Exception as error:
+        if _looks_like_usage_error(error):  # typer releases that vendor their own click
+            terminal.error(_one_line(error))  # type: ignore[arg-type]
+            return getattr(error, "exit_code", 0) or EXIT_USAGE
+        raise
     return result if isinstance(result, int) else 0

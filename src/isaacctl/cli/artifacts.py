@@ -15,7 +15,7 @@ from isaacctl.cli.jobs import DEPLOYMENT, JSON, job_service
 @contextmanager
 def transfer_bar(app: App, label: str) -> Iterator:
     """A byte progress bar on a terminal, nothing otherwise."""
-    if not app.terminal.err.is_terminal:
+    if not app.terminal.interactive:
         yield None
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn

@@ -27,7 +27,7 @@ def _size(count: float) -> str:
 class BootstrapView:
     def __init__(self, terminal: Terminal) -> None:
         self.terminal = terminal
-        self.live_mode = terminal.err.is_terminal
+        self.live_mode = terminal.interactive
         self.rows: dict[str, StepEvent] = {}
         self.pull: PullProgress | None = None
         self._live = None
