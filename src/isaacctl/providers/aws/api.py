@@ -74,7 +74,7 @@ class Aws:
         from botocore.config import Config
 
         config = Config(
-            retries={"mode": "standard", "max_attempts": attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             connect_timeout=10,
             read_timeout=60,
             user_agent_appid="isaacctl",
