@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from isaacctl.errors import ProviderError
@@ -55,42 +55,58 @@ def tag_value(tags: list[dict[str, str]] | None, key: str = DEPLOYMENT_TAG) -> s
     return None
 
 
+@lru_cache(maxsize=8)
+def _session(profile: str | None, region: str) -> boto3.session.Session:
+    """One session per profile and region for the whole process: a botocore session loads the
+    endpoint data and the EC2 model (~0.3 s of JSON) once, and every client shares them."""
+    import boto3.session
+
+    try:
+        return boto3.session.Session(profile_name=profile, region_name=region)
+    except Exception as exc:  # ProfileNotFound and friends
+        raise aws_error(exc, "opening the AWS session") from None
+
+
+def offline_session() -> boto3.session.Session:
+    """For data bundled with botocore (regions, the EC2 model): the default session, which a
+    deploy with default flags then reuses for its clients."""
+    from isaacctl.providers.aws.options import DEFAULT_REGION
+
+    return _session(None, DEFAULT_REGION)
+
+
+@lru_cache(maxsize=16)
+def _client(profile: str | None, region: str, service: str, attempts: int) -> Any:
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_appid="isaacctl",
+    )
+    return _session(profile, region).client(service, config=config)
+
+
 @dataclass
 class Aws:
-    """What one command needs to talk to EC2 in one region."""
+    """What one command needs to talk to EC2 in one region (clients shared per process)."""
 
     options: AwsOptions
 
-    @cached_property
-    def session(self) -> boto3.session.Session:
-        import boto3.session
-
-        try:
-            return boto3.session.Session(profile_name=self.options.profile, region_name=self.options.region)
-        except Exception as exc:  # ProfileNotFound and friends
-            raise aws_error(exc, "opening the AWS session") from None
-
     def _client(self, service: str, attempts: int) -> Any:
-        from botocore.config import Config
+        return _client(self.options.profile, self.options.region, service, attempts)
 
-        config = Config(
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=10,
-            read_timeout=60,
-            user_agent_appid="isaacctl",
-        )
-        return self.session.client(service, config=config)
-
-    @cached_property
+    @property
     def ec2(self) -> Any:
         return self._client("ec2", MAX_ATTEMPTS)
 
-    @cached_property
+    @property
     def ec2_launch(self) -> Any:
         """For RunInstances and StartInstances: capacity errors must reach isaacctl at once."""
         return self._client("ec2", 1)
 
-    @cached_property
+    @property
     def sts(self) -> Any:
         return self._client("sts", MAX_ATTEMPTS)
 

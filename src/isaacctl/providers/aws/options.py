@@ -30,9 +30,9 @@ _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
 @lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
     """EC2 regions of every partition, from botocore's bundled endpoint data (offline)."""
-    import boto3.session
+    from isaacctl.providers.aws.api import offline_session
 
-    session = boto3.session.Session()
+    session = offline_session()
     regions: set[str] = set()
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("ec2", partition))
@@ -42,9 +42,9 @@ def known_regions() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def known_instance_types() -> frozenset[str]:
     """Every instance type the installed botocore's EC2 model knows (offline)."""
-    import botocore.session
+    from isaacctl.providers.aws.api import offline_session
 
-    model = botocore.session.get_session().get_service_model("ec2")
+    model = offline_session()._session.get_service_model("ec2")
     return frozenset(model.shape_for("InstanceType").enum)
 
 
