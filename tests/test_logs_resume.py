@@ -35,8 +35,10 @@ def test_follow_survives_the_server_cutting_the_connection(cli, sshd, standin_im
         if ITERATION.search(line):
             seen_before_cut += 1
     assert sshd.drop_connections() >= 1
-    out, err = follower.communicate(timeout=120)
-    lines += out.splitlines(keepends=True)
+    # keep reading through the same buffered reader (communicate() would bypass its buffer)
+    lines += follower.stdout.readlines()
+    err = follower.stderr.read()
+    follower.wait(timeout=120)
     assert follower.returncode == 0, err
     assert "reconnecting" in err
     iterations = [int(m.group(1)) for m in map(ITERATION.search, lines) if m]

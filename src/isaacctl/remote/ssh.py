@@ -262,7 +262,11 @@ class SshRemote(Remote):
     def rsync_shell(self) -> str:
         import shlex
 
-        return shlex.join(["ssh", *self.openssh_options(), "-o", "BatchMode=yes", "-o", "Compression=no"])
+        # AES-GCM first: with AES-NI it moves bulk data faster than OpenSSH's default
+        # chacha20-poly1305; the server picks from the rest of the list when it must.
+        ciphers = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr"
+        return shlex.join(["ssh", *self.openssh_options(), "-o", "BatchMode=yes",
+                           "-o", "Compression=no", "-o", f"Ciphers={ciphers}"])
 
     def openssh_options(self, share_connection: bool = True) -> list[str]:
         """Options that make OpenSSH's `ssh` go where this remote goes, with the same pins."""
