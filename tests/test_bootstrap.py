@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -100,6 +101,9 @@ def test_first_run_pulls_with_the_key_on_stdin_only_then_everything_is_up_to_dat
     assert oct(log.stat().st_mode & 0o777) == "0o600"
     assert "docker_api.py pull" in log.read_text()
     assert files_containing(cli.state_dir, registry.password) == []
+
+    shown = cli("status", "ws1").stdout
+    assert "BOOTSTRAP STEP" in shown and re.search(r"image-pull\s+ok", shown)
 
     second = cli("bootstrap", "ws1", "--ngc-api-key-file", "/nonexistent/never-read")
     assert second.returncode == 0, second.stderr

@@ -43,3 +43,28 @@ def test_follow_survives_the_server_cutting_the_connection(cli, sshd, standin_im
     assert "reconnecting" in err
     iterations = [int(m.group(1)) for m in map(ITERATION.search, lines) if m]
     assert iterations == list(range(total)), "every iteration exactly once, in order"
+
+
+def test_ctrl_c_while_following_leaves_the_job_running(cli, standin_image_local, tmp_path):
+    import signal
+
+    cli("deploy", "local", "--name", "desk", "--gpus", "none", "--image", standin_image_local,
+        "--host-dir", str(tmp_path / "host"), check=True)
+    start = cli("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000")
+    job = re.search(r"started (\S+)", start.stderr).group(1)
+    follower = subprocess.Popen([sys.executable, "-m", "isaacctl", "logs", job, "--follow"],
+                                env=cli.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        for line in follower.stdout:
+            if ITERATION.search(line):
+                break
+        follower.send_signal(signal.SIGINT)
+        err = follower.stderr.read()
+        assert follower.wait(timeout=60) == 130
+        assert "keeps running" in err and "Traceback" not in err
+        jobs = cli("jobs", "--json").stdout
+        assert f'"id": "{job}"' in jobs and '"status": "running"' in jobs
+    finally:
+        cli("cancel", job, "--grace", "5")
+    assert '"status": "cancelled"' in cli("jobs", "--json").stdout

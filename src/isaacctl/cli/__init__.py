@@ -81,6 +81,19 @@ def _one_line(error: click.ClickException) -> str:
     return f"{message}{where}"
 
 
+class Interrupt:
+    """typer turns Ctrl-C into a silent exit 130; this remembers that it happened, so main can
+    say so (unless the command already did, like `logs --follow`)."""
+
+    seen = False
+    reported = False
+
+    @classmethod
+    def handler(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
 def _looks_like_usage_error(error: BaseException) -> bool:
     return hasattr(error, "format_message") and hasattr(error, "exit_code")
 
@@ -102,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    import signal
+
+    signal.signal(signal.SIGINT, Interrupt.handler)
     command = typer.main.get_command(app)
     terminal = Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
     try:
@@ -120,4 +136,6 @@ def _main(argv: list[str] | None) -> int:
             terminal.error(_one_line(error))  # type: ignore[arg-type]
             return getattr(error, "exit_code", 0) or EXIT_USAGE
         raise
+    if result == EXIT_INTERRUPTED and Interrupt.seen and not Interrupt.reported:
+        terminal.error("interrupted; state is consistent, re-run the command to carry on")
     return result if isinstance(result, int) else 0

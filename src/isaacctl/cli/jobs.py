@@ -54,6 +54,9 @@ def _follow(app: App, service: JobService, job: JobRecord, tail: int | None) -> 
     try:
         final = service.follow(job, emit, follow=True, tail=tail, on_reconnect=app.terminal.warning)
     except KeyboardInterrupt:
+        from isaacctl.cli import Interrupt
+
+        Interrupt.reported = True
         app.terminal.info(f"stopped following; {job.id} keeps running. Re-attach: isaacctl logs {job.id} --follow")
         raise typer.Exit(130) from None
     _finish(app, final)

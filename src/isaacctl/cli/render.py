@@ -79,6 +79,11 @@ def render_status(terminal: Terminal, result: StatusResult, as_json: bool) -> No
         if result.live.get("error"):
             rows.append(("why not", result.live["error"]))
     terminal.table(["FIELD", "VALUE"], [list(row) for row in rows])
+    if record.bootstrap:
+        steps = [[name, step.status, f"{step.duration_s:.1f}s", f"{step.finished_at:%Y-%m-%d %H:%M}",
+                  step.message] for name, step in record.bootstrap.items()]
+        terminal.text("")
+        terminal.table(["BOOTSTRAP STEP", "RESULT", "TIME", "AT (UTC)", "NOTE"], steps)
 
 
 def render_destroy(terminal: Terminal, result: DestroyResult, as_json: bool) -> None:

@@ -45,7 +45,9 @@ def tensorboard_command(
         error = session.forward.stderr.read().decode(errors="replace") if session.forward.stderr else ""
         raise UserError(f"--local-port: the forward ended: {error.strip() or 'ssh exited'}")
     except KeyboardInterrupt:
-        pass
+        from isaacctl.cli import Interrupt
+
+        Interrupt.reported = True
     finally:
         session.close()
         tensorboard.stop(jobs, session.deployment)
