@@ -87,7 +87,7 @@ class AwsProvider(Provider):
         key_name = keys.ensure_key_pair(aws, ctx)
         net = network.ensure_network(aws, ctx)
         group_id = network.ensure_security_group(aws, ctx, net.vpc_id, resolved["ingress_cidr"])
-        found = instances.find_instances(aws, ctx.name)
+        found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES)
         if found:
             instance = found[0]
             ctx.on_progress(f"found {instance['InstanceId']} ({instance['State']['Name']})")
@@ -186,7 +186,7 @@ class AwsProvider(Provider):
         from isaacctl.providers.aws import instances
 
         aws = self._aws(ctx.options)  # type: ignore[arg-type]
-        found = instances.find_instances(aws, ctx.name)
+        found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES)
         if not found:
             raise ProviderError(f"aws: no instance tagged {ctx.name!r} in {aws.options.region}",
                                 hint=f"'isaacctl deploy aws --name {ctx.name}' makes what is missing")

@@ -21,6 +21,7 @@ IMAGE_CHOICES = (
     ("099720109477", "ubuntu/images/hvm-ssd*/ubuntu-jammy-22.04-amd64-server-*", "Canonical Ubuntu 22.04"),
 )
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+RESUMABLE_STATES = ["pending", "running", "stopping", "stopped"]
 RUNNING_TIMEOUT = 600.0
 STOPPED_TIMEOUT = 900.0
 TERMINATED_TIMEOUT = 900.0

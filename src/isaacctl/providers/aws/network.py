@@ -107,6 +107,7 @@ def _ensure_default_route(aws: Aws, ctx: DeployContext, vpc_id: str, igw_id: str
     table = tables[0]
     if any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in table.get("Routes", [])):
         return
+    ctx.creating("route", f"{table['RouteTableId']}:0.0.0.0/0", gateway=igw_id)
     aws.call("adding the default route", aws.ec2.create_route, RouteTableId=table["RouteTableId"],
              DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
     ctx.created("route", f"{table['RouteTableId']}:0.0.0.0/0", gateway=igw_id)

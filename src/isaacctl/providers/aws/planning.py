@@ -44,7 +44,7 @@ def make_plan(aws: Aws, name: str) -> Plan:
         raise UserError(f"--disk-gb: expected at least {image.root_gib}, the size of {image.image_id}'s snapshot, "
                         f"got {options.disk_gb}")
     cidr = network.resolve_ingress(options.ingress_cidr, options.myip_url)
-    existing = instances.find_instances(aws, name)
+    existing = instances.find_instances(aws, name, states=instances.RESUMABLE_STATES)
     owned_vpc = network.find_owned_vpc(aws, name)
     default_vpc = None if owned_vpc else network.find_default_vpc(aws)
     key_exists = bool(find_key_pairs(aws, name))
