@@ -214,3 +214,12 @@ def test_spot_uses_the_spot_market_and_status_shows_it(routed, cli):
     assert any(line.split() == ["market", "spot"] for line in status.splitlines()), status
     assert cli("destroy", "ws1", "--yes").returncode == 0
     assert aws.tagged("ws1") == []
+
+
+def test_credentials_never_reach_the_state_folder(routed, cli):
+    secret = "isaacctl-test-secret-7f3a9c"
+    deploy(cli, "ws1", env={"AWS_SECRET_ACCESS_KEY": secret, "AWS_ACCESS_KEY_ID": "AKIAISAACCTLTEST0001"})
+    for path in (cli.state_dir / "ws1").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert secret.encode() not in data and b"AKIAISAACCTLTEST0001" not in data, path

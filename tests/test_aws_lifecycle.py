@@ -76,6 +76,8 @@ def test_stop_then_start_keeps_the_pin_and_follows_the_new_address(routed, cli, 
     state = ec2.describe_instances(InstanceIds=[before["instance_id"]])["Reservations"][0]["Instances"][0]["State"]
     assert state["Name"] == "stopped"
     assert status(cli)["status"] == "stopped"
+    live = json.loads(cli("status", "ws1", "--refresh", "--json").stdout)["data"]["live"]
+    assert live == {"nodes": ["stopped"]}  # asked of EC2; no SSH attempt to a stopped machine
 
     started = cli("start", "ws1", "--json")
     assert started.returncode == 0, started.stderr
@@ -91,6 +93,8 @@ def test_stop_then_start_keeps_the_pin_and_follows_the_new_address(routed, cli, 
     assert status(cli)["status"] == "ready"
     assert after["public_ip"] in (cli.state_dir / "ws1" / "info.txt").read_text()
     assert cli("ssh", "ws1", "--", "true").returncode == 0
+    live = json.loads(cli("status", "ws1", "--refresh", "--json").stdout)["data"]["live"]
+    assert live == {"nodes": ["running"], "reachable": True}
 
 
 def test_stop_is_refused_for_providers_that_cannot(cli, sshd):
