@@ -1,6 +1,5 @@
 """The shapes of what isaacctl keeps about a deployment. No I/O here: `state` owns the files."""
 
-from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -20,7 +19,8 @@ def utc_now() -> datetime:
 
 class _Model(BaseModel):
     # Unknown keys are refused so a typo in a hand-edited record is caught, not silently kept.
-    model_config = ConfigDict(extra="forbid")
+    # Schemas are built on first use: `list` never pays for the job models (start-up budget).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class SshEndpoint(_Model):

@@ -3,7 +3,6 @@
 Heavy imports (pydantic, paramiko, rich, cloud SDKs) happen inside command bodies, so
 `isaacctl --help` stays fast."""
 
-from __future__ import annotations
 
 import os
 import sys

@@ -1,6 +1,5 @@
 """`fetch-logs`, `metrics`, `upload`, `download`."""
 
-from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path

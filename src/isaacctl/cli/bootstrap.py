@@ -1,6 +1,5 @@
 """`isaacctl bootstrap NAME`, and the bootstrap options `deploy` shares."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
@@ -29,8 +28,8 @@ REACH_TIMEOUT = typer.Option(600.0, "--reach-timeout", help="Seconds to wait for
 
 
 def bootstrap_request(
-    view: BootstrapView,
-    record: DeploymentRecord | None,
+    view: "BootstrapView",
+    record: "DeploymentRecord | None",
     *,
     image: str | None,
     gpus: str | None,
@@ -41,7 +40,7 @@ def bootstrap_request(
     reach_timeout: float,
     force: bool = False,
     only: list[str] | None = None,
-) -> BootstrapRequest:
+) -> "BootstrapRequest":
     """Flags win; otherwise what the last bootstrap of this deployment used; then defaults."""
     from isaacctl.services.bootstrap import BootstrapSettings
     from isaacctl.services.deployments import BootstrapRequest

@@ -2,7 +2,6 @@
 DeploymentService.deploy. Providers that make (and bill for) machines show their plan first
 and ask, unless --yes; --dry-run stops after the plan."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path

@@ -1,6 +1,5 @@
 """`list`, `status`, `destroy`."""
 
-from __future__ import annotations
 
 import sys
 

@@ -1,6 +1,5 @@
 """`train`, `evaluate`, `jobs`, `logs`, `cancel`, `tasks`."""
 
-from __future__ import annotations
 
 import sys
 from pathlib import Path
@@ -26,13 +25,13 @@ FORCE = typer.Option(False, "--force", help="Run a task isaacctl does not know (
 JSON = typer.Option(False, "--json", help="Print JSON (a versioned envelope).")
 
 
-def job_service(app: App) -> JobService:
+def job_service(app: App) -> "JobService":
     from isaacctl.services.jobs.service import JobService
 
     return JobService(app.deployments(), app.terminal.info)
 
 
-def _start(ctx: typer.Context, flags: dict[str, Any], config: Path | None, deployment: str | None,
+def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: Optional[str],
            follow: bool, as_json: bool) -> None:
     from isaacctl.cli.render_jobs import render_started
     from isaacctl.services.jobs.spec import build_spec
@@ -46,7 +45,7 @@ def _start(ctx: typer.Context, flags: dict[str, Any], config: Path | None, deplo
         _follow(app, service, job, tail=None)
 
 
-def _follow(app: App, service: JobService, job: JobRecord, tail: int | None) -> None:
+def _follow(app: App, service: "JobService", job: "JobRecord", tail: Optional[int]) -> None:
     def emit(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -62,7 +61,7 @@ def _follow(app: App, service: JobService, job: JobRecord, tail: int | None) -> 
     _finish(app, final)
 
 
-def _finish(app: App, job: JobRecord) -> None:
+def _finish(app: App, job: "JobRecord") -> None:
     if job.status == "succeeded":
         app.terminal.success(f"{job.id} succeeded. Bring it home: isaacctl fetch-logs {job.id}")
         raise typer.Exit(0)
@@ -140,7 +139,7 @@ def evaluate_command(
     _start(ctx, flags, config, deployment, follow, as_json)
 
 
-def _require_task(task: str | None, config: Path | None) -> None:
+def _require_task(task: Optional[str], config: Optional[Path]) -> None:
     from isaacctl.errors import UserError
 
     if task is None and config is None:

@@ -1,6 +1,5 @@
 """`stop`, `start`, `check`, `gc`: lifecycle of workstations a cloud provider made."""
 
-from __future__ import annotations
 
 import sys
 from typing import Optional

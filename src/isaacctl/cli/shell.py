@@ -1,6 +1,5 @@
 """`isaacctl ssh NAME [-- COMMAND...]`."""
 
-from __future__ import annotations
 
 import sys
 from typing import List, Optional

@@ -1,6 +1,5 @@
 """`isaacctl tensorboard`."""
 
-from __future__ import annotations
 
 import time
 from typing import Optional
