@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pydantic import ValidationError
+
 
 class IsaacctlError(Exception):
     """An expected failure with a message meant for the user (exit code 1)."""
@@ -57,3 +64,14 @@ def field_error(field: str, expected: str, got: object = None) -> UserError:
     """Build the one-line error for a bad value: names the field and what was expected."""
     shown = "" if got is None else f", got {got!r}"
     return UserError(f"{field}: expected {expected}{shown}")
+
+
+def from_validation(error: "ValidationError", name: "Callable[[str], str]") -> UserError:
+    """The first problem pydantic found, as one line naming the field the way the user wrote
+    it (`name` maps a model field to a flag such as --num-envs or a JSON path)."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "input"
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if got is None or isinstance(got, dict) else f", got {got!r}"
+    return UserError(f"{name(field)}: {message}{shown}")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import DeploymentExists, IsaacctlError, ProviderError, RemoteError, UserError
+from isaacctl.errors import DeploymentExists, IsaacctlError, ProviderError, RemoteError, UserError, from_validation
 from isaacctl.providers.base import DeployContext, InstanceState, Plan, Provider
 from isaacctl.providers.registry import get_provider
 from isaacctl.services import containers
@@ -34,12 +34,7 @@ def validate_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
     try:
         return provider.options_model.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        flag = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-")
-        message = error["msg"].removeprefix("Value error, ")
-        got = error.get("input")
-        shown = "" if got is None or isinstance(got, dict) else f", got {got!r}"
-        raise UserError(f"{flag}: {message}{shown}") from None
+        raise from_validation(exc, lambda field: "--" + field.replace(".", "-").replace("_", "-")) from None
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from isaacctl.errors import UserError
+from isaacctl.errors import UserError, from_validation
 from isaacctl.services.jobs.catalog import DISTRIBUTED_LIBRARIES, check_task
 from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
 
@@ -106,13 +106,11 @@ def build_spec(flags: dict[str, Any], config: Path | None = None) -> JobSpec:
     try:
         spec = JobSpec.model_validate(values)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "config"
-        where = sources.get(field, FLAG_NAMES.get(field, field))
-        message = error["msg"].removeprefix("Value error, ")
-        got = error.get("input")
-        shown = "" if got is None or isinstance(got, dict) else f", got {got!r}"
-        raise UserError(f"{where}: {message}{shown}") from None
+        def where(field: str) -> str:
+            field = field.split(".")[0]  # overrides.2 -> overrides
+            return sources.get(field, FLAG_NAMES.get(field, field))
+
+        raise from_validation(exc, where) from None
     check_task(spec.task, spec.rl_library, force=spec.force, flag=sources.get("task", "--task"))
     _check_combinations(spec)
     return spec
