@@ -320,3 +320,16 @@ def test_tensorboard_is_forwarded_to_a_local_port(station):
     left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=isaacctl-ws1-tensorboard"],
                           capture_output=True, text=True).stdout.split()
     assert left == []
+
+
+def test_jobs_need_a_bootstrapped_deployment(cli, tmp_path):
+    cli("deploy", "local", "--name", "bare", "--skip-bootstrap", "--host-dir", str(tmp_path / "h"), check=True)
+    result = cli("train", "--task", "Isaac-Cartpole-v0")
+    assert result.returncode == 2
+    assert "not ready for jobs" in result.stderr and "isaacctl bootstrap bare" in result.stderr
+
+
+def test_tasks_lists_the_catalog(cli):
+    listed = json.loads(cli("tasks", "-k", "anymal-d", "--json").stdout)["data"]
+    assert {t["task"] for t in listed} >= {"Isaac-Velocity-Rough-Anymal-D-v0", "Isaac-Velocity-Flat-Anymal-D-v0"}
+    assert all(t["libraries"] == ["rsl_rl", "skrl"] for t in listed)
