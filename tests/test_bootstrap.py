@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -192,3 +193,35 @@ def test_gpu_steps_detect_a_host_without_gpus(cli, standin_image_local, ssh_depl
     assert result.returncode == 1
     assert "no NVIDIA GPU on this host" in result.stderr
     assert "--gpus none" in result.stderr
+
+
+@pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="tmux is installed by scripts/test.sh")
+def test_the_key_typed_at_a_hidden_prompt_in_a_real_terminal(cli, registry, fresh_image, ssh_deployment, tmp_path):
+    import shlex
+
+    env = cli.full_env({"NGC_API_KEY": None})
+    script = tmp_path / "run.sh"
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k.isidentifier())
+    command = shlex.join([sys.executable, "-m", "isaacctl", "bootstrap", "ws1", "--image", fresh_image,
+                          "--gpus", "none", "--registry-user", registry.user])
+    script.write_text(f"{exports}{command}\necho EXIT=$?\nsleep 60\n")
+    session = f"isaacctl-{os.getpid()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", f"bash {script}"], check=True)
+    try:
+        def screen() -> str:
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+        deadline = time.monotonic() + 60
+        while "NGC API key (hidden):" not in screen() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "NGC API key (hidden):" in screen()
+        subprocess.run(["tmux", "send-keys", "-t", session, registry.password, "Enter"], check=True)
+        while "EXIT=" not in screen() and time.monotonic() < deadline + 60:
+            time.sleep(0.2)
+        shown = screen()
+        assert "EXIT=0" in shown, shown
+        assert registry.password not in shown  # not echoed
+        assert "ready for Isaac Lab" in shown
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    assert files_containing(cli.state_dir, registry.password) == []

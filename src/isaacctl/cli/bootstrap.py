@@ -63,7 +63,7 @@ def bootstrap_request(
     )
     if any(c.isspace() for c in settings.image) or not settings.image:
         raise UserError(f"--image: expected an image reference like {DEFAULT_IMAGE}, got {settings.image!r}")
-    return BootstrapRequest(settings=settings, registry_key=registry_key_source(key_file),
+    return BootstrapRequest(settings=settings, registry_key=registry_key_source(key_file, prompt=view.ask_secret),
                             on_event=view.on_event, on_pull=view.on_pull)
 
 

@@ -46,6 +46,18 @@ class BootstrapView:
             self._live.update(self._render())
             self._live.__exit__(*exc)
 
+    def ask_secret(self, question: str) -> str:
+        """A hidden prompt, with the live view paused so it does not draw over it."""
+        import getpass
+
+        if self._live is not None:
+            self._live.stop()
+        try:
+            return getpass.getpass(question)
+        finally:
+            if self._live is not None:
+                self._live.start()
+
     def on_event(self, event: StepEvent) -> None:
         self.rows[event.step] = event
         if self._live is not None:

@@ -30,8 +30,14 @@ class Secret:
 SecretSource = Callable[[], "Secret | None"]
 
 
-def registry_key_source(key_file: Path | None, *, interactive: bool | None = None) -> SecretSource:
-    """NGC_API_KEY, else --ngc-api-key-file, else a hidden prompt on a terminal, else None."""
+def registry_key_source(
+    key_file: Path | None,
+    *,
+    interactive: bool | None = None,
+    prompt: Callable[[str], str] = getpass.getpass,
+) -> SecretSource:
+    """NGC_API_KEY, else --ngc-api-key-file, else a hidden prompt on a terminal, else None.
+    `prompt` lets a live display step aside while the user types."""
 
     def read() -> Secret | None:
         from_env = os.environ.get(KEY_ENV, "").strip()
@@ -46,7 +52,7 @@ def registry_key_source(key_file: Path | None, *, interactive: bool | None = Non
                 raise UserError(f"--ngc-api-key-file: expected a key, {key_file} is empty")
             return Secret(text)
         if interactive if interactive is not None else sys.stdin.isatty():
-            typed = getpass.getpass("NGC API key (hidden): ").strip()
+            typed = prompt("NGC API key (hidden): ").strip()
             return Secret(typed) if typed else None
         return None
 
