@@ -14,7 +14,10 @@ from isaacctl.cli.context import app_of
 from isaacctl.cli.render import render_deploy
 from isaacctl.errors import UserError
 
+from isaacctl.cli.plugin_deploy import DeployGroup  # noqa: E402
+
 app = typer.Typer(
+    cls=DeployGroup,
     help="Create a workstation (or adopt one) and make it ready for Isaac Lab.",
     no_args_is_help=True,
 )
