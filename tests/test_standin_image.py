@@ -27,7 +27,11 @@ IMAGE = "isaacctl-standin:test"
 RL = "scripts/reinforcement_learning"
 
 sys.path.insert(0, str(ISAACLAB / "_standin_site"))
-from isaaclab_standin import mp4, tfevents  # noqa: E402
+try:
+    from isaaclab_standin import mp4, tfevents  # noqa: E402
+finally:
+    # its stand-in `torch` and `tensorboard` packages must not shadow the real ones
+    sys.path.remove(str(ISAACLAB / "_standin_site"))
 
 pytestmark = pytest.mark.timeout(900)
 
