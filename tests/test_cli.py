@@ -7,8 +7,34 @@ import json
 import pytest
 
 COMMANDS = [
-    ["deploy", "local"], ["deploy", "ssh"], ["list"], ["status"], ["ssh"], ["destroy"], ["version"],
+    ["deploy", "local"], ["deploy", "ssh"], ["deploy", "aws"], ["list"], ["status"], ["ssh"], ["destroy"],
+    ["version"], ["bootstrap"], ["train"], ["evaluate"], ["jobs"], ["logs"], ["cancel"], ["tasks"],
+    ["tensorboard"], ["fetch-logs"], ["metrics"], ["upload"], ["download"], ["stop"], ["start"], ["check"], ["gc"],
 ]
+
+
+def test_the_lazy_command_table_matches_the_commands():
+    """cli/lazy.py lists commands without importing them: its help lines must be their own."""
+    import click
+
+    from isaacctl.cli import lazy
+
+    for name in lazy.COMMANDS:
+        command = lazy.build(name)
+        assert command.name == name
+        assert command.get_short_help_str(limit=1000) == lazy.COMMANDS[name][2], name
+
+
+def test_help_imports_no_command_module():
+    import subprocess
+    import sys
+
+    probe = ("import sys; from isaacctl.cli import main; main(['--help']); "
+             "print(sorted(m for m in sys.modules if m.startswith('isaacctl.')))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    loaded = shown.strip().splitlines()[-1]
+    for module in ("isaacctl.cli.jobs", "isaacctl.cli.deploy", "isaacctl.records", "isaacctl.services"):
+        assert f"'{module}" not in loaded
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

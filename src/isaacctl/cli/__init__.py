@@ -12,8 +12,8 @@ from typing import Optional
 import click
 import typer
 
-from isaacctl.cli import artifacts, bootstrap, deploy, deployments, jobs, lifecycle, shell, tensorboard
 from isaacctl.cli.context import App
+from isaacctl.cli.lazy import LazyGroup
 from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
 
@@ -21,6 +21,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
+    cls=LazyGroup,  # commands are imported and built only when used (start-up time)
     name="isaacctl",
     help=(
         "A GPU workstation in the cloud for NVIDIA Isaac Lab, and the jobs that run on it.\n\n"
@@ -62,15 +63,6 @@ def version_command() -> None:
 
     typer.echo(f"isaacctl {__version__}")
 
-
-app.add_typer(deploy.app, name="deploy")
-deployments.register(app)
-bootstrap.register(app)
-jobs.register(app)
-artifacts.register(app)
-tensorboard.register(app)
-shell.register(app)
-lifecycle.register(app)
 
 
 def _one_line(error: click.ClickException) -> str:

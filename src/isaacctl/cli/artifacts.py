@@ -157,10 +157,3 @@ def download_command(
         local.mkdir(parents=True, exist_ok=True)
         stats = sync.pull_path(host, source.rstrip("/"), local, on_progress=bar)
     app.terminal.success(f"{name}:{source} -> {local} ({stats.files_transferred} file(s) received)")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("fetch-logs")(fetch_logs_command)
-    app.command("metrics")(metrics_command)
-    app.command("upload")(upload_command)
-    app.command("download")(download_command)

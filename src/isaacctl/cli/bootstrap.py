@@ -105,7 +105,3 @@ def bootstrap_command(
     app.terminal.success(
         f"{name} is ready for Isaac Lab ({len(result.ran)} step(s) run, {len(result.up_to_date)} up to date)"
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("bootstrap")(bootstrap_command)

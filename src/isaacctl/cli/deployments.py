@@ -65,9 +65,3 @@ def destroy_command(
     with app.terminal.spinner(f"destroying {name}") as progress:
         result = app.deployments(progress).destroy(name)
     render_destroy(app.terminal, result, as_json)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("list")(list_command)
-    app.command("status")(status_command)
-    app.command("destroy")(destroy_command)

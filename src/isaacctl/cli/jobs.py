@@ -230,12 +230,3 @@ def tasks_command(
         return
     app.terminal.table(["TASK", "LIBRARIES", "EXPERIMENT", "ITERATIONS"],
                        [[t.name, ", ".join(t.libraries), t.experiment, str(t.iterations)] for t in chosen])
-
-
-def register(app: typer.Typer) -> None:
-    app.command("train")(train_command)
-    app.command("evaluate")(evaluate_command)
-    app.command("jobs")(jobs_command)
-    app.command("logs")(logs_command)
-    app.command("cancel")(cancel_command)
-    app.command("tasks")(tasks_command)

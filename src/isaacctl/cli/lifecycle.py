@@ -108,10 +108,3 @@ def gc_command(
     render_gc(app.terminal, results, yes, as_json)
     if any(result.errors for result in results):
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("stop")(stop_command)
-    app.command("start")(start_command)
-    app.command("check")(check_command)
-    app.command("gc")(gc_command)

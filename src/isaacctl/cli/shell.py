@@ -34,7 +34,3 @@ def ssh_command(
 
         result = remote.run(command, on_output=echo)
     raise typer.Exit(result.exit_status)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("ssh")(ssh_command)

@@ -51,7 +51,3 @@ def tensorboard_command(
         session.close()
         tensorboard.stop(jobs, session.deployment)
     app.terminal.info("TensorBoard stopped")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("tensorboard")(tensorboard_command)
