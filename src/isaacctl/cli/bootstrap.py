@@ -27,6 +27,38 @@ ALLOW_DISK = typer.Option(False, "--allow-low-disk", help="Go on with less free 
 REACH_TIMEOUT = typer.Option(600.0, "--reach-timeout", help="Seconds to wait for SSH, cloud-init and apt.")
 
 
+FLAG_PARAMETERS = (
+    ("skip_bootstrap", bool, typer.Option(False, "--skip-bootstrap", help="Only create or adopt the host; run 'isaacctl bootstrap' later.")),
+    ("image", Optional[str], IMAGE),
+    ("gpus", Optional[str], GPUS),
+    ("key_file", Optional[Path], KEY_FILE),
+    ("registry_user", Optional[str], REGISTRY_USER),
+    ("allow_unsupported_gpu", bool, ALLOW_GPU),
+    ("allow_low_disk", bool, ALLOW_DISK),
+    ("reach_timeout", float, REACH_TIMEOUT),
+)
+
+
+def with_bootstrap_flags(command):
+    """Gives a deploy command the bootstrap flags every deploy shares, and hands them to it as
+    one dict argument `bootstrap` (typer reads the widened signature)."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(command)
+    own = [p for p in signature.parameters.values() if p.name != "bootstrap"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+             for name, kind, default in FLAG_PARAMETERS]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        flags = {name: kwargs.pop(name) for name, _, _ in FLAG_PARAMETERS}
+        return command(*args, bootstrap=flags, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])
+    return wrapper
+
+
 def bootstrap_request(
     view: "BootstrapView",
     record: "DeploymentRecord | None",

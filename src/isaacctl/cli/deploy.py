@@ -18,6 +18,7 @@ from isaacctl.cli.plugin_deploy import DeployGroup  # noqa: E402
 
 app = typer.Typer(
     cls=DeployGroup,
+    rich_markup_mode=None,  # plain click help: no rich import, and "[default: ...]" shown as written
     help="Create a workstation (or adopt one) and make it ready for Isaac Lab.",
     no_args_is_help=True,
 )
@@ -26,7 +27,6 @@ NAME_HELP = "Deployment name: a lowercase letter, then letters, digits or hyphen
 HOST_DIR_HELP = "Folder on the workstation for caches, logs and jobs."
 
 
-SKIP_BOOTSTRAP = typer.Option(False, "--skip-bootstrap", help="Only create or adopt the host; run 'isaacctl bootstrap' later.")
 DRY_RUN = typer.Option(False, "--dry-run", help="Show the plan and its price, make nothing.")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask before making billable resources.")
 JSON = typer.Option(False, "--json", help="Print the deployment (or, with --dry-run, the plan) as JSON.")
@@ -34,7 +34,7 @@ JSON = typer.Option(False, "--json", help="Print the deployment (or, with --dry-
 
 def run_deploy(
     ctx: typer.Context, provider: str, name: str, options: dict[str, Any], as_json: bool,
-    skip_bootstrap: bool, bootstrap_flags: dict[str, Any], *, dry_run: bool = False, yes: bool = False,
+    bootstrap: dict[str, Any], *, dry_run: bool = False, yes: bool = False,
 ) -> None:
     from isaacctl.cli.progress import BootstrapView
     from isaacctl.cli.render_cloud import render_plan
@@ -45,7 +45,9 @@ def run_deploy(
     service = app.deployments(app.terminal.info)
     view = BootstrapView(app.terminal)
     # Bad bootstrap flags fail here, before the provider is asked anything.
-    request = None if skip_bootstrap else bootstrap_options.bootstrap_request(view, None, **bootstrap_flags)
+    flags = dict(bootstrap)
+    skip = flags.pop("skip_bootstrap")
+    request = None if skip else bootstrap_options.bootstrap_request(view, None, **flags)
     prepared = service.prepare(provider, name, given)
     if prepared.needs_approval or dry_run:
         render_plan(app.terminal, provider, name, prepared.plan, as_json, to_stdout=dry_run)
@@ -62,32 +64,24 @@ def run_deploy(
 
 
 @app.command("local")
+@bootstrap_options.with_bootstrap_flags
 def deploy_local(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help=NAME_HELP),
     host_dir: Optional[str] = typer.Option(None, "--host-dir", help=HOST_DIR_HELP + " [default: ~/isaacctl]"),
-    skip_bootstrap: bool = SKIP_BOOTSTRAP,
-    image: Optional[str] = bootstrap_options.IMAGE,
-    gpus: Optional[str] = bootstrap_options.GPUS,
-    key_file: Optional[Path] = bootstrap_options.KEY_FILE,
-    registry_user: Optional[str] = bootstrap_options.REGISTRY_USER,
-    allow_unsupported_gpu: bool = bootstrap_options.ALLOW_GPU,
-    allow_low_disk: bool = bootstrap_options.ALLOW_DISK,
-    reach_timeout: float = bootstrap_options.REACH_TIMEOUT,
     as_json: bool = typer.Option(False, "--json", help="Print the deployment as JSON."),
+    bootstrap: dict[str, Any] = None,  # the shared flags, see with_bootstrap_flags
 ) -> None:
     """Use this machine as the workstation (an RTX desktop).
 
     \b
     Example:  isaacctl deploy local --name desk
     """
-    run_deploy(ctx, "local", name, {"host_dir": host_dir}, as_json, skip_bootstrap, dict(
-        image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
-        allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
-        reach_timeout=reach_timeout))
+    run_deploy(ctx, "local", name, {"host_dir": host_dir}, as_json, bootstrap)
 
 
 @app.command("ssh")
+@bootstrap_options.with_bootstrap_flags
 def deploy_ssh(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help=NAME_HELP),
@@ -98,15 +92,8 @@ def deploy_ssh(
         None, "--identity-file", "-i", help="Private key [default: ssh_config, else ~/.ssh/id_*]."
     ),
     host_dir: Optional[str] = typer.Option(None, "--host-dir", help=HOST_DIR_HELP + " [default: ~/isaacctl]"),
-    skip_bootstrap: bool = SKIP_BOOTSTRAP,
-    image: Optional[str] = bootstrap_options.IMAGE,
-    gpus: Optional[str] = bootstrap_options.GPUS,
-    key_file: Optional[Path] = bootstrap_options.KEY_FILE,
-    registry_user: Optional[str] = bootstrap_options.REGISTRY_USER,
-    allow_unsupported_gpu: bool = bootstrap_options.ALLOW_GPU,
-    allow_low_disk: bool = bootstrap_options.ALLOW_DISK,
-    reach_timeout: float = bootstrap_options.REACH_TIMEOUT,
     as_json: bool = typer.Option(False, "--json", help="Print the deployment as JSON."),
+    bootstrap: dict[str, Any] = None,  # the shared flags, see with_bootstrap_flags
 ) -> None:
     """Adopt a machine that already exists, over SSH. Its host key is pinned on first contact.
 
@@ -120,13 +107,11 @@ def deploy_ssh(
         "identity_file": str(identity_file) if identity_file else None,
         "host_dir": host_dir,
     }
-    run_deploy(ctx, "ssh", name, options, as_json, skip_bootstrap, dict(
-        image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
-        allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
-        reach_timeout=reach_timeout))
+    run_deploy(ctx, "ssh", name, options, as_json, bootstrap)
 
 
 @app.command("aws")
+@bootstrap_options.with_bootstrap_flags
 def deploy_aws(
     ctx: typer.Context,
     name: str = typer.Option(..., "--name", "-n", help=NAME_HELP),
@@ -142,15 +127,8 @@ def deploy_aws(
     host_dir: Optional[str] = typer.Option(None, "--host-dir", help=HOST_DIR_HELP + " [default: ~/isaacctl]"),
     dry_run: bool = DRY_RUN,
     yes: bool = YES,
-    skip_bootstrap: bool = SKIP_BOOTSTRAP,
-    image: Optional[str] = bootstrap_options.IMAGE,
-    gpus: Optional[str] = bootstrap_options.GPUS,
-    key_file: Optional[Path] = bootstrap_options.KEY_FILE,
-    registry_user: Optional[str] = bootstrap_options.REGISTRY_USER,
-    allow_unsupported_gpu: bool = bootstrap_options.ALLOW_GPU,
-    allow_low_disk: bool = bootstrap_options.ALLOW_DISK,
-    reach_timeout: float = bootstrap_options.REACH_TIMEOUT,
     as_json: bool = JSON,
+    bootstrap: dict[str, Any] = None,  # the shared flags, see with_bootstrap_flags
 ) -> None:
     """Create a GPU workstation on EC2 (key pair, security group, instance), then bootstrap it.
     Shows the plan and hourly price first. On an existing name, makes only what is missing.
@@ -164,7 +142,4 @@ def deploy_aws(
         "spot": spot or None, "ingress_cidr": ingress_cidr, "myip_url": myip_url, "ami": ami,
         "profile": profile, "host_dir": host_dir,
     }
-    run_deploy(ctx, "aws", name, options, as_json, skip_bootstrap, dict(
-        image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
-        allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
-        reach_timeout=reach_timeout), dry_run=dry_run, yes=yes)
+    run_deploy(ctx, "aws", name, options, as_json, bootstrap, dry_run=dry_run, yes=yes)

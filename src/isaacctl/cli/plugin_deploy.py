@@ -56,9 +56,10 @@ def plugin_command(provider_name: str) -> click.Command | None:
 
         from isaacctl.cli.deploy import run_deploy
 
-        flags = dict(image=image, gpus=gpus, key_file=Path(key_file) if key_file else None,
-                     registry_user=None, allow_unsupported_gpu=False, allow_low_disk=False, reach_timeout=600.0)
-        run_deploy(ctx, provider_name, name, options, as_json, skip_bootstrap, flags, dry_run=dry_run, yes=yes)
+        flags = dict(skip_bootstrap=skip_bootstrap, image=image, gpus=gpus,
+                     key_file=Path(key_file) if key_file else None, registry_user=None,
+                     allow_unsupported_gpu=False, allow_low_disk=False, reach_timeout=600.0)
+        run_deploy(ctx, provider_name, name, options, as_json, flags, dry_run=dry_run, yes=yes)
 
     return click.Command(
         provider_name, params=params, callback=callback,
