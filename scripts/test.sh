@@ -38,7 +38,7 @@ trap 'printf "[test.sh] FAILED (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH
 # ---------------------------------------------------------------- 1. system packages
 PYTHON="${PYTHON:-python3}"
 PKGS=(openssh-server openssh-client docker.io docker-registry apache2-utils rsync debootstrap
-      shellcheck iproute2 util-linux procps tmux)
+      shellcheck iproute2 util-linux procps tmux python3)
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
 for pkg in "${PKGS[@]}"; do installed "$pkg" || missing+=("$pkg"); done
