@@ -62,6 +62,9 @@ def gather_facts(ctx: StepContext) -> None:
     ctx.record.facts = ctx.facts.facts
     ctx.record.host_root = ctx.host_root
     problems, hints = [], []
+    if not ctx.facts.python3:
+        problems.append("python3 is missing on the host (isaacctl's helpers for Docker and job summaries use it)")
+        hints.append("install it there: sudo apt-get install -y python3")
     if ctx.settings.gpus == "all":
         if not ctx.facts.nvidia_pci_devices and not ctx.facts.facts.gpus:
             problems.append("no NVIDIA GPU on this host (none on the PCI bus, no nvidia-smi)")
