@@ -113,3 +113,63 @@ def test_cloud_init_user_data_runs_the_same_install_scripts():
     assert "login_user='ubuntu'" in rendered
     assert subprocess.run(["bash", "-n"], input=rendered, text=True).returncode == 0
     assert "gpus='none'" in render_user_data("ws1", "ubuntu", "none")
+
+
+class ScriptedDocker:
+    """A test double for a host whose Docker answers pulls from a script: the one thing the
+    real registry here cannot do on demand is fail transiently."""
+
+    description = "scripted host"
+
+    def __init__(self, pulls):
+        self.pulls = list(pulls)  # (exit status, [json lines]) per pull attempt
+        self.pulled = False
+        self.attempts = 0
+
+    def run(self, argv, *, stdin=None, on_output=None, env=None, timeout=None):
+        from isaacctl.remote import CommandResult
+
+        if "pull" in argv:
+            self.attempts += 1
+            status, lines = self.pulls.pop(0)
+            for line in lines:
+                on_output(line + "\n", "stdout")
+            self.pulled = self.pulled or status == 0
+            return CommandResult(tuple(argv), status, "\n".join(lines) + "\n", "")
+        if "inspect" in argv:
+            if not self.pulled:
+                return CommandResult(tuple(argv), 1, "", "")
+            return CommandResult(tuple(argv), 0, '{"id": "sha256:abc", "digests": [], "size": 1}\n', "")
+        raise AssertionError(f"unexpected command {argv}")
+
+    def close(self):
+        pass
+
+
+def _pull_context(host, tmp_path):
+    import io
+
+    from isaacctl.records import DeploymentRecord
+    from isaacctl.services.bootstrap.context import BootstrapSettings, StepContext
+
+    return StepContext(record=DeploymentRecord(name="ws1", provider="ssh"),
+                       settings=BootstrapSettings(image="registry.example/isaac-lab:2.3.2", gpus="none"),
+                       remote_factory=lambda: host, registry_key=lambda: None, log=io.StringIO())
+
+
+def test_a_transient_pull_error_is_retried_and_a_permanent_one_is_not(tmp_path):
+    from isaacctl.services.bootstrap.context import StepFailed
+    from isaacctl.services.bootstrap.steps import pull_image
+
+    flaky = ScriptedDocker([
+        (4, ['{"error": "net/http: TLS handshake timeout"}']),
+        (0, ['{"status": "Pulling fs layer", "id": "a"}', '{"status": "Pull complete", "id": "a"}']),
+    ])
+    ctx = _pull_context(flaky, tmp_path)
+    pull_image(ctx)
+    assert flaky.attempts == 2 and ctx.record.image_id == "sha256:abc"
+
+    missing = ScriptedDocker([(4, ['{"error": "manifest unknown"}'])] * 3)
+    with pytest.raises(StepFailed, match="manifest unknown"):
+        pull_image(_pull_context(missing, tmp_path))
+    assert missing.attempts == 1

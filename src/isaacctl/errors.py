@@ -60,12 +60,6 @@ class HostKeyChanged(RemoteError):
     """The host presented a key other than the one pinned on first contact."""
 
 
-def field_error(field: str, expected: str, got: object = None) -> UserError:
-    """Build the one-line error for a bad value: names the field and what was expected."""
-    shown = "" if got is None else f", got {got!r}"
-    return UserError(f"{field}: expected {expected}{shown}")
-
-
 def from_validation(error: "ValidationError", name: "Callable[[str], str]") -> UserError:
     """The first problem pydantic found, as one line naming the field the way the user wrote
     it (`name` maps a model field to a flag such as --num-envs or a JSON path)."""

@@ -37,8 +37,6 @@ from isaacctl.errors import (
 if TYPE_CHECKING:  # pydantic costs ~100 ms to import: only commands that read records pay it
     from isaacctl.records import DeploymentRecord, JobRecord
 
-JOB_ID_PATTERN = re.compile(r"^(train|evaluate)-[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$")
-
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "a lowercase letter, then lowercase letters, digits or hyphens, at most 32 characters"
 DEFAULT_STATE_DIR = "state"

@@ -63,14 +63,6 @@ class Remote(ABC):
     def get(self, remote: str, local: Path) -> None:
         """Copy one file from the host to a local path."""
 
-    def write_file(self, remote: str, data: bytes, mode: str = "0644") -> None:
-        """Create or replace a file on the host from bytes (content travels on stdin)."""
-        from isaacctl.errors import RemoteError
-
-        result = self.run(["sh", "-c", 'cat > "$1" && chmod "$2" "$1"', "sh", remote, mode], stdin=data)
-        if not result.ok:
-            raise RemoteError(f"cannot write {remote} on {self.description}: {result.tail(3)}")
-
     def put_tree(self, local: Path, remote_parent: str) -> None:
         """Copy a local file or folder into a folder on the host (as a tar stream on stdin)."""
         import io

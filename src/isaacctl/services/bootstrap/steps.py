@@ -184,8 +184,12 @@ def _api_error(stdout: str) -> str:
     return "no answer"
 
 
+class TransientPullError(StepFailed):
+    """A pull that failed for a reason worth another try (timeouts, resets, 5xx, rate limits)."""
+
+
 def pull_image(ctx: StepContext) -> None:
-    from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
     registry = _registry(ctx.settings.image)
     key = _key_bytes(ctx) if registry else None
@@ -201,23 +205,15 @@ def pull_image(ctx: StepContext) -> None:
         result = _docker_api(ctx, "pull", ctx.settings.image, *auth, stdin=key, on_line=on_line)
         if not result.ok:
             error = progress.error or _api_error(result.stdout)
-            raise StepFailed(f"pulling {ctx.settings.image} failed: {error}",
-                             hint=_pull_hint(error, bool(key)), output_tail=ctx.redact(result.tail(5)))
-            # (transient errors are retried below; others stop at once)
-
-    def transient(exc: BaseException) -> bool:
-        return isinstance(exc, StepFailed) and any(
-            word in exc.message.lower() for word in ("timeout", "connection reset", "tls handshake", "503", "502", "eof")
-        )
+            failure = TransientPullError if progress.transient else StepFailed
+            raise failure(f"pulling {ctx.settings.image} failed: {error}",
+                          hint=_pull_hint(error, bool(key)), output_tail=ctx.redact(result.tail(5)))
 
     ctx.memo.pop("image_id", None)
-    try:
-        for trial in Retrying(stop=stop_after_attempt(3), wait=wait_exponential(min=2, max=30),
-                              retry=retry_if_exception(transient), reraise=True):
-            with trial:
-                attempt()
-    except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
-        raise exc.last_attempt.exception() from None
+    for trial in Retrying(stop=stop_after_attempt(3), wait=wait_exponential(min=2, max=30),
+                          retry=retry_if_exception_type(TransientPullError), reraise=True):
+        with trial:
+            attempt()
     ctx.memo.pop("image_id", None)
     if not image_present(ctx):
         raise StepFailed(f"{ctx.settings.image} is not on the host after the pull")
