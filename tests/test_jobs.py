@@ -333,3 +333,26 @@ def test_tasks_lists_the_catalog(cli):
     listed = json.loads(cli("tasks", "-k", "anymal-d", "--json").stdout)["data"]
     assert {t["task"] for t in listed} >= {"Isaac-Velocity-Rough-Anymal-D-v0", "Isaac-Velocity-Flat-Anymal-D-v0"}
     assert all(t["libraries"] == ["rsl_rl", "skrl"] for t in listed)
+
+
+def test_jobs_lists_what_was_last_known_when_the_host_is_unreachable(cli, sshd, standin_image_local):
+    import socket
+
+    sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
+    cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none", "--image", standin_image_local,
+        "--host-dir", str(sshd.home / "isaacctl-gone"), check=True)
+    start = cli("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000")
+    job = started_id(start)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    real = cli.ssh_config.read_text()
+    cli.ssh_config.write_text(real.replace(f"Port {sshd.port}", f"Port {closed}"))
+    try:
+        listed = cli("jobs", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert "showing what was last known" in listed.stderr
+        assert json.loads(listed.stdout)["data"][0]["id"] == job
+    finally:
+        cli.ssh_config.write_text(real)
+        cli("cancel", job, "--grace", "5")

@@ -91,21 +91,24 @@ class JobService:
                 checkpoint=checkpoint,
             )
             self.store.save_job(job)
-            self.progress(f"preparing {staging.job_dir}")
-            self._stage(remote, record, spec, job, staging)
-            argv = commands.docker_run_argv(
-                deployment=record.name, job_id=job_id, spec=spec, image=record.image,
-                host_root=record.host_root, host_job_dir=staging.job_dir,
-                use_gpus=record.gpus == "all", command=command,
-            )
-            self.progress(f"starting container {job.container}")
-            result = remote.run(argv, timeout=600)
-            if not result.ok:
-                job.status, job.error = "failed", result.tail(5)
+            try:
+                self.progress(f"preparing {staging.job_dir}")
+                self._stage(remote, record, spec, job, staging)
+                argv = commands.docker_run_argv(
+                    deployment=record.name, job_id=job_id, spec=spec, image=record.image,
+                    host_root=record.host_root, host_job_dir=staging.job_dir,
+                    use_gpus=record.gpus == "all", command=command,
+                )
+                self.progress(f"starting container {job.container}")
+                result = remote.run(argv, timeout=600)
+                if not result.ok:
+                    raise IsaacctlError(f"the job's container did not start on {record.name}",
+                                        details=result.tail(10))
+            except BaseException as exc:  # a job that never started must not look "starting"
+                job.status, job.error = "failed", getattr(exc, "message", None) or str(exc) or "interrupted"
                 job.finished_at = datetime.now(timezone.utc)
                 self.store.save_job(job)
-                raise IsaacctlError(f"the job's container did not start on {record.name}",
-                                    details=result.tail(10))
+                raise
             job.status, job.started_at = "running", datetime.now(timezone.utc)
             self.store.save_job(job)
         return job
@@ -198,6 +201,13 @@ class JobService:
         open_jobs = [job for job in jobs if not job.finished]
         if not open_jobs:
             return jobs
+        try:
+            self._refresh_open(deployment, open_jobs)
+        except RemoteError as exc:
+            self.progress(f"{deployment}: {exc.message}; showing what was last known")
+        return jobs
+
+    def _refresh_open(self, deployment: str, open_jobs: list[JobRecord]) -> None:
         with self._remote(deployment) as remote:
             states = self._container_states(remote, [job.container for job in open_jobs])
             ended = []
@@ -213,7 +223,6 @@ class JobService:
                 if job in ended and job.status == "failed":
                     job.error = self._output_tail(remote, job)
                 self.store.save_job(job)
-        return jobs
 
     @staticmethod
     def _container_states(remote: Remote, containers: list[str]) -> dict[str, tuple[str, int, str, str]]:
