@@ -69,3 +69,10 @@ def from_validation(error: "ValidationError", name: "Callable[[str], str]") -> U
     got = first.get("input")
     shown = "" if got is None or isinstance(got, dict) else f", got {got!r}"
     return UserError(f"{name(field)}: {message}{shown}")
+
+
+def failure_reason(error: BaseException) -> str:
+    """What to record about an operation that stopped: Ctrl-C, or the error's message."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return getattr(error, "message", None) or str(error) or type(error).__name__

@@ -47,3 +47,18 @@ def complete_deployment(ctx: typer.Context, incomplete: str) -> list[str]:
 
     state_dir = ctx.find_root().params.get("state_dir")
     return [name for name in StateStore(state_dir).names() if name.startswith(incomplete)]
+
+
+def confirm_or_refuse(app: App, yes: bool, doing: str, question: str) -> None:
+    """Destructive or billable work asks first, unless --yes; without a terminal to ask on it
+    is refused (exit 2) rather than assumed."""
+    if yes:
+        return
+    import sys
+
+    from isaacctl.errors import UserError
+
+    if not sys.stdin.isatty():
+        raise UserError(f"--yes: required to {doing} when not run from a terminal")
+    if not app.terminal.confirm(question):
+        raise typer.Exit(1)

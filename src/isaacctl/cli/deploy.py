@@ -3,16 +3,14 @@ DeploymentService.deploy. Providers that make (and bill for) machines show their
 and ask, unless --yes; --dry-run stops after the plan."""
 
 
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from isaacctl.cli import bootstrap as bootstrap_options
-from isaacctl.cli.context import app_of
+from isaacctl.cli.context import app_of, confirm_or_refuse
 from isaacctl.cli.render import render_deploy
-from isaacctl.errors import UserError
 
 from isaacctl.cli.plugin_deploy import DeployGroup  # noqa: E402
 
@@ -53,11 +51,7 @@ def run_deploy(
         render_plan(app.terminal, provider, name, prepared.plan, as_json, to_stdout=dry_run)
         if dry_run:
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise UserError("--yes: required to create billable resources when not run from a terminal")
-            if not app.terminal.confirm("Create these resources?"):
-                raise typer.Exit(1)
+        confirm_or_refuse(app, yes, "create billable resources", "Create these resources?")
     with view:
         result = service.deploy(provider, name, given, request, prepared=prepared)
     render_deploy(app.terminal, result, as_json)

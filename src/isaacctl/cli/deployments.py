@@ -1,12 +1,10 @@
 """`list`, `status`, `destroy`."""
 
 
-import sys
 
 import typer
 
-from isaacctl.cli.context import app_of, complete_deployment
-from isaacctl.errors import UserError
+from isaacctl.cli.context import app_of, complete_deployment, confirm_or_refuse
 
 JSON_HELP = "Print JSON (a versioned envelope) instead of a table."
 
@@ -57,11 +55,7 @@ def destroy_command(
 
     app = app_of(ctx)
     record = app.store.load(name)  # a missing or invalid name fails here, before asking
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UserError("--yes: required to destroy when not run from a terminal")
-        if not app.terminal.confirm(f"Destroy {record.provider} deployment {name!r}?"):
-            raise typer.Exit(1)
+    confirm_or_refuse(app, yes, "destroy", f"Destroy {record.provider} deployment {name!r}?")
     with app.terminal.spinner(f"destroying {name}") as progress:
         result = app.deployments(progress).destroy(name)
     render_destroy(app.terminal, result, as_json)

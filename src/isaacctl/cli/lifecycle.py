@@ -1,13 +1,11 @@
 """`stop`, `start`, `check`, `gc`: lifecycle of workstations a cloud provider made."""
 
 
-import sys
 from typing import Optional
 
 import typer
 
-from isaacctl.cli.context import app_of, complete_deployment
-from isaacctl.errors import UserError
+from isaacctl.cli.context import app_of, complete_deployment, confirm_or_refuse
 
 JSON_HELP = "Print JSON (a versioned envelope) instead of text."
 
@@ -34,11 +32,7 @@ def stop_command(
 
     app = app_of(ctx)
     record = app.store.load(name)  # a missing name fails here, before asking
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UserError("--yes: required to stop when not run from a terminal")
-        if not app.terminal.confirm(f"Stop {record.provider} deployment {name!r}? Running jobs end."):
-            raise typer.Exit(1)
+    confirm_or_refuse(app, yes, "stop", f"Stop {record.provider} deployment {name!r}? Running jobs end.")
     with app.terminal.spinner(f"stopping {name}") as progress:
         result = _lifecycle(ctx, progress).stop(name)
     render_power(app.terminal, result, as_json)

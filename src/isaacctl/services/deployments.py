@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import DeploymentExists, IsaacctlError, ProviderError, RemoteError, UserError, from_validation
+from isaacctl.errors import DeploymentExists, IsaacctlError, ProviderError, RemoteError, failure_reason, from_validation
 from isaacctl.providers.base import DeployContext, InstanceState, Plan, Provider
 from isaacctl.providers.registry import get_provider
 from isaacctl.services import containers
@@ -216,7 +216,7 @@ class DeploymentService:
                 request.registry_key, request.on_event, request.on_pull,
             )
         except BaseException as exc:
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "message", str(exc))
+            reason = failure_reason(exc)
             record.status, record.last_error = "failed", reason
             self.store.save(record)
             self.store.append_event(record.name, "bootstrap.failed", reason=reason)
@@ -229,7 +229,7 @@ class DeploymentService:
     def _record_failure(
         self, record: DeploymentRecord, provider: Provider, exc: BaseException, *, resumed: bool
     ) -> None:
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc) or type(exc).__name__
+        reason = failure_reason(exc)
         self.store.append_event(record.name, "deploy.failed", reason=reason)
         if not provider.capabilities.owns_machines and not resumed:
             # An adopted host that never answered leaves nothing behind: forget it, so the
@@ -275,7 +275,7 @@ class DeploymentService:
                 provider.destroy(self.context(record, options))
             except BaseException as exc:
                 # The state stays (with what destroy learnt) so that destroy can run again.
-                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "message", str(exc))
+                reason = failure_reason(exc)
                 record.last_error = reason
                 self.store.save(record)
                 self.store.append_event(name, "destroy.failed", reason=reason)

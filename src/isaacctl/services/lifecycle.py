@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import UserError
+from isaacctl.errors import UserError, failure_reason
 from isaacctl.providers.base import CloudResource, CredentialCheck, DeployContext
 from isaacctl.providers.registry import get_provider, provider_names
 from isaacctl.services.deployments import REACHABLE_TIMEOUT_SECONDS, DeploymentService, validate_options
@@ -129,7 +129,7 @@ class LifecycleService:
                                previous_address=previous_address, reachable=True)
 
     def _failed(self, record: DeploymentRecord, previous: str, action: str, exc: BaseException) -> None:
-        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "message", str(exc))
+        reason = failure_reason(exc)
         record.status = "failed" if action == "start" else previous  # type: ignore[assignment]
         record.last_error = f"{action}: {reason}"
         self.store.save(record)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import ProviderError
-from isaacctl.providers.aws.api import Aws, name_of, tag_filter, tag_value
+from isaacctl.providers.aws.api import Aws, tag_filter, tag_value
 from isaacctl.providers.aws.errors import code_of, is_not_found
 from isaacctl.providers.aws.instances import TERMINATED_TIMEOUT, find_instances, wait_for_state
 from isaacctl.providers.aws.keys import find_key_pairs

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from isaacctl.errors import IsaacctlError, RemoteError, UserError
+from isaacctl.errors import IsaacctlError, RemoteError, UserError, failure_reason
 from isaacctl.services.jobs import command as commands
 from isaacctl.services.jobs.checkpoints import newest_checkpoint
 from isaacctl.services.jobs.host_files import list_files, summarize_jobs
@@ -105,7 +105,7 @@ class JobService:
                     raise IsaacctlError(f"the job's container did not start on {record.name}",
                                         details=result.tail(10))
             except BaseException as exc:  # a job that never started must not look "starting"
-                job.status, job.error = "failed", getattr(exc, "message", None) or str(exc) or "interrupted"
+                job.status, job.error = "failed", failure_reason(exc)
                 job.finished_at = datetime.now(timezone.utc)
                 self.store.save_job(job)
                 raise
