@@ -39,7 +39,7 @@ def test_save_makes_private_folders_and_files(tmp_path):
     store.append_event("ws1", "deploy.start")
     assert stat.S_IMODE(paths.events.stat().st_mode) == 0o600
     assert store.load("ws1").provider == "local"
-    assert json.loads(paths.record.read_text())["schema_version"] == 1
+    assert json.loads(paths.record.read_text())["schema_version"] == 2
 
 
 def test_lock_on_unknown_deployment_creates_nothing(tmp_path):

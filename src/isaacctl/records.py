@@ -1,12 +1,25 @@
-"""The shapes of what isaacctl keeps about a deployment. No I/O here: `state` owns the files."""
+"""The shapes of what isaacctl keeps about a deployment. No I/O here: `state` owns the files.
+
+Schema versions of the deployment record (`migrate` brings an older one up to date on load):
+  1  the first release: one node; facts and bootstrap steps on the record itself.
+  2  a random deployment id and its creator (put on every tag and container label, so two
+     state folders using one name never touch each other's resources); nodes carry their
+     role, last known state, facts and bootstrap steps.
+"""
 
 
+import getpass
+import secrets
+import socket
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+JOB_SCHEMA_VERSION = 1
+# Resources made before deployments had ids carry the name tag only: they match by name.
+LEGACY_CREATOR = "unknown (made before deployment ids)"
 
 DeploymentStatus = Literal[
     "creating", "bootstrapping", "ready", "stopping", "stopped", "starting", "failed", "destroying"
@@ -15,6 +28,20 @@ DeploymentStatus = Literal[
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def new_deployment_id() -> str:
+    """8 lowercase hex digits: valid in every cloud's tag and label values, and in names."""
+    return secrets.token_hex(4)
+
+
+def current_creator() -> str:
+    """Who made a deployment, as shown to another user who meets its resources."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry (a container): still say where
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"[:128]
 
 
 class _Model(BaseModel):
@@ -35,14 +62,6 @@ class SshEndpoint(_Model):
     # The name its host key is pinned under in known_hosts (OpenSSH's HostKeyAlias), so a node
     # keeps its pinned key when its address changes on stop/start.
     host_key_alias: str
-
-
-class Node(_Model):
-    index: int = 0
-    instance_id: str | None = None
-    public_ip: str | None = None
-    private_ip: str | None = None
-    ssh: SshEndpoint | None = None  # None for the local provider: commands run here
 
 
 class GpuFact(_Model):
@@ -70,9 +89,30 @@ class StepRecord(_Model):
     message: str = ""
 
 
+NodeRole = Literal["head", "worker"]
+
+
+class Node(_Model):
+    index: int = 0
+    role: NodeRole = "head"
+    instance_id: str | None = None
+    public_ip: str | None = None
+    private_ip: str | None = None
+    ssh: SshEndpoint | None = None  # None for the local provider: commands run here
+    # What the provider last said of the node ("running", "stopped", "terminated"...), and when.
+    state: str | None = None
+    state_at: datetime | None = None
+    facts: HostFacts | None = None
+    bootstrap: dict[str, StepRecord] = Field(default_factory=dict)
+
+
 class DeploymentRecord(_Model):
     schema_version: int = SCHEMA_VERSION
     name: str
+    # Random, made once: on every tag and container label beside the name. A provider adopts
+    # or deletes only resources carrying this id.
+    id: str = Field(default_factory=new_deployment_id, pattern=r"^[0-9a-f]{8}$")
+    creator: str = Field(default_factory=current_creator)
     provider: str
     status: DeploymentStatus = "creating"
     region: str | None = None
@@ -88,8 +128,6 @@ class DeploymentRecord(_Model):
     # Non-secret provider options as given at deploy time (never credentials or keys).
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)
-    facts: HostFacts | None = None
-    bootstrap: dict[str, StepRecord] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
     last_error: str | None = None
@@ -97,6 +135,25 @@ class DeploymentRecord(_Model):
     @property
     def head(self) -> Node | None:
         return self.nodes[0] if self.nodes else None
+
+    def node(self, index: int) -> Node:
+        """The node with this index; IndexError names the ones there are."""
+        for node in self.nodes:
+            if node.index == index:
+                return node
+        raise IndexError(f"deployment {self.name!r} has nodes {[n.index for n in self.nodes]}, not {index}")
+
+    @property
+    def facts(self) -> HostFacts | None:
+        """The head node's facts (what one-node commands show)."""
+        head = self.head
+        return head.facts if head is not None else None
+
+    @property
+    def bootstrap(self) -> dict[str, StepRecord]:
+        """The head node's bootstrap steps."""
+        head = self.head
+        return head.bootstrap if head is not None else {}
 
     @property
     def address(self) -> str:
@@ -125,7 +182,7 @@ class JobRecord(_Model):
     """One training or evaluation run. `spec` is what was asked (a dict of JobSpec), `command`
     exactly what ran in the container."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = JOB_SCHEMA_VERSION
     id: str
     deployment: str
     mode: Literal["train", "evaluate"]
@@ -149,3 +206,23 @@ class JobRecord(_Model):
     @property
     def finished(self) -> bool:
         return self.status in FINAL_JOB_STATES
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A deployment record as read from disk, brought up to SCHEMA_VERSION (a new dict).
+    Records newer than this release are left as they are, so validation names what it
+    does not know rather than this code guessing."""
+    data = dict(data)
+    version = data.get("schema_version", 1)
+    if version == 1:
+        facts, steps = data.pop("facts", None), data.pop("bootstrap", None) or {}
+        nodes = [dict(node) for node in data.get("nodes", [])]
+        for node in nodes:
+            node.setdefault("role", "head" if node.get("index", 0) == 0 else "worker")
+        if nodes:
+            nodes[0]["facts"], nodes[0]["bootstrap"] = facts, steps
+        data["nodes"] = nodes
+        data.setdefault("id", new_deployment_id())
+        data.setdefault("creator", LEGACY_CREATOR)
+        data["schema_version"] = version = 2
+    return data

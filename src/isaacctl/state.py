@@ -143,7 +143,7 @@ class StateStore:
     def load(self, name: str) -> DeploymentRecord:
         from pydantic import ValidationError
 
-        from isaacctl.records import DeploymentRecord
+        from isaacctl.records import DeploymentRecord, migrate
 
         paths = self.paths(name)
         try:
@@ -154,7 +154,13 @@ class StateStore:
                 hint="'isaacctl list' shows the deployments here",
             ) from None
         try:
-            return DeploymentRecord.model_validate_json(text)
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            raise IsaacctlError(f"state: {paths.record} is not a valid deployment record (not JSON: {exc})") from exc
+        try:
+            return DeploymentRecord.model_validate(migrate(data))
         except ValidationError as exc:
             raise IsaacctlError(
                 f"state: {paths.record} is not a valid deployment record ({exc.error_count()} errors)"

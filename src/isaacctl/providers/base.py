@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -24,10 +24,43 @@ if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, Node
     from isaacctl.remote import Remote
 
-# Every cloud resource isaacctl makes carries this tag (label on GCP) with the deployment name.
+# Every cloud resource isaacctl makes carries the deployment's name and id (and who made it,
+# and when). These are the generic keys, valid as GCP label keys (lowercase letters, digits,
+# '_' and '-') and so on every cloud; each provider maps them to its own tag form (AWS keeps
+# its historical "isaacctl:deployment"), see `Identity`.
+NAME_KEY = "isaacctl-deployment"
+ID_KEY = "isaacctl-deployment-id"
+CREATOR_KEY = "isaacctl-creator"
+CREATED_KEY = "isaacctl-created"
+# AWS's tag key for the name (the AWS provider's own form of NAME_KEY).
 DEPLOYMENT_TAG = "isaacctl:deployment"
-# Containers isaacctl starts on a host carry this Docker label.
+# Containers isaacctl starts on a host carry these Docker labels.
 CONTAINER_LABEL = "isaacctl.deployment"
+CONTAINER_ID_LABEL = "isaacctl.deployment-id"
+
+OptionsT = TypeVar("OptionsT", bound="BaseModel")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which deployment a resource belongs to. `id` tells apart two deployments of one name
+    (two state folders, two people in one account); `creator` and `created` tell the other
+    user whose they are."""
+
+    name: str
+    id: str
+    creator: str = ""
+    created: str = ""  # ISO 8601, UTC
+
+    def labels(self) -> dict[str, str]:
+        """The generic key/value pairs; a provider maps keys and sanitises values as its cloud
+        requires."""
+        return {NAME_KEY: self.name, ID_KEY: self.id, CREATOR_KEY: self.creator, CREATED_KEY: self.created}
+
+    def owns(self, resource_id: str | None) -> bool:
+        """Whether a resource carrying `resource_id` is this deployment's. A resource with no id
+        (made before ids existed) matches by name alone."""
+        return resource_id is None or resource_id == "" or resource_id == self.id
 
 
 @dataclass(frozen=True)
@@ -87,21 +120,25 @@ class NodeStatus:
 
 @dataclass(frozen=True)
 class CloudResource:
-    """A resource found by its deployment tag (for leak sweeps and verified destroys)."""
+    """A resource found by its deployment tag (for leak sweeps, verified destroys and the
+    check that a name is not another deployment's)."""
 
     kind: str
     resource_id: str
     deployment: str
     region: str | None = None
     state: str | None = None
+    deployment_id: str | None = None  # None: made before ids existed
+    creator: str | None = None
+    created: str | None = None  # ISO 8601
 
 
 @dataclass
-class DeployContext:
+class DeployContext(Generic[OptionsT]):
     """What a provider gets for one operation on one deployment."""
 
     record: DeploymentRecord
-    options: BaseModel
+    options: OptionsT
     # Called before a resource is requested and after it exists; both land in events.jsonl.
     on_resource: Callable[[str, str, str, dict[str, Any]], None]
     # Where this deployment's host keys are pinned (owned by the state module).
@@ -117,6 +154,10 @@ class DeployContext:
     def name(self) -> str:
         return self.record.name
 
+    @property
+    def identity(self) -> Identity:
+        return identity_of(self.record)
+
     def creating(self, kind: str, resource_id: str, **details: Any) -> None:
         self.on_resource("creating", kind, resource_id, details)
 
@@ -131,29 +172,39 @@ class DeployContext:
         self.on_resource("failed", kind, resource_id, details)
 
 
-class Provider(ABC):
+def identity_of(record: DeploymentRecord) -> Identity:
+    return Identity(record.name, record.id, record.creator, record.created_at.isoformat())
+
+
+class Provider(ABC, Generic[OptionsT]):
     """One place workstations live. Instances are stateless; all state is in the record."""
 
     name: ClassVar[str]
     summary: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: pydantic model of the options `deploy <provider>` takes (validated before anything runs).
-    options_model: ClassVar[type[BaseModel]]
+    options_model: type[OptionsT]
+    #: option fields that say where to look (region, profile, project...): `check` and `gc`
+    #: take them as flags. A field given several times to `gc` is looked in one by one.
+    scope_fields: ClassVar[tuple[str, ...]] = ()
 
-    def check_credentials(self, options: BaseModel) -> CredentialCheck:
+    def check_credentials(self, options: OptionsT) -> CredentialCheck:
         return CredentialCheck(ok=True, identity="no credentials needed")
 
     @abstractmethod
-    def plan(self, name: str, options: BaseModel) -> Plan:
+    def plan(self, name: str, options: OptionsT) -> Plan:
         """What `create` would make, and its price when known. Makes nothing."""
 
     @abstractmethod
-    def create(self, ctx: DeployContext) -> list[Node]:
-        """Make what is missing (find existing resources by tag first) and return the nodes.
-        May fill ctx.record's region, zone, instance_type and market; the service saves it."""
+    def create(self, ctx: DeployContext[OptionsT]) -> list[Node]:
+        """Make what is missing (find existing resources by name and id tags first; never
+        adopt one carrying another deployment's id) and return every node, index 0 the head
+        (role "head"), the others role "worker", each with instance id, public and private
+        address and SSH endpoint (its host key alias unique per node). May fill ctx.record's
+        region, zone, instance_type and market; the service saves it."""
 
     @abstractmethod
-    def wait_reachable(self, ctx: DeployContext, timeout: float) -> list[Node]:
+    def wait_reachable(self, ctx: DeployContext[OptionsT], timeout: float) -> list[Node]:
         """Wait until every node accepts SSH (or is otherwise usable) and return the nodes,
         with addresses as they are now."""
 
@@ -161,26 +212,28 @@ class Provider(ABC):
     def query(self, record: DeploymentRecord) -> list[NodeStatus]:
         """The state of each node as the provider sees it now."""
 
-    def stop(self, ctx: DeployContext) -> None:
+    def stop(self, ctx: DeployContext[OptionsT]) -> None:
         """Stop the nodes (disks kept) and wait until they are stopped. Only with
         capabilities.stop_start."""
         raise NotImplementedError(f"{self.name} cannot stop a workstation")
 
-    def start(self, ctx: DeployContext) -> list[Node]:
+    def start(self, ctx: DeployContext[OptionsT]) -> list[Node]:
         """Start stopped nodes, wait until they run, and return them with their addresses as
         they are now (they may change). Host-key aliases stay: the machine is the same."""
         raise NotImplementedError(f"{self.name} cannot start a workstation")
 
     @abstractmethod
-    def destroy(self, ctx: DeployContext) -> None:
-        """Remove everything tagged with the deployment, idempotently, and verify it is gone
-        (raise ProviderError naming what remains)."""
+    def destroy(self, ctx: DeployContext[OptionsT]) -> None:
+        """Remove everything tagged with the deployment's name and id (and untagged-id
+        resources of its name), idempotently, and verify it is gone (raise ProviderError
+        naming what remains). Never touches resources carrying another id."""
 
-    def list_tagged(self, options: BaseModel, deployment: str | None = None) -> list[CloudResource]:
+    def list_tagged(self, options: OptionsT, deployment: str | None = None) -> list[CloudResource]:
         """Every live resource carrying the deployment tag (any deployment when None), in the
-        region (or scope) the options name. Terminated instances are not listed."""
+        region (or scope) the options name, with the id, creator and creation time its tags
+        carry. Terminated instances are not listed."""
         return []
 
     @abstractmethod
-    def remote(self, record: DeploymentRecord, known_hosts_file: str) -> Remote:
-        """How to run commands on the deployment's head node."""
+    def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> Remote:
+        """How to run commands on one node of the deployment (0: the head)."""

@@ -51,7 +51,7 @@ class LocalProvider(Provider):
     def destroy(self, ctx: DeployContext) -> None:
         ctx.deleted("host", "localhost", note="forgotten; the machine is untouched")
 
-    def remote(self, record: DeploymentRecord, known_hosts_file: str) -> Remote:
+    def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> Remote:
         from isaacctl.remote.local import LocalRemote
 
         return LocalRemote()

@@ -16,3 +16,6 @@ class HostOptions(BaseModel):
         min_length=1,
         description="folder on the workstation for caches, logs and jobs",
     )
+    # Every provider takes --nodes; one without Capabilities.multi_node refuses more than 1
+    # (the deployment service checks it, so the flag is never decorative).
+    nodes: int = Field(1, ge=1, le=64, description="how many identical machines (1: a workstation)")

@@ -82,7 +82,7 @@ class SshProvider(Provider):
     def destroy(self, ctx: DeployContext) -> None:
         ctx.deleted("host", ctx.record.address, note="forgotten; the machine is untouched")
 
-    def remote(self, record: DeploymentRecord, known_hosts_file: str) -> SshRemote:
+    def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> SshRemote:
         return self._remote(record, known_hosts_file)
 
     @staticmethod

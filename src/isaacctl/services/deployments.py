@@ -6,7 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import DeploymentExists, IsaacctlError, ProviderError, RemoteError, failure_reason, from_validation
+from isaacctl.errors import (
+    DeploymentExists,
+    IsaacctlError,
+    ProviderError,
+    RemoteError,
+    UserError,
+    failure_reason,
+    from_validation,
+)
 from isaacctl.providers.base import DeployContext, InstanceState, Plan, Provider
 from isaacctl.providers.registry import get_provider
 from isaacctl.services import containers
@@ -35,6 +43,17 @@ def validate_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
         return provider.options_model.model_validate(raw)
     except ValidationError as exc:
         raise from_validation(exc, lambda field: "--" + field.replace(".", "-").replace("_", "-")) from None
+
+
+def check_capabilities(provider: Provider, options: BaseModel) -> None:
+    """Capabilities are read, not decorative: options a provider cannot honour are refused
+    before anything is asked of it."""
+    caps = provider.capabilities
+    nodes = getattr(options, "nodes", 1)
+    if nodes > 1 and not caps.multi_node:
+        raise UserError(f"--nodes: expected 1, the {provider.name} provider makes one-node deployments only")
+    if getattr(options, "spot", False) and not caps.spot:
+        raise UserError(f"--spot: the {provider.name} provider has no spot market")
 
 
 @dataclass
@@ -123,6 +142,7 @@ class DeploymentService:
         validate_name(name)
         provider = get_provider(provider_name)
         options = validate_options(provider, raw_options)
+        check_capabilities(provider, options)
         credentials = provider.check_credentials(options)
         if not credentials.ok:
             raise ProviderError(f"credentials: {credentials.identity}", hint=credentials.hint)
@@ -146,7 +166,7 @@ class DeploymentService:
             resumed = self.store.exists(name)
             if resumed:
                 record = self.store.load(name)
-                self._check_same_deployment(record, provider_name, wanted)
+                self._check_same_deployment(record, provider, wanted)
             else:
                 record = DeploymentRecord(name=name, provider=provider_name, options=wanted)
                 self.store.create(record)
@@ -163,15 +183,17 @@ class DeploymentService:
         return result
 
     @staticmethod
-    def _check_same_deployment(record: DeploymentRecord, provider: str, wanted: dict) -> None:
-        if record.provider != provider:
+    def _check_same_deployment(record: DeploymentRecord, provider: Provider, wanted: dict) -> None:
+        if record.provider != provider.name:
             raise DeploymentExists(
                 f"name: {record.name!r} is already a {record.provider} deployment; "
                 f"destroy it first or choose another name"
             )
-        if record.options != wanted:
-            changed = sorted(k for k in wanted.keys() | record.options.keys()
-                             if wanted.get(k) != record.options.get(k))
+        # Both sides through the options model: an option a newer release added (with its
+        # default) does not make an existing deployment "differ".
+        stored = validate_options(provider, record.options).model_dump(mode="json")
+        if stored != wanted:
+            changed = sorted(k for k in wanted.keys() | stored.keys() if wanted.get(k) != stored.get(k))
             flags = ", ".join("--" + key.replace("_", "-") for key in changed)
             raise DeploymentExists(
                 f"name: {record.name!r} exists with other values for {flags}; "

@@ -204,7 +204,7 @@ class AwsProvider(Provider):
         return [r for r in teardown.list_tagged(self._aws(options), deployment)
                 if not (r.kind == "instance" and r.state == "terminated")]
 
-    def remote(self, record: DeploymentRecord, known_hosts_file: str) -> SshRemote:
+    def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> SshRemote:
         return self._remote(record, known_hosts_file)
 
     @staticmethod

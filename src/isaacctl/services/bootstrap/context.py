@@ -12,7 +12,7 @@ from isaacctl.remote import CommandResult, Remote
 from isaacctl.services.secrets import Redactor, SecretSource
 
 if TYPE_CHECKING:
-    from isaacctl.records import DeploymentRecord
+    from isaacctl.records import DeploymentRecord, Node
     from isaacctl.services.bootstrap.facts import ParsedFacts
     from isaacctl.services.bootstrap.pull_progress import PullProgress
 
@@ -53,7 +53,12 @@ class StepContext:
     on_pull: Callable[[PullProgress], None] = lambda progress: None
     facts: ParsedFacts | None = None
     memo: dict[str, Any] = field(default_factory=dict)  # answers worth asking once per run
+    node_index: int = 0  # which node of the deployment this run makes ready
     _remote: Remote | None = None
+
+    @property
+    def node(self) -> Node:
+        return self.record.node(self.node_index)
 
     @property
     def remote(self) -> Remote:

@@ -119,7 +119,7 @@ def _run_step(
     from isaacctl.records import StepRecord, utc_now
 
     def remember(status: str, digest: str, duration: float, message: str = "") -> None:
-        record.bootstrap[step.name] = StepRecord(status=status, digest=digest, finished_at=utc_now(),
+        ctx.node.bootstrap[step.name] = StepRecord(status=status, digest=digest, finished_at=utc_now(),
                                                  duration_s=round(duration, 2), message=message)
 
     selected = not settings.only or step.name in settings.only
@@ -131,7 +131,7 @@ def _run_step(
     started = time.monotonic()
     try:
         digest = step_digest(step, ctx)
-        prior = record.bootstrap.get(step.name)
+        prior = ctx.node.bootstrap.get(step.name)
         forced = settings.force and selected
         if not step.always_run and not forced and _up_to_date(step, ctx, prior, digest):
             if prior is None:  # found done (installed by hand, or by cloud-init): remember it

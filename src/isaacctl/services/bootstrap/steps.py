@@ -59,7 +59,7 @@ def gather_facts(ctx: StepContext) -> None:
     host_dir = str(ctx.record.options.get("host_dir", "~/isaacctl"))
     result = ctx.need(ctx.run_script("bootstrap/facts.sh", host_dir), "cannot read the host's facts")
     ctx.facts = parse_facts(result.stdout)
-    ctx.record.facts = ctx.facts.facts
+    ctx.node.facts = ctx.facts.facts
     ctx.record.host_root = ctx.host_root
     problems, hints = [], []
     if not ctx.facts.python3:
