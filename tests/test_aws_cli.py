@@ -37,3 +37,30 @@ def test_deploy_aws_help_lists_every_flag(cli):
                  "--myip-url", "--ami", "--image", "--profile", "--dry-run", "--yes", "--gpus",
                  "--ngc-api-key-file", "--registry-user", "--skip-bootstrap"):
         assert flag in text, flag
+
+
+def test_deploy_aws_help_lists_every_options_field(cli):
+    """The command is generated from AwsOptions: a field added there is a flag at once."""
+    from isaacctl.providers.aws.options import AwsOptions
+
+    text = cli("deploy", "aws", "--help").stdout
+    for field in AwsOptions.model_fields:
+        assert "--" + field.replace("_", "-") in text, field
+    assert "[default: us-east-1]" in text and "ISAACCTL_MYIP_URL" in text
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--nodes", "0"], "--nodes"),
+    (["--disk-gb", "abc"], "'--disk-gb'"),
+    (["--disk-gb", "10"], "--disk-gb:"),
+    (["--region", "mars-north-1"], "--region:"),
+    (["--ingress-cidr", "0/0"], "--ingress-cidr:"),
+    (["--ami", "ubuntu"], "--ami:"),
+    (["--myip-url", "ftp://x"], "--myip-url:"),
+], ids=lambda value: value if isinstance(value, str) else " ".join(value))
+def test_a_bad_value_for_a_generated_flag_is_one_line_exit_2(cli, state_dir, args, flag):
+    result = cli("deploy", "aws", "--name", "ws1", "--yes", *args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if not line.startswith(("hint:", "…"))]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and flag in lines[0], result.stderr
+    assert list(state_dir.iterdir()) == []

@@ -44,6 +44,25 @@ def test_every_command_has_help_with_an_example(cli, command):
     assert "Example" in result.stdout
 
 
+def test_deploy_help_lists_the_installed_providers(cli):
+    text = cli("deploy", "--help").stdout
+    for provider in ("local", "ssh", "aws"):
+        assert f"isaacctl deploy {provider} --help" in text
+    assert "Example" in text
+
+
+def test_deploy_help_imports_no_provider_module():
+    import subprocess
+    import sys
+
+    probe = ("import sys; from isaacctl.cli import main; main(['deploy', '--help']); "
+             "print(sorted(m for m in sys.modules if m.startswith(('isaacctl.', 'pydantic'))))")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    loaded = shown.strip().splitlines()[-1]
+    assert "isaacctl.providers.aws" not in loaded and "isaacctl.providers.ssh" not in loaded
+    assert "'pydantic" not in loaded
+
+
 def test_version(cli):
     result = cli("version")
     assert result.returncode == 0
@@ -63,6 +82,10 @@ def test_version(cli):
         (["deploy", "ssh", "--name", "ws1", "--host", "h; rm -rf /"], "--host:"),
         (["deploy", "ssh", "--name", "ws1", "--host", "h", "--user", "-oProxyCommand=x"], "--user:"),
         (["deploy", "gcp-nope", "--name", "ws1"], "No such command"),
+        (["deploy", "local", "--name", "ws1", "--nodes", "0"], "--nodes:"),
+        (["deploy", "local", "--name", "ws1", "--nodes", "x"], "'--nodes'"),
+        (["deploy", "local", "--name", "ws1", "--nodes", "2"], "--nodes:"),
+        (["deploy", "ssh", "--name", "ws1", "--host", "h", "--spot"], "--spot"),
         (["status", "ghost"], "no deployment named 'ghost'"),
         (["destroy", "ghost", "--yes"], "no deployment named 'ghost'"),
         (["ssh", "ghost", "--", "true"], "no deployment named 'ghost'"),

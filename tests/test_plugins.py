@@ -42,7 +42,13 @@ def test_a_plugin_provider_deploys_and_is_destroyed(cli, plugin_path, tmp_path):
     listed = cli("deploy", "--help", env=env)
     assert "fakecloud" in listed.stdout
     helped = cli("deploy", "fakecloud", "--help", env=env)
-    assert "--region" in helped.stdout and "how many GPUs" in helped.stdout and "Example" in helped.stdout
+    assert "--region" in helped.stdout and "how many gpus" in helped.stdout.lower() and "Example" in helped.stdout
+    # the same shared flags as a built-in provider's deploy; no --yes: it makes no machines
+    for flag in ("--nodes", "--host-dir", "--json", "--image", "--gpus", "--ngc-api-key-file", "--registry-user",
+                 "--allow-unsupported-gpu", "--allow-low-disk", "--reach-timeout", "--skip-bootstrap"):
+        assert flag in helped.stdout, flag
+    assert "--yes" not in helped.stdout and "--dry-run" not in helped.stdout
+    assert "isaacctl deploy fakecloud --name ws1 --region REGION" in helped.stdout
     made = cli("deploy", "fakecloud", "--name", "p1", "--region", "moon-1", "--size", "2",
                "--host-dir", str(tmp_path / "host"), "--skip-bootstrap", "--json", env=env)
     assert made.returncode == 0, made.stderr
@@ -56,7 +62,7 @@ def test_a_plugin_provider_deploys_and_is_destroyed(cli, plugin_path, tmp_path):
 def test_a_plugin_provider_validates_its_options(cli, plugin_path, state_dir):
     env = {"PYTHONPATH": plugin_path}
     missing = cli("deploy", "fakecloud", "--name", "p1", "--skip-bootstrap", env=env)
-    assert missing.returncode == 2 and "--region:" in missing.stderr
+    assert missing.returncode == 2 and "Missing option '--region'" in missing.stderr
     too_big = cli("deploy", "fakecloud", "--name", "p1", "--region", "r", "--size", "99", "--skip-bootstrap", env=env)
     assert too_big.returncode == 2 and "--size:" in too_big.stderr
     assert list(state_dir.iterdir()) == []

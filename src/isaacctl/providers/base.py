@@ -187,6 +187,10 @@ class Provider(ABC, Generic[OptionsT]):
     #: option fields that say where to look (region, profile, project...): `check` and `gc`
     #: take them as flags. A field given several times to `gc` is looked in one by one.
     scope_fields: ClassVar[tuple[str, ...]] = ()
+    #: `deploy <provider> --help`: example command lines, and one paragraph of help (else the
+    #: class's own docstring, else `summary`). Read from the class itself, not inherited.
+    examples: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str | None] = None
 
     def check_credentials(self, options: OptionsT) -> CredentialCheck:
         return CredentialCheck(ok=True, identity="no credentials needed")

@@ -25,10 +25,13 @@ class LocalOptions(HostOptions):
 
 
 class LocalProvider(Provider):
+    """Use this machine as the workstation (an RTX desktop)."""
+
     name = "local"
     summary = "this machine is the workstation"
     capabilities = Capabilities()
     options_model = LocalOptions
+    examples = ("isaacctl deploy local --name desk",)
 
     def plan(self, name: str, options: LocalOptions) -> Plan:
         return Plan(

@@ -26,10 +26,14 @@ if TYPE_CHECKING:
 
 
 class SshOptions(HostOptions):
-    host: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:\[\]%-]+$")
-    port: int | None = Field(None, ge=1, le=65535)
-    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-    identity_file: str | None = None
+    host: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:\[\]%-]+$",
+                      description="address or ssh_config Host alias of the machine")
+    port: int | None = Field(None, ge=1, le=65535, description="SSH port",
+                             json_schema_extra={"default_help": "ssh_config, else 22"})
+    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="login",
+                             json_schema_extra={"default_help": "ssh_config, else yours"})
+    identity_file: str | None = Field(None, description="private key",
+                                      json_schema_extra={"short": "-i", "default_help": "ssh_config, else ~/.ssh/id_*"})
 
     @field_validator("identity_file")
     @classmethod
@@ -43,10 +47,13 @@ class SshOptions(HostOptions):
 
 
 class SshProvider(Provider):
+    """Adopt a machine that already exists, over SSH. Its host key is pinned on first contact."""
+
     name = "ssh"
     summary = "a machine that already exists, reached over SSH"
     capabilities = Capabilities()
     options_model = SshOptions
+    examples = ("isaacctl deploy ssh --name lab --host gpu1.example.org --user ubuntu -i ~/.ssh/lab",)
 
     def plan(self, name: str, options: SshOptions) -> Plan:
         return Plan(resources=[PlannedResource("host", options.host, "adopted over SSH as it is")])

@@ -36,10 +36,17 @@ _STATES = {
 
 
 class AwsProvider(Provider):
+    """Create a GPU workstation on EC2 (key pair, security group, instance), then bootstrap it.
+    Shows the plan and hourly price first. On an existing name, makes only what is missing."""
+
     name = "aws"
     summary = "an EC2 GPU instance made for the deployment"
     capabilities = Capabilities(stop_start=True, spot=True, owns_machines=True)
     options_model = AwsOptions
+    examples = (
+        "isaacctl deploy aws --name ws1 --region us-east-1 --instance-type g6e.2xlarge",
+        "isaacctl deploy aws --name ws1 --spot --dry-run",
+    )
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod
