@@ -9,6 +9,7 @@ Schema versions of the deployment record (`migrate` brings an older one up to da
 
 
 import getpass
+import hashlib
 import secrets
 import socket
 from datetime import datetime, timezone
@@ -105,6 +106,23 @@ class Node(_Model):
     facts: HostFacts | None = None
     bootstrap: dict[str, StepRecord] = Field(default_factory=dict)
 
+    @property
+    def address(self) -> str:
+        """What a person would call the node: its SSH host, else "localhost"."""
+        return "localhost" if self.ssh is None else self.ssh.host
+
+    @property
+    def gpu_summary(self) -> str:
+        return gpu_summary(self.facts)
+
+
+def gpu_summary(facts: HostFacts | None) -> str:
+    if facts is None or not facts.gpus:
+        return "-"
+    models = [gpu.model for gpu in facts.gpus]
+    first = models[0]
+    return first if len(models) == 1 else f"{len(models)}x {first}"
+
 
 class DeploymentRecord(_Model):
     schema_version: int = SCHEMA_VERSION
@@ -159,22 +177,14 @@ class DeploymentRecord(_Model):
     def address(self) -> str:
         """What a person would call the host: the SSH host, else "localhost"."""
         node = self.head
-        if node is None:
-            return "-"
-        if node.ssh is None:
-            return "localhost"
-        return node.ssh.host
+        return "-" if node is None else node.address
 
     @property
     def gpu_summary(self) -> str:
-        if self.facts is None or not self.facts.gpus:
-            return "-"
-        models = [gpu.model for gpu in self.facts.gpus]
-        first = models[0]
-        return first if len(models) == 1 else f"{len(models)}x {first}"
+        return gpu_summary(self.facts)
 
 
-JobStatus = Literal["starting", "running", "succeeded", "failed", "cancelled"]
+JobStatus = Literal["starting", "running", "unknown", "succeeded", "failed", "cancelled"]
 FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
 
 
@@ -208,6 +218,14 @@ class JobRecord(_Model):
         return self.status in FINAL_JOB_STATES
 
 
+def legacy_deployment_id(data: dict[str, Any]) -> str:
+    """The id a v1 record gets on migration. Derived, not random: a migrated record that is
+    only read (list, status) must name the same id on every load, or containers labelled
+    after one load would look foreign to the next."""
+    seed = f"{data.get('name')}|{data.get('provider')}|{data.get('created_at')}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:8]
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """A deployment record as read from disk, brought up to SCHEMA_VERSION (a new dict).
     Records newer than this release are left as they are, so validation names what it
@@ -222,7 +240,7 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         if nodes:
             nodes[0]["facts"], nodes[0]["bootstrap"] = facts, steps
         data["nodes"] = nodes
-        data.setdefault("id", new_deployment_id())
+        data.setdefault("id", legacy_deployment_id(data))
         data.setdefault("creator", LEGACY_CREATOR)
         data["schema_version"] = version = 2
     return data

@@ -127,13 +127,14 @@ def bootstrap_command(
     app = app_of(ctx)
     record = app.store.load(name)
     validate_steps(only or [])
-    with BootstrapView(app.terminal) as view:
+    with BootstrapView(app.terminal, nodes=len(record.nodes)) as view:
         request = bootstrap_request(
             view, record, image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
             allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
             reach_timeout=reach_timeout, force=force, only=only,
         )
         result = app.deployments().bootstrap(name, request)
+    nodes = f" on {len(result.nodes)} nodes" if len(result.nodes) > 1 else ""
     app.terminal.success(
-        f"{name} is ready for Isaac Lab ({len(result.ran)} step(s) run, {len(result.up_to_date)} up to date)"
+        f"{name} is ready for Isaac Lab ({len(result.ran)} step(s) run, {len(result.up_to_date)} up to date{nodes})"
     )

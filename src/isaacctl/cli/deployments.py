@@ -11,23 +11,30 @@ JSON_HELP = "Print JSON (a versioned envelope) instead of a table."
 
 def list_command(
     ctx: typer.Context,
+    refresh: bool = typer.Option(False, "--refresh", help="Ask every deployment's provider now (in parallel) and save what it says."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the deployments in the state folder.
 
-    Example:  isaacctl list --json
+    Example:  isaacctl list --refresh --json
     """
     from isaacctl.cli.render import render_list
 
     app = app_of(ctx)
-    # Straight from the store: listing needs no provider, and must stay fast (0.3 s budget).
-    render_list(app.terminal, app.store.load_all(), as_json)
+    if not refresh:
+        # Straight from the store: listing needs no provider, and must stay fast (0.3 s budget).
+        render_list(app.terminal, app.store.load_all(), as_json)
+        return
+    with app.terminal.spinner("asking the providers") as progress:
+        entries = app.deployments(progress).list_deployments(refresh=True)
+    render_list(app.terminal, [entry.record for entry in entries], as_json,
+                errors={entry.record.name: entry.error for entry in entries})
 
 
 def status_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
-    refresh: bool = typer.Option(False, "--refresh", help="Ask the provider and the host now."),
+    refresh: bool = typer.Option(False, "--refresh", help="Ask the provider and the hosts now, and save what they say."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show one deployment: where it is, what it runs on, its state.

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from isaacctl.cli.views import deployment_view, list_entry_view
+
 if TYPE_CHECKING:
     from isaacctl.console import Terminal
-    from isaacctl.records import DeploymentRecord
+    from isaacctl.records import DeploymentRecord, Node
     from isaacctl.services.deployments import DeployResult, DestroyResult, StatusResult
 
 
@@ -20,38 +22,66 @@ def age(moment: datetime, now: datetime | None = None) -> str:
     return f"{max(seconds, 0)}s"
 
 
-def record_json(record: DeploymentRecord) -> dict[str, Any]:
-    return record.model_dump(mode="json")
+def node_states(record: DeploymentRecord) -> str:
+    """"2 running", "1 running, 1 terminated"; the count alone when no state is known yet."""
+    counts: dict[str, int] = {}
+    for node in record.nodes:
+        if node.state:
+            counts[node.state] = counts.get(node.state, 0) + 1
+    if not counts:
+        return str(len(record.nodes))
+    return ", ".join(f"{count} {state}" for state, count in counts.items())
+
+
+def bootstrap_summary(node: Node) -> str:
+    """One node's bootstrap in a few words: where it failed, else how many steps are done."""
+    steps = node.bootstrap
+    if not steps:
+        return "not run"
+    failed = [name for name, step in steps.items() if step.status == "failed"]
+    if failed:
+        return f"failed at {failed[0]}"
+    done = sum(step.status == "ok" for step in steps.values())
+    return f"{done} ok, {len(steps) - done} skipped"
 
 
 def render_deploy(terminal: Terminal, result: DeployResult, as_json: bool) -> None:
     record = result.record
     if as_json:
-        terminal.json("Deployment", record_json(record))
+        terminal.json("Deployment", deployment_view(record))
         return
     verb = "is ready again" if result.resumed else "is ready"
-    terminal.success(f"{record.name} ({record.provider}, {record.address}) {verb}")
+    nodes = f", {len(record.nodes)} nodes" if len(record.nodes) > 1 else ""
+    terminal.success(f"{record.name} ({record.provider}, {record.address}{nodes}) {verb}")
     terminal.text(f"Connect with: isaacctl ssh {record.name}")
 
 
-def render_list(terminal: Terminal, records: list[DeploymentRecord], as_json: bool) -> None:
+def render_list(terminal: Terminal, records: list[DeploymentRecord], as_json: bool,
+                errors: dict[str, str | None] | None = None) -> None:
+    """`errors` is given after a refresh: each deployment's failure, or None."""
+    refreshed = errors is not None
+    errors = errors or {}
     if as_json:
-        terminal.json("DeploymentList", [record_json(record) for record in records])
+        terminal.json("DeploymentList", [list_entry_view(r, errors.get(r.name), refreshed) for r in records])
         return
     if not records:
         terminal.info("No deployments yet. Start with: isaacctl deploy local --name desk")
         return
-    rows = [
-        [r.name, r.provider, r.status, r.address, r.instance_type or "-", r.gpu_summary, age(r.created_at)]
-        for r in records
-    ]
-    terminal.table(["NAME", "PROVIDER", "STATUS", "HOST", "TYPE", "GPU", "AGE"], rows)
+    headers = ["NAME", "PROVIDER", "STATUS", "HOST", "NODES", "TYPE", "GPU", "AGE"]
+    rows = []
+    for r in records:
+        rows.append([r.name, r.provider, r.status, r.address, node_states(r), r.instance_type or "-",
+                     r.gpu_summary, age(r.created_at)])
+        if refreshed:
+            error = errors.get(r.name)
+            rows[-1].append(f"refresh failed: {error}" if error else "")
+    terminal.table(headers + (["NOTE"] if refreshed else []), rows)
 
 
 def render_status(terminal: Terminal, result: StatusResult, as_json: bool) -> None:
     record = result.record
     if as_json:
-        payload = record_json(record)
+        payload = deployment_view(record)
         if result.live is not None:
             payload["live"] = result.live
         terminal.json("DeploymentStatus", payload)
@@ -59,6 +89,7 @@ def render_status(terminal: Terminal, result: StatusResult, as_json: bool) -> No
     facts = record.facts
     rows = [
         ("name", record.name),
+        ("id", f"{record.id} (made by {record.creator})"),
         ("provider", record.provider),
         ("status", record.status),
         ("host", record.address),
@@ -79,11 +110,21 @@ def render_status(terminal: Terminal, result: StatusResult, as_json: bool) -> No
         if result.live.get("error"):
             rows.append(("why not", result.live["error"]))
     terminal.table(["FIELD", "VALUE"], [list(row) for row in rows])
-    if record.bootstrap:
-        steps = [[name, step.status, f"{step.duration_s:.1f}s", f"{step.finished_at:%Y-%m-%d %H:%M}",
-                  step.message] for name, step in record.bootstrap.items()]
+    if record.nodes:
+        nodes = [[str(n.index), n.role, n.instance_id or "-", n.public_ip or n.address, n.private_ip or "-",
+                  n.state or "-", f"{n.state_at:%Y-%m-%d %H:%M}" if n.state_at else "-", n.gpu_summary,
+                  bootstrap_summary(n)] for n in record.nodes]
         terminal.text("")
-        terminal.table(["BOOTSTRAP STEP", "RESULT", "TIME", "AT (UTC)", "NOTE"], steps)
+        terminal.table(["NODE", "ROLE", "INSTANCE", "PUBLIC", "PRIVATE", "STATE", "AS OF (UTC)", "GPU",
+                        "BOOTSTRAP"], nodes)
+    several = len(record.nodes) > 1
+    steps = [([str(node.index)] if several else []) +
+             [name, step.status, f"{step.duration_s:.1f}s", f"{step.finished_at:%Y-%m-%d %H:%M}", step.message]
+             for node in record.nodes for name, step in node.bootstrap.items()]
+    if steps:
+        terminal.text("")
+        terminal.table((["NODE"] if several else []) + ["BOOTSTRAP STEP", "RESULT", "TIME", "AT (UTC)", "NOTE"],
+                       steps)
 
 
 def render_destroy(terminal: Terminal, result: DestroyResult, as_json: bool) -> None:

@@ -13,17 +13,19 @@ def ssh_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
     command: Optional[List[str]] = typer.Argument(None, help="Command to run instead of a shell."),
+    node: int = typer.Option(0, "--node", help="Which node of a many-node deployment (0: the head; 'isaacctl status' lists them)."),
 ) -> None:
     """Open a shell on the workstation, or run one command there and return its exit status.
 
     Examples:  isaacctl ssh ws1            isaacctl ssh ws1 -- nvidia-smi -L
+               isaacctl ssh ws1 --node 1 -- nvidia-smi -L
     """
     from isaacctl.services.connection import interactive_shell
 
     app = app_of(ctx)
     record = app.store.load(name)
     service = app.deployments()
-    with service.remote(name) as remote:
+    with service.remote(name, node) as remote:
         if not command:
             interactive_shell(record, remote)
             return

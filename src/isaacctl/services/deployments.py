@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import (
@@ -15,7 +17,7 @@ from isaacctl.errors import (
     failure_reason,
     from_validation,
 )
-from isaacctl.providers.base import DeployContext, InstanceState, Plan, Provider
+from isaacctl.providers.base import CloudResource, DeployContext, InstanceState, NodeStatus, Plan, Provider
 from isaacctl.providers.registry import get_provider
 from isaacctl.services import containers
 from isaacctl.services.connection import describe_connection
@@ -28,11 +30,15 @@ if TYPE_CHECKING:
     from isaacctl.services.bootstrap.pull_progress import PullProgress
     from isaacctl.services.secrets import SecretSource
 
-    from isaacctl.records import DeploymentRecord
+    from isaacctl.records import DeploymentRecord, Node
     from isaacctl.remote import Remote
 
 Progress = Callable[[str], None]
 REACHABLE_TIMEOUT_SECONDS = 600.0
+# `list --refresh` waits this long for a deployment another command is working on, then shows
+# it as busy rather than holding up the whole list.
+REFRESH_LOCK_TIMEOUT_SECONDS = 5.0
+REFRESH_WORKERS = 8
 
 
 def validate_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
@@ -102,6 +108,84 @@ class StatusResult:
     live: dict[str, Any] | None = None  # filled by a refresh: what the provider and host say now
 
 
+@dataclass
+class ListEntry:
+    record: DeploymentRecord
+    error: str | None = None  # why a refresh of this one failed (the others are not affected)
+
+
+def _when(created: str | None) -> str:
+    if not created:
+        return "created at an unknown time"
+    try:
+        return f"created {datetime.fromisoformat(created.replace('Z', '+00:00')):%Y-%m-%d %H:%M} UTC"
+    except ValueError:
+        return f"created {created}"
+
+
+def describe_owner(resource: CloudResource) -> str:
+    """`deployment 3fa2c1d0 (alice@laptop, created 2026-11-30 14:02 UTC)`"""
+    who = resource.creator or "unknown creator"
+    ident = resource.deployment_id or "without an id (made before deployment ids)"
+    return f"deployment {ident} ({who}, {_when(resource.created)})"
+
+
+def merge_nodes(record: DeploymentRecord, fresh: list[Node]) -> None:
+    """Take the nodes a provider returns (create, wait_reachable, start) as the record's,
+    keeping what isaacctl learnt of each machine (facts, bootstrap steps, last state): the
+    provider knows addresses, not what bootstrap did. A node on another instance than before
+    (its machine was replaced) starts afresh."""
+    known = {node.index: node for node in record.nodes}
+    for node in fresh:
+        old = known.get(node.index)
+        if old is None or old is node or old.instance_id != node.instance_id:
+            continue
+        if node.facts is None:
+            node.facts = old.facts
+        if not node.bootstrap:
+            node.bootstrap = old.bootstrap
+        if node.state is None:
+            node.state, node.state_at = old.state, old.state_at
+    record.nodes = list(fresh)
+
+
+def learn_status(record: DeploymentRecord, statuses: list[NodeStatus]) -> list[str]:
+    """Put what a provider's `query` says into the record: each node's state (and when), a new
+    public or private address (and the SSH host, when it was that address). Returns notes on
+    what changed that a person should know (a node terminated outside isaacctl)."""
+    from isaacctl.records import utc_now
+
+    notes: list[str] = []
+    now = utc_now()
+    for status in statuses:
+        try:
+            node = record.node(status.index)
+        except IndexError:
+            continue
+        state = status.state.value
+        if state == InstanceState.TERMINATED.value and node.state != state:
+            notes.append(f"node {node.index} ({node.instance_id or node.address}) was terminated outside isaacctl")
+        node.state, node.state_at = state, now
+        if status.instance_id and node.instance_id is None:
+            node.instance_id = status.instance_id
+        if status.public_ip and status.public_ip != node.public_ip:
+            if node.ssh is not None and node.ssh.host == node.public_ip:
+                node.ssh.host = status.public_ip
+            node.public_ip = status.public_ip
+        if status.private_ip and status.private_ip != node.private_ip:
+            if node.ssh is not None and node.ssh.host == node.private_ip:
+                node.ssh.host = status.private_ip
+            node.private_ip = status.private_ip
+    states = {node.state for node in record.nodes}
+    if notes:
+        record.status, record.last_error = "failed", "; ".join(notes)
+    elif states == {InstanceState.STOPPED.value} and record.status in ("ready", "starting", "stopping"):
+        record.status = "stopped"  # stopped outside isaacctl (the console, an idle policy)
+    elif states == {InstanceState.RUNNING.value} and record.status in ("stopped", "stopping", "starting"):
+        record.status = "ready"
+    return notes
+
+
 class DeploymentService:
     def __init__(self, store: StateStore, progress: Progress | None = None) -> None:
         self.store = store
@@ -130,10 +214,15 @@ class DeploymentService:
         provider = get_provider(record.provider)
         return provider, validate_options(provider, record.options)
 
-    def remote(self, name: str) -> Remote:
+    def remote(self, name: str, node: int = 0) -> Remote:
+        """How to run commands on one node (0: the head)."""
         record = self.store.load(name)
+        indexes = [each.index for each in record.nodes]
+        if node not in indexes:
+            have = ", ".join(map(str, indexes)) or "none"
+            raise UserError(f"--node: deployment {name!r} has node(s) {have}, not {node}")
         provider = get_provider(record.provider)
-        return provider.remote(record, str(self.store.paths(name).known_hosts))
+        return provider.remote(record, str(self.store.paths(name).known_hosts), node)
 
     # -- deploy ------------------------------------------------------------------------------
     def prepare(self, provider_name: str, name: str, raw_options: dict[str, Any]) -> Prepared:
@@ -146,8 +235,38 @@ class DeploymentService:
         credentials = provider.check_credentials(options)
         if not credentials.ok:
             raise ProviderError(f"credentials: {credentials.identity}", hint=credentials.hint)
+        if provider.capabilities.owns_machines:
+            self._refuse_foreign(provider, options, name)
         self.progress(f"planning {provider.name} workstation {name}")
         return Prepared(provider, options, provider.plan(name, options))
+
+    def _refuse_foreign(self, provider: Provider, options: BaseModel, name: str) -> None:
+        """A name is unique per state folder, not per cloud account: another folder (another
+        person) may have a live deployment of the same name. Its resources carry another id;
+        touching them would adopt, or later delete, someone else's machines."""
+        record = self.store.load(name) if self.store.exists(name) else None
+        if record is not None and record.provider != provider.name:
+            return  # deploy refuses it as another provider's deployment
+        self.progress(f"checking that {name} is not another deployment's")
+        resources = provider.list_tagged(options, name)
+        if record is None:
+            foreign = [r for r in resources if r.deployment == name]
+        else:
+            foreign = [r for r in resources if r.deployment == name and r.deployment_id
+                       and r.deployment_id != record.id]
+        if not foreign:
+            return
+        other = foreign[0]
+        region = other.region or getattr(options, "region", None)
+        where = f"{provider.name} {region}" if region else provider.name
+        if record is None:
+            raise DeploymentExists(
+                f"name: {name!r} is taken in {where} by {describe_owner(other)}; choose another name"
+            )
+        raise DeploymentExists(
+            f"name: {name!r} in {where} is also used by {describe_owner(other)}, not this state "
+            f"folder's {record.id}; choose another name"
+        )
 
     def deploy(
         self,
@@ -204,10 +323,10 @@ class DeploymentService:
         ctx = self.context(record, options, plan)
         self.progress(f"creating {provider.name} workstation {record.name}")
         record.status = "creating"
-        record.nodes = provider.create(ctx)
+        merge_nodes(record, provider.create(ctx))
         self.store.save(record)
         self.progress("waiting until it is reachable")
-        record.nodes = provider.wait_reachable(ctx, REACHABLE_TIMEOUT_SECONDS)
+        merge_nodes(record, provider.wait_reachable(ctx, REACHABLE_TIMEOUT_SECONDS))
         record.status = "ready"
         record.last_error = None
         self.store.save(record)
@@ -234,7 +353,7 @@ class DeploymentService:
         self.store.append_event(record.name, "bootstrap.start", image=request.settings.image)
         try:
             result = run_bootstrap(
-                self.store, record, lambda: provider.remote(record, known_hosts), request.settings,
+                self.store, record, lambda node: provider.remote(record, known_hosts, node), request.settings,
                 request.registry_key, request.on_event, request.on_pull,
             )
         except BaseException as exc:
@@ -264,20 +383,59 @@ class DeploymentService:
 
     # -- read --------------------------------------------------------------------------------
     def status(self, name: str, refresh: bool = False) -> StatusResult:
-        record = self.store.load(name)
         if not refresh:
-            return StatusResult(record)
-        provider, _ = self.provider_for(record)
-        nodes = provider.query(record)
-        live: dict[str, Any] = {"nodes": [node.state.value for node in nodes]}
-        if all(node.state in (InstanceState.RUNNING, InstanceState.UNKNOWN) for node in nodes):
-            try:
-                with provider.remote(record, str(self.store.paths(name).known_hosts)) as remote:
-                    live["reachable"] = remote.run(["true"], timeout=30).ok
-            except RemoteError as exc:
-                live["reachable"] = False
-                live["error"] = exc.message
+            return StatusResult(self.store.load(name))
+        record, statuses = self.refresh(name)
+        provider = get_provider(record.provider)
+        live: dict[str, Any] = {"nodes": [status.state.value for status in statuses]}
+        if all(status.state in (InstanceState.RUNNING, InstanceState.UNKNOWN) for status in statuses):
+            live["reachable"] = True
+            known_hosts = str(self.store.paths(name).known_hosts)
+            for node in record.nodes:
+                try:
+                    with provider.remote(record, known_hosts, node.index) as remote:
+                        ok = remote.run(["true"], timeout=30).ok
+                    error = None if ok else "a test command failed"
+                except RemoteError as exc:
+                    ok, error = False, exc.message
+                if not ok:
+                    live["reachable"] = False
+                    live["error"] = error if len(record.nodes) == 1 else f"node {node.index}: {error}"
+                    break
         return StatusResult(record, live)
+
+    def refresh(self, name: str, lock_timeout: float | None = None) -> tuple[DeploymentRecord, list[NodeStatus]]:
+        """Ask the provider about every node and save what it says in the record."""
+        from isaacctl.state import LOCK_TIMEOUT_SECONDS
+
+        with self.store.lock(name, timeout=lock_timeout or LOCK_TIMEOUT_SECONDS):
+            record = self.store.load(name)
+            provider, _ = self.provider_for(record)
+            statuses = provider.query(record)
+            notes = learn_status(record, statuses)
+            self.store.save(record)
+            for note in notes:
+                self.store.append_event(name, "node.lost", note=note)
+        return record, statuses
+
+    def list_deployments(self, refresh: bool = False) -> list[ListEntry]:
+        """Every deployment here; with refresh, each asked of its provider at once (one
+        thread each, each under its own lock), a failure kept on its own row."""
+        if not refresh:
+            return [ListEntry(record) for record in self.store.load_all()]
+        names = self.store.names()
+        if not names:
+            return []
+
+        def one(name: str) -> ListEntry:
+            try:
+                return ListEntry(self.refresh(name, lock_timeout=REFRESH_LOCK_TIMEOUT_SECONDS)[0])
+            except Exception as exc:  # noqa: BLE001 - one deployment's trouble is its row's, not the list's
+                return ListEntry(self.store.load(name), failure_reason(exc))
+
+        with ThreadPoolExecutor(max_workers=min(REFRESH_WORKERS, len(names)),
+                                thread_name_prefix="refresh") as pool:
+            return list(pool.map(one, names))
 
     # -- destroy -----------------------------------------------------------------------------
     def destroy(self, name: str) -> DestroyResult:
@@ -308,9 +466,13 @@ class DeploymentService:
 
     def _remove_containers(self, provider: Provider, record: DeploymentRecord) -> tuple[list[str], str | None]:
         self.progress("removing isaacctl's containers")
-        try:
-            with provider.remote(record, str(self.store.paths(record.name).known_hosts)) as remote:
-                return containers.remove_containers(remote, record.name), None
-        except IsaacctlError as exc:
-            # The machine is not ours: when it is gone or unreachable there is nothing to leak.
-            return [], f"containers not removed: {exc.message}"
+        removed: list[str] = []
+        known_hosts = str(self.store.paths(record.name).known_hosts)
+        for node in record.nodes:
+            try:
+                with provider.remote(record, known_hosts, node.index) as remote:
+                    removed += containers.remove_containers(remote, record)
+            except IsaacctlError as exc:
+                # The machine is not ours: when it is gone or unreachable there is nothing to leak.
+                return removed, f"containers not removed: {exc.message}"
+        return removed, None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from isaacctl.errors import IsaacctlError, RemoteError
-from isaacctl.providers.base import CONTAINER_LABEL
+from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
 from isaacctl.services.jobs.command import CONTAINER_JOBS
 
 if TYPE_CHECKING:
@@ -45,7 +45,8 @@ def start(jobs: JobService, deployment: str | None, host_port: int, local_port: 
         remote.run(["docker", "rm", "--force", name])  # a stale one from an earlier session
         result = remote.run([
             "docker", "run", "--detach", "--name", name,
-            "--label", f"{CONTAINER_LABEL}={record.name}", "--network=host",
+            "--label", f"{CONTAINER_LABEL}={record.name}", "--label", f"{CONTAINER_ID_LABEL}={record.id}",
+            "--network=host",
             "--volume", f"{record.host_root}/jobs:{CONTAINER_JOBS}:ro",
             "--entrypoint", "bash", str(record.image),
             "-c", f'exec ./isaaclab.sh -p -m tensorboard.main --logdir {CONTAINER_JOBS} --host 127.0.0.1 --port "$0"',

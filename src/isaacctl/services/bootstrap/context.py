@@ -12,7 +12,7 @@ from isaacctl.remote import CommandResult, Remote
 from isaacctl.services.secrets import Redactor, SecretSource
 
 if TYPE_CHECKING:
-    from isaacctl.records import DeploymentRecord, Node
+    from isaacctl.records import DeploymentRecord, Node, StepRecord
     from isaacctl.services.bootstrap.facts import ParsedFacts
     from isaacctl.services.bootstrap.pull_progress import PullProgress
 
@@ -54,11 +54,20 @@ class StepContext:
     facts: ParsedFacts | None = None
     memo: dict[str, Any] = field(default_factory=dict)  # answers worth asking once per run
     node_index: int = 0  # which node of the deployment this run makes ready
+    # Stores a step's result on the node; the runner passes one that takes its lock, as other
+    # nodes' threads save the same record. None: store it directly.
+    remember: Callable[[str, StepRecord], None] | None = None
     _remote: Remote | None = None
 
     @property
     def node(self) -> Node:
         return self.record.node(self.node_index)
+
+    def record_step(self, name: str, result: StepRecord) -> None:
+        if self.remember is not None:
+            self.remember(name, result)
+        else:
+            self.node.bootstrap[name] = result
 
     @property
     def remote(self) -> Remote:

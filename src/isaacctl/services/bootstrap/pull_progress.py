@@ -15,6 +15,7 @@ class PullProgress:
     finished: set[str] = field(default_factory=set)
     error: str | None = None
     status: str = ""
+    node: int = 0  # which node of the deployment is pulling
 
     def feed(self, line: str) -> bool:
         """Take one line; True when it changed what a progress bar shows."""

@@ -1,16 +1,18 @@
-"""Runs the steps in order: skips what is done, records each result, stops at the first failure
-(a later run resumes there) and keeps a redacted transcript in bootstrap.log."""
+"""Runs the steps in order on every node at once: skips what is done, records each result on
+its node, stops at the first failure (a later run resumes there) and keeps a redacted
+transcript in bootstrap.log."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TextIO
 
-from isaacctl.errors import UserError
+from isaacctl.errors import IsaacctlError, UserError
 from isaacctl.services.bootstrap.context import BootstrapSettings, StepContext, StepFailed
 from isaacctl.services.bootstrap.requirements import isaaclab_version
 from isaacctl.services.bootstrap.steps import STEP_NAMES, STEPS, Step
@@ -30,12 +32,41 @@ class StepEvent:
     summary: str = ""
     duration_s: float = 0.0
     message: str = ""
+    node: int = 0  # the node's index in the deployment
+
+
+@dataclass
+class NodeOutcome:
+    """How one node's run ended: what the per-node table of a failure shows."""
+
+    node: int
+    last: StepEvent | None = None
+    failure: StepFailed | None = None
+    error: BaseException | None = None  # anything else (a changed host key, Ctrl-C...)
+    stopped: bool = False  # another node failed: this one stopped after its current step
+
+    @property
+    def state(self) -> str:
+        if self.failure is not None or self.error is not None:
+            return "failed"
+        return "stopped" if self.stopped else "done"
+
+    @property
+    def message(self) -> str:
+        if self.failure is not None:
+            return self.failure.message
+        if self.error is not None:
+            from isaacctl.errors import failure_reason
+
+            return failure_reason(self.error)
+        return "stopped: another node failed" if self.stopped else ""
 
 
 @dataclass
 class BootstrapResult:
     name: str
     steps: list[StepEvent] = field(default_factory=list)
+    nodes: list[NodeOutcome] = field(default_factory=list)
 
     @property
     def ran(self) -> list[str]:
@@ -47,11 +78,27 @@ class BootstrapResult:
 
 
 class BootstrapFailed(StepFailed):
-    def __init__(self, step: str, cause: StepFailed, result: BootstrapResult) -> None:
-        super().__init__(f"bootstrap step {step!r} failed: {cause.message}", hint=cause.hint,
-                         output_tail=cause.output_tail)
+    def __init__(self, step: str, cause: StepFailed, result: BootstrapResult, node: int | None = None) -> None:
+        where = "" if node is None else f" on node {node}"
+        details = cause.output_tail
+        if node is not None:
+            details = node_table(result.nodes) + (f"\n\nnode {node}:\n{cause.output_tail}" if cause.output_tail else "")
+        super().__init__(f"bootstrap step {step!r} failed{where}: {cause.message}", hint=cause.hint,
+                         output_tail=details)
         self.step = step
+        self.node = node
         self.result = result
+
+
+def node_table(outcomes: list[NodeOutcome]) -> str:
+    """NODE STEP STATE MESSAGE, one row per node, as plain aligned text (error details)."""
+    rows = [("NODE", "STEP", "STATE", "MESSAGE")] + [
+        (str(o.node), o.last.step if o.last else "-", o.state, o.message) for o in outcomes
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows
+    ).rstrip()
 
 
 def validate_steps(only: list[str] | tuple[str, ...]) -> None:
@@ -66,37 +113,136 @@ def step_digest(step: Step, ctx: StepContext) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+class _NodeLog:
+    """One node's view of bootstrap.log: lines prefixed with the node when there are several,
+    written whole under a lock (threads share the file)."""
+
+    def __init__(self, handle: TextIO, lock: threading.Lock, prefix: str) -> None:
+        self.handle, self.lock, self.prefix = handle, lock, prefix
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            return self.handle.write(self.prefix + text)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.handle.flush()
+
+
+def _once(source: SecretSource) -> SecretSource:
+    """The registry key asked once for all nodes (it may be a prompt), whichever asks first."""
+    lock = threading.Lock()
+
+    def read():
+        with lock:
+            return source()
+
+    return read
+
+
 def run_bootstrap(
     store: StateStore,
     record: DeploymentRecord,
-    remote_factory: Callable[[], Remote],
+    remote_factory: Callable[[int], Remote],
     settings: BootstrapSettings,
     registry_key: SecretSource,
     on_event: Callable[[StepEvent], None] = lambda event: None,
     on_pull: Callable[[PullProgress], None] = lambda progress: None,
 ) -> BootstrapResult:
-    """Call with the deployment's lock held. Saves the record after every step."""
+    """Bootstrap every node of the deployment at once (one thread per node; one node runs on
+    the calling thread). Call with the deployment's lock held. Each step's result goes on its
+    node and the record is saved after every step. When a node fails, the others finish the
+    step they are in and stop; the error carries a table of where each node got to."""
     validate_steps(settings.only)
     result = BootstrapResult(record.name)
     paths = store.paths(record.name)
     record.gpus = settings.gpus  # type: ignore[assignment]
     record.registry_user = settings.registry_user
     record.isaaclab_version = isaaclab_version(settings.image)
-    with open(paths.bootstrap_log, "a", encoding="utf-8") as log:
-        paths.bootstrap_log.chmod(0o600)
-        ctx = StepContext(record=record, settings=settings, remote_factory=remote_factory,
-                          registry_key=registry_key, log=log, on_pull=on_pull)
+    indexes = [node.index for node in record.nodes] or [0]
+    several = len(indexes) > 1
+    save_lock, notify_lock, log_lock = threading.RLock(), threading.RLock(), threading.Lock()
+    stop = threading.Event()
+    closed = [False]  # set when the caller gave up (Ctrl-C): threads then leave the record alone
+    registry_key = _once(registry_key)
+
+    def remember_on(index: int):
+        def remember(name: str, step_record) -> None:
+            with save_lock:
+                if not closed[0]:
+                    record.node(index).bootstrap[name] = step_record
+        return remember
+
+    def notify(event: StepEvent) -> None:
+        with notify_lock:
+            on_event(event)
+
+    def run_node(index: int, log: TextIO, outcome: NodeOutcome) -> None:
+        def pulled(progress: PullProgress) -> None:
+            progress.node = index
+            with notify_lock:
+                on_pull(progress)
+
+        ctx = StepContext(record=record, settings=settings, remote_factory=lambda: remote_factory(index),
+                          registry_key=registry_key, log=_NodeLog(log, log_lock, f"[node {index}] " if several else ""),
+                          on_pull=pulled, node_index=index, remember=remember_on(index))
         ctx.write_log(f"== bootstrap {record.name}: image {settings.image}, gpus {settings.gpus}")
         try:
             for step in STEPS:
-                event, failure = _run_step(step, ctx, record, settings, on_event)
-                result.steps.append(event)
-                on_event(event)
-                store.save(record)
+                if stop.is_set():
+                    outcome.stopped = True
+                    return
+                event, failure = _run_step(step, ctx, record, settings,
+                                           lambda e: notify(replace(e, node=index)))
+                event = replace(event, node=index)
+                outcome.last = event
+                with save_lock:
+                    result.steps.append(event)
+                notify(event)
+                with save_lock:
+                    if not closed[0]:
+                        store.save(record)
                 if failure is not None:
-                    raise BootstrapFailed(step.name, failure, result)
+                    outcome.failure = failure
+                    stop.set()
+                    return
+        except BaseException as exc:
+            outcome.error = exc
+            stop.set()
         finally:
             ctx.reconnect()
+
+    result.nodes = [NodeOutcome(index) for index in indexes]
+    with open(paths.bootstrap_log, "a", encoding="utf-8") as log:
+        paths.bootstrap_log.chmod(0o600)
+        if not several:
+            run_node(indexes[0], log, result.nodes[0])
+        else:
+            threads = [threading.Thread(target=run_node, args=(outcome.node, log, outcome), daemon=True,
+                                        name=f"bootstrap-node-{outcome.node}") for outcome in result.nodes]
+            for thread in threads:
+                thread.start()
+            try:
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.2)  # a bare join() would not let Ctrl-C through
+            except BaseException:
+                stop.set()
+                with save_lock:
+                    closed[0] = True
+                raise
+    for outcome in result.nodes:
+        if outcome.error is not None:
+            error = outcome.error
+            if several and isinstance(error, IsaacctlError):
+                error.message = f"node {outcome.node}: {error.message}"
+                error.args = (error.message,)
+            raise error
+    failed = [outcome for outcome in result.nodes if outcome.failure is not None]
+    if failed:
+        first = failed[0]
+        assert first.failure is not None and first.last is not None
+        raise BootstrapFailed(first.last.step, first.failure, result, node=first.node if several else None)
     return result
 
 
@@ -119,8 +265,8 @@ def _run_step(
     from isaacctl.records import StepRecord, utc_now
 
     def remember(status: str, digest: str, duration: float, message: str = "") -> None:
-        ctx.node.bootstrap[step.name] = StepRecord(status=status, digest=digest, finished_at=utc_now(),
-                                                 duration_s=round(duration, 2), message=message)
+        ctx.record_step(step.name, StepRecord(status=status, digest=digest, finished_at=utc_now(),
+                                              duration_s=round(duration, 2), message=message))
 
     selected = not settings.only or step.name in settings.only
     if not selected and not step.always_run:  # reach and facts feed every later step

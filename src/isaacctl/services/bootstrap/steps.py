@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from isaacctl.errors import HostKeyChanged, RemoteError
-from isaacctl.providers.base import CONTAINER_LABEL
+from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
 from isaacctl.resources import template_text
 from isaacctl.services.bootstrap import requirements
 from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed
@@ -60,7 +60,8 @@ def gather_facts(ctx: StepContext) -> None:
     result = ctx.need(ctx.run_script("bootstrap/facts.sh", host_dir), "cannot read the host's facts")
     ctx.facts = parse_facts(result.stdout)
     ctx.node.facts = ctx.facts.facts
-    ctx.record.host_root = ctx.host_root
+    if ctx.node_index == 0:  # jobs run on the head; its folder is the deployment's
+        ctx.record.host_root = ctx.host_root
     problems, hints = [], []
     if not ctx.facts.python3:
         problems.append("python3 is missing on the host (isaacctl's helpers for Docker and job summaries use it)")
@@ -252,6 +253,7 @@ def smoke_run(ctx: StepContext) -> None:
         probe += " && nvidia-smi -L"
     result = ctx.run(
         ["docker", "run", "--rm", *gpu_args, "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
+         "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
          "--entrypoint", "bash", ctx.settings.image, "-c", probe],
         timeout=900,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from isaacctl.providers.base import CONTAINER_LABEL
+from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
 
 if TYPE_CHECKING:
     from isaacctl.services.jobs.spec import JobSpec
@@ -93,11 +93,13 @@ def docker_run_argv(
     host_job_dir: str,
     use_gpus: bool,
     command: list[str],
+    deployment_id: str = "",
 ) -> list[str]:
     argv = [
         "docker", "run", "--detach",
         "--name", container_name(deployment, job_id),
         "--label", f"{CONTAINER_LABEL}={deployment}",
+        *(["--label", f"{CONTAINER_ID_LABEL}={deployment_id}"] if deployment_id else []),
         "--label", f"{JOB_LABEL}={job_id}",
         "--label", f"isaacctl.mode={spec.mode}",
         "--label", f"isaacctl.task={spec.task}",
