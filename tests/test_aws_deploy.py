@@ -136,12 +136,17 @@ def test_deploy_makes_tagged_resources_logs_them_and_destroy_removes_all(routed,
 
     ec2 = aws.client()
     instance = ec2.describe_instances(InstanceIds=[node["instance_id"]])["Reservations"][0]["Instances"][0]
-    assert instance["ImageId"] == DLAMI_NEWEST and instance["KeyName"] == "isaacctl-ws1"
-    assert {"Key": "isaacctl:deployment", "Value": "ws1"} in instance["Tags"]
+    deployment_id, creator = record["id"], record["creator"]
+    assert instance["ImageId"] == DLAMI_NEWEST and instance["KeyName"] == f"isaacctl-ws1-{deployment_id}"
+    tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+    assert tags["isaacctl:deployment"] == "ws1" and tags["isaacctl:deployment-id"] == deployment_id
+    assert tags["isaacctl:creator"] == creator and tags["isaacctl:created"].startswith(record["created_at"][:19])
     volume = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [node["instance_id"]]}])["Volumes"][0]
     assert volume["Size"] == 256 and volume["VolumeType"] == "gp3"
     group = ec2.describe_security_groups(Filters=[{"Name": "tag:isaacctl:deployment", "Values": ["ws1"]}])["SecurityGroups"][0]
+    assert group["GroupName"] == f"isaacctl-ws1-{deployment_id}"
     assert [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]] == ["198.51.100.0/24"]
+    assert not [p for p in group["IpPermissions"] if p["UserIdGroupPairs"]]  # one node: no rule between nodes
     kinds = sorted(kind for kind, _ in aws.tagged("ws1"))
     assert kinds == ["instance", "key-pair", "security-group", "volume"]
 
@@ -150,7 +155,7 @@ def test_deploy_makes_tagged_resources_logs_them_and_destroy_removes_all(routed,
         phases = [e["event"] for e in log if e.get("kind") == kind]
         assert phases.index("resource.creating") < phases.index("resource.created"), kind
     creating = next(e for e in log if e["event"] == "resource.creating" and e["kind"] == "instance")
-    assert creating["id"].startswith("ws1-us-east-1a-")  # the client token, before the call
+    assert creating["id"] == f"ws1-{deployment_id}-us-east-1a-0"  # the client token, before the call
 
     assert cli("ssh", "ws1", "--", "id", "-un").stdout.strip() == sshd.user
     destroyed = cli("destroy", "ws1", "--yes")

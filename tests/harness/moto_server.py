@@ -7,7 +7,13 @@ behind ``FaultInjector``, a thin WSGI middleware that:
   the action, the region and request parameters, a number of times or always;
 - delays requests (so a test can SIGKILL a CLI between two API calls);
 - logs every request (service, region, action) for assertions and the call-count benchmark;
-- serves ``GET /isaacctl-test/myip``, the "what is my address" lookup, on loopback.
+- serves ``GET /isaacctl-test/myip``, the "what is my address" lookup, on loopback;
+- serves ``GET /isaacctl-test/route?host=ADDRESS``: which loopback sshd ("machine" 0, 1...) the
+  instance with that public or private address is, assigned per instance id on first sight
+  (so it is stable across stop/start); tests/harness/ssh_route.py, an ssh_config ProxyCommand,
+  asks it and connects SSH to that sshd (distinct host keys per node);
+- answers the EC2 placement-group actions moto does not implement (Create, Describe with tag
+  filters, Delete) from a small in-memory table, so a multi-node deploy runs against it.
 
 moto has no recent AMIs: ``AMIS`` (a Deep Learning Base GPU AMI owned by Amazon in two
 releases, and Canonical's Ubuntu 22.04) is written to a JSON file that MOTO_AMIS_PATH names
@@ -28,9 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 from urllib.request import Request, urlopen
 
 MYIP_PATH = "/isaacctl-test/myip"
+ROUTE_PATH = "/isaacctl-test/route"
+PLACEMENT_ACTIONS = ("CreatePlacementGroup", "DescribePlacementGroups", "DeletePlacementGroup")
 MYIP_ADDRESS = "203.0.113.10"  # documentation range: never dialled
 DLAMI_NAME = "Deep Learning Base OSS Nvidia Driver GPU AMI (Ubuntu 22.04) {}"
 UBUNTU_NAME = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-{}"
@@ -84,7 +93,8 @@ class Fault:
             return False
         if self.times is not None and self.hits >= self.times:
             return False
-        return all(params.get(key) == value for key, value in self.params.items())
+        # "*": the parameter is there, whatever its value
+        return all(params.get(key) == value or (value == "*" and key in params) for key, value in self.params.items())
 
 
 @dataclass
@@ -102,6 +112,8 @@ class FaultInjector:
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self._lock = threading.Lock()
+        self.routes: dict[str, int] = {}  # instance id -> index of the sshd it is routed to
+        self.placement_groups: dict[tuple[str | None, str], dict[str, Any]] = {}  # (region, name) -> group
 
     def inject(self, action: str, code: str = "", **kwargs: Any) -> Fault:
         fault = Fault(action, code, **kwargs)
@@ -114,6 +126,12 @@ class FaultInjector:
             self.faults.clear()
             self.calls.clear()
 
+    def reset_state(self) -> None:
+        """What the middleware itself emulates (routes, placement groups): with moto's reset."""
+        with self._lock:
+            self.routes.clear()
+            self.placement_groups.clear()
+
     def actions(self, service: str = "ec2") -> list[str]:
         return [c.action for c in self.calls if c.service == service and c.action]
 
@@ -121,6 +139,8 @@ class FaultInjector:
         if environ.get("PATH_INFO") == MYIP_PATH:
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [f"{MYIP_ADDRESS}\n".encode()]
+        if environ.get("PATH_INFO") == ROUTE_PATH:
+            return self._route(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -137,11 +157,87 @@ class FaultInjector:
         if delay:
             time.sleep(delay)
         error = next((f for f in chosen if f.code), None)
+        if error is None and service == "ec2" and action in PLACEMENT_ACTIONS:
+            return self._placement(action, region, params, start_response)
         if error is None:
             return self.app(environ, start_response)
         payload = _ERROR_XML.format(code=error.code, message=error.message).encode()
         start_response(f"{error.status} Injected", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
         return [payload]
+
+
+    # -- routing SSH to loopback sshds, per instance -------------------------------------------
+    def _route(self, environ: dict, start_response: Any) -> Any:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ec2.models import ec2_backends
+
+        host = parse_qs(environ.get("QUERY_STRING", "")).get("host", [""])[0]
+        found = None
+        for backend in list(ec2_backends[DEFAULT_ACCOUNT_ID].values()):
+            for instance in backend.all_instances():
+                if host and host in (instance.public_ip, instance.private_ip):
+                    found = instance.id
+        if found is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [f"no instance has the address {host!r}\n".encode()]
+        with self._lock:
+            index = self.routes.setdefault(found, len(self.routes))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{index} {found}\n".encode()]
+
+    # -- placement groups (not in moto) -------------------------------------------------------
+    def _placement(self, action: str, region: str | None, params: dict[str, str], start_response: Any) -> Any:
+        def reply(body: str, status: str = "200 OK") -> list[bytes]:
+            payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns='
+                       f'"http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>isaacctl-test</requestId>'
+                       f"{body}</{action}Response>").encode()
+            start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+            return [payload]
+
+        def error(code: str, message: str) -> list[bytes]:
+            payload = _ERROR_XML.format(code=code, message=message).encode()
+            start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+            return [payload]
+
+        def item(group: dict[str, Any]) -> str:
+            tags = "".join(f"<item><key>{escape(k)}</key><value>{escape(v)}</value></item>"
+                           for k, v in group["tags"].items())
+            return (f"<groupName>{escape(group['name'])}</groupName><state>available</state>"
+                    f"<strategy>{group['strategy']}</strategy><groupId>{group['id']}</groupId>"
+                    f"<tagSet>{tags}</tagSet>")
+
+        name = params.get("GroupName", "")
+        with self._lock:
+            if action == "CreatePlacementGroup":
+                if (region, name) in self.placement_groups:
+                    return error("InvalidPlacementGroup.Duplicate", f"The placement group '{name}' already exists.")
+                tags = {params[k]: params.get(k[: -len("Key")] + "Value", "") for k in params
+                        if re.fullmatch(r"TagSpecification\.\d+\.Tag\.\d+\.Key", k)}
+                group = {"name": name, "strategy": params.get("Strategy", "cluster"), "tags": tags,
+                         "id": f"pg-{len(self.placement_groups) + 1:017x}"}
+                self.placement_groups[(region, name)] = group
+                return reply(f"<placementGroup>{item(group)}</placementGroup>")
+            if action == "DeletePlacementGroup":
+                if self.placement_groups.pop((region, name), None) is None:
+                    return error("InvalidPlacementGroup.Unknown", f"The Placement Group '{name}' is unknown.")
+                return reply("<return>true</return>")
+            groups = [g for (r, _), g in self.placement_groups.items() if r == region]
+        wanted = [v for k, v in params.items() if re.fullmatch(r"GroupName\.\d+", k)]
+        if wanted:
+            groups = [g for g in groups if g["name"] in wanted]
+        for key, filter_name in params.items():
+            match = re.fullmatch(r"Filter\.(\d+)\.Name", key)
+            if not match:
+                continue
+            values = [v for k, v in params.items() if re.fullmatch(rf"Filter\.{match.group(1)}\.Value\.\d+", k)]
+            if filter_name == "tag-key":
+                groups = [g for g in groups if set(values) & set(g["tags"])]
+            elif filter_name.startswith("tag:"):
+                groups = [g for g in groups if g["tags"].get(filter_name[4:]) in values]
+            elif filter_name == "group-name":
+                groups = [g for g in groups if g["name"] in values]
+        return reply("<placementGroupSet>" + "".join(f"<item>{item(g)}</item>" for g in groups)
+                     + "</placementGroupSet>")
 
 
 class MotoServer:
@@ -191,6 +287,7 @@ class MotoServer:
             response.read()
         assert self.faults is not None
         self.faults.clear()
+        self.faults.reset_state()
 
     def env(self, region: str = "us-east-1") -> dict[str, str | None]:
         """What a CLI subprocess needs: the endpoint, dummy credentials, no shared config and no
@@ -233,7 +330,23 @@ class MotoServer:
         found += [("internet-gateway", g["InternetGatewayId"])
                   for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]]
         found += [("vpc", v["VpcId"]) for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]]
+        found += [("placement-group", g["GroupName"])
+                  for g in ec2.describe_placement_groups(Filters=flt)["PlacementGroups"]]
         return found
+
+    def tagged_for(self, deployment: str, deployment_id: str, region: str = "us-east-1") -> list[tuple[str, str]]:
+        """tagged(), only the resources that also carry isaacctl:deployment-id=<deployment_id>."""
+        ec2 = self.client("ec2", region)
+        flt = [{"Name": "tag:isaacctl:deployment", "Values": [deployment]},
+               {"Name": "tag:isaacctl:deployment-id", "Values": [deployment_id]}]
+        found = [("instance", i["InstanceId"]) for r in ec2.describe_instances(Filters=flt)["Reservations"]
+                 for i in r["Instances"] if i["State"]["Name"] != "terminated"]
+        found += [("security-group", g["GroupId"]) for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]]
+        found += [("key-pair", k["KeyPairId"]) for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]]
+        found += [("volume", v["VolumeId"]) for v in ec2.describe_volumes(Filters=flt)["Volumes"]]
+        found += [("placement-group", g["GroupName"])
+                  for g in ec2.describe_placement_groups(Filters=flt)["PlacementGroups"]]
+        return sorted(found)
 
     def delete_default_vpc(self, region: str = "us-east-1") -> None:
         """Make the region look like an account without a default VPC."""

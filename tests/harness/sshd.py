@@ -355,3 +355,29 @@ class SshServer:
 
     def __repr__(self) -> str:
         return f"SshServer({self.user}@{self.host}:{self.port}, home={self.home})"
+
+
+class TwinSshServer(SshServer):
+    """Another sshd serving the same user, home and client key as `of`, on its own port with
+    its own host key: a second "machine" that one ssh_config reaches (multi-node tests, routed
+    per instance by tests/harness/ssh_route.py). Closing it leaves `of` and its user alone."""
+
+    def __init__(self, of: SshServer):  # noqa: D107 - the original's setup is for a new user
+        self.user, self._lock_fd, self._pw = of.user, None, of._pw
+        self.dir = Path(tempfile.mkdtemp(prefix="isaacctl-sshd-twin-", dir=of.dir.parent))
+        self.dir.chmod(0o755)
+        self.port = None
+        self._fixed_port = False
+        self.proc = None
+        self._log_fh = None
+        self.home, self.client_key, self.authorized_keys = of.home, of.client_key, of.authorized_keys
+        self._server_dir = self.dir / "server"
+        self._server_dir.mkdir(mode=0o755)
+        self._host_key = self._server_dir / "ssh_host_ed25519_key"
+        self.host_key_public = _keygen(self._host_key, "isaacctl-test-host-twin")
+        self.config_path = self._server_dir / "sshd_config"
+        self.log_path = self.dir / "sshd.log"
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -24,7 +24,7 @@ class LocalOptions(HostOptions):
     pass
 
 
-class LocalProvider(Provider):
+class LocalProvider(Provider[LocalOptions]):
     """Use this machine as the workstation (an RTX desktop)."""
 
     name = "local"
@@ -39,19 +39,19 @@ class LocalProvider(Provider):
             hourly_usd=None,
         )
 
-    def create(self, ctx: DeployContext) -> list[Node]:
+    def create(self, ctx: DeployContext[LocalOptions]) -> list[Node]:
         from isaacctl.records import Node
 
         ctx.created("host", "localhost")
         return [Node(index=0)]
 
-    def wait_reachable(self, ctx: DeployContext, timeout: float) -> list[Node]:
+    def wait_reachable(self, ctx: DeployContext[LocalOptions], timeout: float) -> list[Node]:
         return ctx.record.nodes
 
     def query(self, record: DeploymentRecord) -> list[NodeStatus]:
         return [NodeStatus(index=0, instance_id=None, state=InstanceState.RUNNING)]
 
-    def destroy(self, ctx: DeployContext) -> None:
+    def destroy(self, ctx: DeployContext[LocalOptions]) -> None:
         ctx.deleted("host", "localhost", note="forgotten; the machine is untouched")
 
     def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> Remote:

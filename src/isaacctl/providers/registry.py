@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import IsaacctlError, UserError
 
@@ -24,7 +24,7 @@ def provider_names() -> list[str]:
     return sorted(_entry_points())
 
 
-def get_provider(name: str) -> Provider:
+def get_provider(name: str) -> Provider[Any]:
     entry = _entry_points().get(name)
     if entry is None:
         known = ", ".join(provider_names()) or "none installed"
@@ -36,4 +36,5 @@ def get_provider(name: str) -> Provider:
             f"provider {name!r} cannot be loaded: {exc}",
             hint=f"install its extra: pip install 'isaacctl[{name}]'",
         ) from exc
-    return provider_class()
+    provider: Provider[Any] = provider_class()
+    return provider

@@ -46,7 +46,7 @@ class SshOptions(HostOptions):
         return str(path.absolute())
 
 
-class SshProvider(Provider):
+class SshProvider(Provider[SshOptions]):
     """Adopt a machine that already exists, over SSH. Its host key is pinned on first contact."""
 
     name = "ssh"
@@ -58,10 +58,10 @@ class SshProvider(Provider):
     def plan(self, name: str, options: SshOptions) -> Plan:
         return Plan(resources=[PlannedResource("host", options.host, "adopted over SSH as it is")])
 
-    def create(self, ctx: DeployContext) -> list[Node]:
+    def create(self, ctx: DeployContext[SshOptions]) -> list[Node]:
         from isaacctl.records import Node, SshEndpoint
 
-        options: SshOptions = ctx.options  # type: ignore[assignment]
+        options = ctx.options
         endpoint = SshEndpoint(
             host=options.host,
             port=options.port,
@@ -72,9 +72,9 @@ class SshProvider(Provider):
         ctx.created("host", options.host)
         return [Node(index=0, public_ip=options.host, ssh=endpoint)]
 
-    def wait_reachable(self, ctx: DeployContext, timeout: float) -> list[Node]:
-        ctx.on_progress(f"connecting to {ctx.options.host}")  # type: ignore[attr-defined]
-        with self._remote(ctx.record, ctx.known_hosts_file) as remote:  # type: ignore[attr-defined]
+    def wait_reachable(self, ctx: DeployContext[SshOptions], timeout: float) -> list[Node]:
+        ctx.on_progress(f"connecting to {ctx.options.host}")
+        with self._remote(ctx.record, ctx.known_hosts_file) as remote:
             result = remote.run(["true"], timeout=timeout)
             if not result.ok:
                 raise RemoteError(f"ssh: a test command on {remote.description} failed: {result.tail(3)}")
@@ -86,7 +86,7 @@ class SshProvider(Provider):
         return [NodeStatus(index=0, instance_id=None, state=InstanceState.UNKNOWN,
                            public_ip=record.address)]
 
-    def destroy(self, ctx: DeployContext) -> None:
+    def destroy(self, ctx: DeployContext[SshOptions]) -> None:
         ctx.deleted("host", ctx.record.address, note="forgotten; the machine is untouched")
 
     def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> SshRemote:
@@ -94,8 +94,8 @@ class SshProvider(Provider):
 
     @staticmethod
     def _remote(record: DeploymentRecord, known_hosts_file: str) -> SshRemote:
-        from isaacctl.remote.sshconfig import ssh_config_path
         from isaacctl.remote.ssh import SshRemote
+        from isaacctl.remote.sshconfig import ssh_config_path
 
         node = record.head
         assert node is not None and node.ssh is not None

@@ -1,16 +1,16 @@
 """`aws`: a GPU workstation on EC2, made and removed by isaacctl.
 
 Modules: options (flags, validated offline), pricing (the shipped catalog), api (sessions,
-retries, tags, waiting), keys, network, instances (image, zones, launch with failover),
-teardown (tag sweeps, destroy, verification). boto3 is imported only inside functions, so
-`isaacctl --help` never loads it."""
+retries, tags, waiting), keys, network (VPC, security group, placement group), instances
+(image, zones, launch of all nodes with zone failover), teardown (tag sweeps, destroy,
+verification); what every cloud shares is in providers/toolkit. boto3 is imported only inside
+functions, so `isaacctl --help` never loads it."""
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import HostKeyChanged, ProviderError, RemoteError
+from isaacctl.errors import ProviderError, RemoteError
 from isaacctl.providers.aws.options import AwsOptions
 from isaacctl.providers.base import (
     Capabilities,
@@ -35,18 +35,12 @@ _STATES = {
 }
 
 
-class AwsProvider(Provider):
-    """Create a GPU workstation on EC2 (key pair, security group, instance), then bootstrap it.
-    Shows the plan and hourly price first. On an existing name, makes only what is missing."""
-
+class AwsProvider(Provider[AwsOptions]):
     name = "aws"
-    summary = "an EC2 GPU instance made for the deployment"
-    capabilities = Capabilities(stop_start=True, spot=True, owns_machines=True)
+    summary = "EC2 GPU instances made for the deployment (one, or several in one zone)"
+    capabilities = Capabilities(stop_start=True, spot=True, multi_node=True, owns_machines=True)
     options_model = AwsOptions
-    examples = (
-        "isaacctl deploy aws --name ws1 --region us-east-1 --instance-type g6e.2xlarge",
-        "isaacctl deploy aws --name ws1 --spot --dry-run",
-    )
+    scope_fields = ("region", "profile")
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod
@@ -59,8 +53,18 @@ class AwsProvider(Provider):
     def _options(record: DeploymentRecord) -> AwsOptions:
         return AwsOptions.model_validate(record.options)
 
+    @staticmethod
+    def _nodes(instances: list[dict[str, Any]], ctx: DeployContext[AwsOptions]) -> list[Node]:
+        """The record's nodes for the instances (head first), keeping what bootstrap learnt."""
+        from isaacctl.providers.aws.instances import in_node_order, node_of
+
+        previous = {n.instance_id: n for n in ctx.record.nodes if n.instance_id}
+        ordered = in_node_order(instances, [n.instance_id for n in ctx.record.nodes if n.instance_id])
+        return [node_of(instance, ctx.private_key_file, index, previous.get(instance["InstanceId"]))
+                for index, instance in enumerate(ordered)]
+
     # -- contract ----------------------------------------------------------------------------
-    def check_credentials(self, options: AwsOptions) -> CredentialCheck:  # type: ignore[override]
+    def check_credentials(self, options: AwsOptions) -> CredentialCheck:
         from botocore.exceptions import BotoCoreError, ClientError
 
         from isaacctl.providers.aws.errors import CREDENTIALS_HINT, aws_error
@@ -74,16 +78,16 @@ class AwsProvider(Provider):
         profile = f" (profile {options.profile})" if options.profile else ""
         return CredentialCheck(ok=True, identity=f"{identity['Arn']}, account {identity['Account']}{profile}")
 
-    def plan(self, name: str, options: AwsOptions) -> Plan:  # type: ignore[override]
+    def plan(self, name: str, options: AwsOptions) -> Plan:
         from isaacctl.providers.aws.planning import make_plan
 
         return make_plan(self._aws(options), name)
 
-    def create(self, ctx: DeployContext) -> list[Node]:
+    def create(self, ctx: DeployContext[AwsOptions]) -> list[Node]:
         from isaacctl.providers.aws import instances, keys, network
-        from isaacctl.services.bootstrap.cloudinit import render_user_data
+        from isaacctl.providers.toolkit.cloudinit import render_user_data
 
-        options: AwsOptions = ctx.options  # type: ignore[assignment]
+        options = ctx.options
         aws = self._aws(options)
         plan = ctx.plan if ctx.plan is not None else self.plan(ctx.name, options)
         resolved = plan.resolved
@@ -94,136 +98,156 @@ class AwsProvider(Provider):
         key_name = keys.ensure_key_pair(aws, ctx)
         net = network.ensure_network(aws, ctx)
         group_id = network.ensure_security_group(aws, ctx, net.vpc_id, resolved["ingress_cidr"])
-        found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES)
+        found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES, owner=ctx.identity)
         if found:
-            instance = found[0]
-            ctx.on_progress(f"found {instance['InstanceId']} ({instance['State']['Name']})")
-            instance = self._bring_back(aws, ctx, instance)
-        else:
-            image = instances.Image(**resolved["image"])
-            skipped = [instances.Attempt(**a) for a in resolved["skipped_zones"]]
+            ctx.on_progress("found " + ", ".join(f"{i['InstanceId']} ({i['State']['Name']})" for i in found))
+            found = self._bring_back(aws, ctx, found)
+        missing = options.nodes - len(found)
+        if missing > 0:
+            placement = None
+            if options.nodes > 1 and resolved.get("placement", True):
+                placement = network.ensure_placement_group(aws, ctx)
+            zones, skipped = resolved["zones"], [instances.Attempt(**a) for a in resolved["skipped_zones"]]
+            if found:  # the nodes share one zone: the missing ones join the others
+                zones, skipped = [found[0]["Placement"]["AvailabilityZone"]], []
             user_data = render_user_data(ctx.name, instances.LOGIN_USER, "all" if resolved["gpus"] else "none")
             made = instances.launch(
-                aws, ctx, zones=resolved["zones"], skipped=skipped,
+                aws, ctx, zones=zones, skipped=skipped,
                 subnet_for=lambda zone: network.subnet_for(aws, ctx, net, zone),
-                image=image, key_name=key_name, group_id=group_id, user_data=user_data,
-                vcpus=resolved.get("vcpus"),
+                image=instances.Image(**resolved["image"]), key_name=key_name, group_id=group_id,
+                user_data=user_data, vcpus=resolved.get("vcpus"), count=missing, have=len(found),
+                placement_group=placement,
             )
-            instance = instances.wait_for_state(aws, made["InstanceId"], "running",
-                                                instances.RUNNING_TIMEOUT, ctx.on_progress)
-        record.zone = instance.get("Placement", {}).get("AvailabilityZone")
-        return [instances.node_of(instance, ctx.private_key_file)]
+            found += [instances.wait_for_state(aws, i["InstanceId"], "running", instances.RUNNING_TIMEOUT,
+                                               ctx.on_progress) for i in made]
+        nodes = self._nodes(found, ctx)
+        head = next(i for i in found if i["InstanceId"] == nodes[0].instance_id)
+        record.zone = head.get("Placement", {}).get("AvailabilityZone")
+        return nodes
 
-    def _bring_back(self, aws: Aws, ctx: DeployContext, instance: dict) -> dict:
-        """A resumed deploy found the instance: wait out transitions, start it if stopped."""
+    def _bring_back(self, aws: Aws, ctx: DeployContext[AwsOptions], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Instances of a resumed deploy or a start: wait out transitions, start the stopped
+        ones (one call), and return them running."""
         from isaacctl.providers.aws import instances
 
-        instance_id, state = instance["InstanceId"], instance["State"]["Name"]
-        if state == "stopping":
-            instance = instances.wait_for_state(aws, instance_id, "stopped", instances.STOPPED_TIMEOUT, ctx.on_progress)
-            state = "stopped"
-        if state == "stopped":
-            self._start_instance(aws, instance_id)
-        return instances.wait_for_state(aws, instance_id, "running", instances.RUNNING_TIMEOUT, ctx.on_progress)
+        for instance in found:
+            if instance["State"]["Name"] == "stopping":
+                instances.wait_for_state(aws, instance["InstanceId"], "stopped", instances.STOPPED_TIMEOUT,
+                                         ctx.on_progress)
+                instance["State"]["Name"] = "stopped"
+        stopped = [i["InstanceId"] for i in found if i["State"]["Name"] == "stopped"]
+        if stopped:
+            self._start_instances(aws, stopped)
+        return [instances.wait_for_state(aws, i["InstanceId"], "running", instances.RUNNING_TIMEOUT, ctx.on_progress)
+                for i in found]
 
     @staticmethod
-    def _start_instance(aws: Aws, instance_id: str) -> None:
+    def _start_instances(aws: Aws, instance_ids: list[str]) -> None:
         from botocore.exceptions import ClientError
 
         from isaacctl.providers.aws.errors import CAPACITY, aws_error, code_of, message_of
 
+        listed = ", ".join(instance_ids)
         try:
-            aws.launch_call(aws.ec2_launch.start_instances, InstanceIds=[instance_id])
+            aws.launch_call(aws.ec2_launch.start_instances, InstanceIds=instance_ids)
         except ClientError as exc:
             if code_of(exc) in CAPACITY:
                 raise ProviderError(
-                    f"capacity: {instance_id} cannot start in its zone now ({code_of(exc)}: {message_of(exc)})",
+                    f"capacity: {listed} cannot start in its zone now ({code_of(exc)}: {message_of(exc)})",
                     hint="its disk lives in that zone: try again in a few minutes",
                 ) from None
-            raise aws_error(exc, f"starting {instance_id}") from None
+            raise aws_error(exc, f"starting {listed}") from None
 
-    def wait_reachable(self, ctx: DeployContext, timeout: float) -> list[Node]:
-        """A short retry loop around the same SSH code every command uses."""
-        deadline = time.monotonic() + timeout
-        delay, last = 1.0, ""
-        ctx.on_progress(f"waiting for SSH on {ctx.record.address}")
-        while True:
-            try:
-                with self._remote(ctx.record, ctx.known_hosts_file, connect_timeout=15) as remote:
-                    if remote.run(["true"], timeout=30).ok:
-                        return ctx.record.nodes
-                    last = "a test command failed"
-            except HostKeyChanged:
-                raise
-            except RemoteError as exc:
-                last = exc.message
-            if time.monotonic() + delay > deadline:
-                raise RemoteError(f"ssh: {ctx.record.address} did not accept a login within {timeout:.0f} s: {last}")
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    def wait_reachable(self, ctx: DeployContext[AwsOptions], timeout: float) -> list[Node]:
+        from functools import partial
+
+        from isaacctl.providers.toolkit.reachable import CONNECT_TIMEOUT, wait_for_ssh
+
+        record, known_hosts = ctx.record, ctx.known_hosts_file
+        several = len(record.nodes) > 1
+        wait_for_ssh(
+            [(f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
+              partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT))
+             for n in record.nodes],
+            timeout, ctx.on_progress,
+        )
+        return record.nodes
 
     def query(self, record: DeploymentRecord) -> list[NodeStatus]:
         from isaacctl.providers.aws import instances
+        from isaacctl.providers.base import identity_of
 
-        found = instances.find_instances(self._aws(self._options(record)), record.name)
-        if not found:
-            return [NodeStatus(index=0, instance_id=record.head.instance_id if record.head else None,
-                               state=InstanceState.TERMINATED)]
-        return [
-            NodeStatus(index=i, instance_id=inst["InstanceId"], state=_STATES.get(inst["State"]["Name"], InstanceState.UNKNOWN),
-                       public_ip=inst.get("PublicIpAddress"), private_ip=inst.get("PrivateIpAddress"))
-            for i, inst in enumerate(found)
-        ]
+        found = {i["InstanceId"]: i for i in instances.find_instances(
+            self._aws(self._options(record)), record.name, owner=identity_of(record))}
+        statuses, index = [], 0
+        for node in record.nodes:
+            instance = found.pop(node.instance_id, None) if node.instance_id else None
+            statuses.append(_status(node.index, node.instance_id, instance))
+            index = max(index, node.index + 1)
+        for instance in instances.in_node_order(list(found.values())):  # made but not recorded yet
+            statuses.append(_status(index, instance["InstanceId"], instance))
+            index += 1
+        return statuses or [NodeStatus(index=0, instance_id=None, state=InstanceState.TERMINATED)]
 
-    def stop(self, ctx: DeployContext) -> None:
+    def stop(self, ctx: DeployContext[AwsOptions]) -> None:
         from isaacctl.providers.aws import instances
 
-        aws = self._aws(ctx.options)  # type: ignore[arg-type]
-        found = instances.find_instances(aws, ctx.name)
+        aws = self._aws(ctx.options)
+        found = instances.find_instances(aws, ctx.name, owner=ctx.identity)
         if not found:
-            raise ProviderError(f"aws: no instance tagged {ctx.name!r} in {aws.options.region}")
-        for instance in found:
-            if instance["State"]["Name"] in ("running", "pending"):
-                aws.call(f"stopping {instance['InstanceId']}", aws.ec2.stop_instances,
-                         InstanceIds=[instance["InstanceId"]])
+            raise ProviderError(f"aws: no instance of {ctx.name!r} ({ctx.identity.id}) in {aws.options.region}")
+        running = [i["InstanceId"] for i in found if i["State"]["Name"] in ("running", "pending")]
+        if running:
+            aws.call(f"stopping {', '.join(running)}", aws.ec2.stop_instances, InstanceIds=running)
         for instance in found:
             instances.wait_for_state(aws, instance["InstanceId"], "stopped", instances.STOPPED_TIMEOUT, ctx.on_progress)
 
-    def start(self, ctx: DeployContext) -> list[Node]:
+    def start(self, ctx: DeployContext[AwsOptions]) -> list[Node]:
         from isaacctl.providers.aws import instances
 
-        aws = self._aws(ctx.options)  # type: ignore[arg-type]
-        found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES)
+        aws = self._aws(ctx.options)
+        found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES, owner=ctx.identity)
         if not found:
-            raise ProviderError(f"aws: no instance tagged {ctx.name!r} in {aws.options.region}",
+            raise ProviderError(f"aws: no instance of {ctx.name!r} ({ctx.identity.id}) in {aws.options.region}",
                                 hint=f"'isaacctl deploy aws --name {ctx.name}' makes what is missing")
-        instance = self._bring_back(aws, ctx, found[0])
-        return [instances.node_of(instance, ctx.private_key_file)]
+        return self._nodes(self._bring_back(aws, ctx, found), ctx)
 
-    def destroy(self, ctx: DeployContext) -> None:
+    def destroy(self, ctx: DeployContext[AwsOptions]) -> None:
         from isaacctl.providers.aws import teardown
 
-        teardown.destroy(self._aws(ctx.options), ctx)  # type: ignore[arg-type]
+        teardown.destroy(self._aws(ctx.options), ctx)
 
-    def list_tagged(self, options: AwsOptions, deployment: str | None = None) -> list[CloudResource]:  # type: ignore[override]
+    def list_tagged(self, options: AwsOptions, deployment: str | None = None) -> list[CloudResource]:
         from isaacctl.providers.aws import teardown
 
         return [r for r in teardown.list_tagged(self._aws(options), deployment)
                 if not (r.kind == "instance" and r.state == "terminated")]
 
     def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> SshRemote:
-        return self._remote(record, known_hosts_file)
+        return self._remote(record, known_hosts_file, node)
 
     @staticmethod
-    def _remote(record: DeploymentRecord, known_hosts_file: str, connect_timeout: float | None = None) -> SshRemote:
+    def _remote(record: DeploymentRecord, known_hosts_file: str, node: int = 0,
+                connect_timeout: float | None = None) -> SshRemote:
         from pathlib import Path
 
         from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
         from isaacctl.remote.sshconfig import ssh_config_path
 
-        node = record.head
-        if node is None or node.ssh is None:
+        try:
+            chosen = record.node(node) if record.nodes else None
+        except IndexError as exc:
+            raise RemoteError(f"ssh: {exc}") from None
+        if chosen is None or chosen.ssh is None:
             raise RemoteError(f"ssh: deployment {record.name!r} has no instance address yet",
                               hint=f"'isaacctl deploy aws --name {record.name}' carries on where it stopped")
-        return SshRemote(node.ssh, Path(known_hosts_file), ssh_config=ssh_config_path(),
+        return SshRemote(chosen.ssh, Path(known_hosts_file), ssh_config=ssh_config_path(),
                          connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS)
+
+
+def _status(index: int, instance_id: str | None, instance: dict[str, Any] | None) -> NodeStatus:
+    if instance is None:
+        return NodeStatus(index=index, instance_id=instance_id, state=InstanceState.TERMINATED)
+    return NodeStatus(index=index, instance_id=instance["InstanceId"],
+                      state=_STATES.get(instance["State"]["Name"], InstanceState.UNKNOWN),
+                      public_ip=instance.get("PublicIpAddress"), private_ip=instance.get("PrivateIpAddress"))

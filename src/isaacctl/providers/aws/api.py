@@ -10,15 +10,15 @@ instance)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from isaacctl.errors import ProviderError
 from isaacctl.providers.aws.errors import THROTTLING, aws_error, code_of
-from isaacctl.providers.base import DEPLOYMENT_TAG
+from isaacctl.providers.base import CREATED_KEY, CREATOR_KEY, DEPLOYMENT_TAG, ID_KEY, NAME_KEY, Identity
+from isaacctl.providers.toolkit.retry import poll_until
+from isaacctl.providers.toolkit.tags import cloud_tags, identity_from_tags, unique_name
 
 if TYPE_CHECKING:
     import boto3
@@ -29,20 +29,35 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 8
 
 
+# AWS's tag keys for the generic identity keys: the name keeps its historical key.
+TAG_KEYS = {NAME_KEY: DEPLOYMENT_TAG, ID_KEY: "isaacctl:deployment-id",
+            CREATOR_KEY: "isaacctl:creator", CREATED_KEY: "isaacctl:created"}
+ID_TAG = TAG_KEYS[ID_KEY]
+
+
 def name_of(deployment: str) -> str:
-    """The Name tag, key pair name and security group name of a deployment's resources."""
+    """The Name tag of a deployment's resources (for people; never used to find them)."""
     return f"isaacctl-{deployment}"
 
 
-def tag_spec(resource_type: str, deployment: str) -> dict[str, Any]:
-    return {
-        "ResourceType": resource_type,
-        "Tags": [{"Key": DEPLOYMENT_TAG, "Value": deployment}, {"Key": "Name", "Value": name_of(deployment)}],
-    }
+def unique_name_of(identity: Identity) -> str:
+    """Key pair, security group and placement group name: unique per account and VPC, so two
+    deployments of one name (two state folders) never collide."""
+    return unique_name(identity)
+
+
+def tags_of(identity: Identity) -> list[dict[str, str]]:
+    tags = [{"Key": key, "Value": value} for key, value in cloud_tags(identity, TAG_KEYS).items()]
+    return [*tags, {"Key": "Name", "Value": name_of(identity.name)}]
+
+
+def tag_spec(resource_type: str, identity: Identity) -> dict[str, Any]:
+    return {"ResourceType": resource_type, "Tags": tags_of(identity)}
 
 
 def tag_filter(deployment: str | None) -> list[dict[str, Any]]:
-    """Filter for resources of one deployment, or of any isaacctl deployment (None)."""
+    """Filter for resources of one deployment name, or of any isaacctl deployment (None). Ids
+    are checked afterwards (`owned`): resources made before ids carry the name tag only."""
     if deployment is None:
         return [{"Name": "tag-key", "Values": [DEPLOYMENT_TAG]}]
     return [{"Name": f"tag:{DEPLOYMENT_TAG}", "Values": [deployment]}]
@@ -53,6 +68,19 @@ def tag_value(tags: list[dict[str, str]] | None, key: str = DEPLOYMENT_TAG) -> s
         if tag.get("Key") == key:
             return tag.get("Value")
     return None
+
+
+def identity_in(tags: list[dict[str, str]] | None) -> Identity | None:
+    """The deployment a resource's tags name (id "" when it has none), or None."""
+    return identity_from_tags({t["Key"]: t.get("Value", "") for t in tags or [] if "Key" in t}, TAG_KEYS)
+
+
+def owned(items: list[dict[str, Any]], owner: Identity | None, tags_key: str = "Tags") -> list[dict[str, Any]]:
+    """The items (found by the name tag) that carry `owner`'s id, or no id at all (legacy);
+    all of them when owner is None."""
+    if owner is None:
+        return items
+    return [item for item in items if owner.owns(tag_value(item.get(tags_key), ID_TAG))]
 
 
 @lru_cache(maxsize=8)
@@ -121,7 +149,8 @@ class Aws:
 
     def launch_call(self, operation: Callable[..., T], **kwargs: Any) -> T:
         """RunInstances / StartInstances with throttling and connection retries only."""
-        from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
+        from botocore.exceptions import ClientError
+        from botocore.exceptions import ConnectionError as BotoConnectionError
         from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
         def transient(exc: BaseException) -> bool:
@@ -152,14 +181,4 @@ def wait_until(
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> T:
     """Poll `check` until it returns something: at once, then after 1, 2, 4, 5, 5... s."""
-    deadline = time.monotonic() + timeout
-    delay = 1.0
-    on_progress(f"waiting for {what}")
-    while True:
-        value = check()
-        if value is not None:
-            return value
-        if time.monotonic() + delay > deadline:
-            raise ProviderError(f"aws: timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
+    return poll_until(check, what, timeout, on_progress, provider="aws")

@@ -3,7 +3,6 @@ instance type, CIDR or AMI id is a one-line error naming the flag (exit 2)."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from functools import lru_cache
@@ -11,6 +10,13 @@ from functools import lru_cache
 from pydantic import Field, ValidationInfo, field_validator
 
 from isaacctl.providers.options import HostOptions
+from isaacctl.providers.toolkit.ingress import (  # noqa: F401 - MYIP and WHOLE_INTERNET are used from here
+    DEFAULT_MYIP_URL,
+    MYIP,
+    MYIP_URL_ENV,
+    WHOLE_INTERNET,
+    normalize_cidr,
+)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_INSTANCE_TYPE = "g6e.2xlarge"
@@ -18,10 +24,6 @@ DEFAULT_DISK_GB = 256
 # The Isaac Lab image (~25 GiB unpacked), kit/shader/pip caches and a few jobs' checkpoints
 # (~15 GiB), and the OS with the driver and CUDA of the Deep Learning AMI (~60 GiB).
 MIN_DISK_GB = 100
-MYIP = "myip"
-MYIP_URL_ENV = "ISAACCTL_MYIP_URL"
-DEFAULT_MYIP_URL = "https://checkip.amazonaws.com"
-WHOLE_INTERNET = ("0.0.0.0/0", "::/0")
 
 _ZONE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d+[a-z]$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
@@ -46,23 +48,6 @@ def known_instance_types() -> frozenset[str]:
 
     model = offline_session()._session.get_service_model("ec2")
     return frozenset(model.shape_for("InstanceType").enum)
-
-
-def normalize_cidr(value: str) -> str:
-    """'myip', or a CIDR (a bare address becomes /32 or /128). The whole internet only when
-    spelt out literally: a typo such as '0.0.0.0/0.' or '0/0' never opens SSH to everyone."""
-    text = value.strip()
-    if text == MYIP:
-        return MYIP
-    try:
-        network = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise ValueError(
-            "expected 'myip' or a CIDR such as 203.0.113.7/32 (0.0.0.0/0 only if you mean it)"
-        ) from None
-    if network.prefixlen == 0 and text not in WHOLE_INTERNET:
-        raise ValueError("expected a CIDR; write 0.0.0.0/0 (or ::/0) literally to open SSH to the world")
-    return str(network)
 
 
 class AwsOptions(HostOptions):

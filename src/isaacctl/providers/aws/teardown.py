@@ -1,39 +1,48 @@
 """Finding what isaacctl made by tag alone, and removing it in dependency order, then checking
 that nothing tagged remains. Works from tags only, so a deploy killed half-way (state partial)
-or a deployment whose state is gone (`gc`) is cleaned up just the same."""
+or a deployment whose state is gone (`gc`) is cleaned up just the same. Only resources carrying
+the deployment's id (or no id: made before ids) are touched: another deployment of the same
+name (another state folder) is left exactly as it is."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import ProviderError
-from isaacctl.providers.aws.api import Aws, tag_filter, tag_value
+from isaacctl.providers.aws.api import Aws, identity_in, owned, tag_filter
 from isaacctl.providers.aws.errors import code_of, is_not_found
 from isaacctl.providers.aws.instances import TERMINATED_TIMEOUT, find_instances, wait_for_state
 from isaacctl.providers.aws.keys import find_key_pairs
 from isaacctl.providers.base import CloudResource
+from isaacctl.providers.toolkit.retry import retry_while
+from isaacctl.providers.toolkit.verify import nothing_remains
 
 if TYPE_CHECKING:
-    from isaacctl.providers.base import DeployContext
+    from isaacctl.providers.aws.options import AwsOptions
+    from isaacctl.providers.base import DeployContext, Identity
 
 DEPENDENCY_TIMEOUT = 300.0  # a security group stays "in use" a little after its instance goes
 GONE_SPOT_STATES = ("cancelled", "closed", "failed")
+IN_USE = ("DependencyViolation", "InvalidGroup.InUse", "InvalidPlacementGroup.InUse")
 
 
-def list_tagged(aws: Aws, deployment: str | None) -> list[CloudResource]:
-    """Every live resource tagged for `deployment` (any deployment when None), one describe
-    call per kind: describe_tags would also list resources deleted moments ago."""
+def list_tagged(aws: Aws, deployment: str | None, owner: Identity | None = None) -> list[CloudResource]:
+    """Every live resource tagged for `deployment` (any deployment when None), only `owner`'s
+    when given, in the options' region, one describe call per kind: describe_tags would also
+    list resources deleted moments ago."""
     region = aws.options.region
     found: list[CloudResource] = []
 
-    def add(kind: str, items: list[dict], id_key: str, tags_key: str = "Tags",
-            state: Callable[[dict], str | None] = lambda item: None) -> None:
-        for item in items:
-            owner = tag_value(item.get(tags_key))
-            if owner is not None:
-                found.append(CloudResource(kind, item[id_key], owner, region, state(item)))
+    def add(kind: str, items: list[dict[str, Any]], id_key: str, tags_key: str = "Tags",
+            state: Callable[[dict[str, Any]], str | None] = lambda item: None) -> None:
+        for item in owned(items, owner, tags_key):
+            who = identity_in(item.get(tags_key))
+            if who is not None:
+                found.append(CloudResource(kind, item[id_key], who.name, region, state(item),
+                                           deployment_id=who.id or None, creator=who.creator or None,
+                                           created=who.created or None))
 
     ec2, filters = aws.ec2, tag_filter(deployment)
     add("instance", find_instances(aws, deployment), "InstanceId", state=lambda i: i["State"]["Name"])
@@ -49,6 +58,9 @@ def list_tagged(aws: Aws, deployment: str | None) -> list[CloudResource]:
                                          "SecurityGroups", Filters=filters)), "GroupId")
     add("key-pair", aws.call("listing key pairs", ec2.describe_key_pairs, Filters=filters).get("KeyPairs", []),
         "KeyPairId")
+    groups = aws.call("listing placement groups", ec2.describe_placement_groups, Filters=filters)
+    add("placement-group", [g for g in groups.get("PlacementGroups", []) if g.get("State") not in ("deleted",)],
+        "GroupName", state=lambda g: g.get("State"))
     add("subnet", list(aws.pages("listing subnets", "describe_subnets", "Subnets", Filters=filters)), "SubnetId")
     add("internet-gateway", list(aws.pages("listing internet gateways", "describe_internet_gateways",
                                            "InternetGateways", Filters=filters)), "InternetGatewayId")
@@ -57,34 +69,31 @@ def list_tagged(aws: Aws, deployment: str | None) -> list[CloudResource]:
 
 
 def _retry_dependency(action: Callable[[], Any], what: str) -> None:
-    """Delete something that may still be in use for a moment (DependencyViolation)."""
+    """Delete something that may still be in use for a moment (DependencyViolation); gone
+    already counts as deleted."""
     from botocore.exceptions import ClientError
 
-    deadline = time.monotonic() + DEPENDENCY_TIMEOUT
-    delay = 1.0
-    while True:
-        try:
-            action()
-            return
-        except ClientError as exc:
-            if is_not_found(exc):
-                return
-            if code_of(exc) not in ("DependencyViolation", "InvalidGroup.InUse") or time.monotonic() + delay > deadline:
-                raise ProviderError(f"aws: cannot delete {what}: {code_of(exc)}: {exc}") from None
-        time.sleep(delay)
-        delay = min(delay * 2, 10.0)
+    def in_use(exc: BaseException) -> bool:
+        return isinstance(exc, ClientError) and code_of(exc) in IN_USE
+
+    try:
+        retry_while(action, in_use, DEPENDENCY_TIMEOUT)
+    except ClientError as exc:
+        if not is_not_found(exc):
+            raise ProviderError(f"aws: cannot delete {what}: {code_of(exc)}: {exc}") from None
 
 
-def destroy(aws: Aws, ctx: DeployContext) -> None:
-    ec2, name = aws.ec2, ctx.name
-    tagged = list_tagged(aws, name)
+def destroy(aws: Aws, ctx: DeployContext[AwsOptions]) -> None:
+    ec2, name, identity = aws.ec2, ctx.name, ctx.identity
+    tagged = list_tagged(aws, name, identity)
     by_kind: dict[str, list[str]] = {}
     for resource in tagged:
         by_kind.setdefault(resource.kind, []).append(resource.resource_id)
-    # Instances the record knows even if their tags were lost.
+    # Instances the record knows even if their tags were lost; never one tagged for another id.
     known = {n.instance_id for n in ctx.record.nodes if n.instance_id}
-    instances = [i for i in find_instances(aws, None, instance_ids=sorted(known | set(by_kind.get("instance", []))))
-                 if i["State"]["Name"] != "terminated"] if known or by_kind.get("instance") else []
+    candidates = sorted(known | set(by_kind.get("instance", [])))
+    instances = [i for i in find_instances(aws, None, instance_ids=candidates)
+                 if i["State"]["Name"] != "terminated" and owned([i], identity)] if candidates else []
     instance_ids = {i["InstanceId"] for i in instances}
 
     # 1. persistent spot requests first, or EC2 would launch a replacement
@@ -111,48 +120,46 @@ def destroy(aws: Aws, ctx: DeployContext) -> None:
             ctx.deleted("instance", instance_id)
 
     # 3. what the instances leave behind when DeleteOnTermination was off
-    for volume_id in _still_there(aws, name, "volume"):
-        _retry_dependency(lambda v=volume_id: ec2.delete_volume(VolumeId=v), f"volume {volume_id}")
+    for volume_id in _still_there(aws, identity, "volume"):
+        _retry_dependency(partial(ec2.delete_volume, VolumeId=volume_id), f"volume {volume_id}")
         ctx.deleted("volume", volume_id)
-    for eni in _still_there(aws, name, "network-interface"):
-        _retry_dependency(lambda e=eni: ec2.delete_network_interface(NetworkInterfaceId=e), f"interface {eni}")
+    for eni in _still_there(aws, identity, "network-interface"):
+        _retry_dependency(partial(ec2.delete_network_interface, NetworkInterfaceId=eni), f"interface {eni}")
         ctx.deleted("network-interface", eni)
 
-    # 4. security group and key pair
+    # 4. placement group, security group and key pair
+    for group_name in by_kind.get("placement-group", []):
+        _retry_dependency(partial(ec2.delete_placement_group, GroupName=group_name), f"placement group {group_name}")
+        ctx.deleted("placement-group", group_name)
     for group_id in by_kind.get("security-group", []):
-        _retry_dependency(lambda g=group_id: ec2.delete_security_group(GroupId=g), f"security group {group_id}")
+        _retry_dependency(partial(ec2.delete_security_group, GroupId=group_id), f"security group {group_id}")
         ctx.deleted("security-group", group_id)
     if by_kind.get("key-pair"):
         # by name: every EC2 implementation deletes by KeyName, not all by KeyPairId
-        for pair in find_key_pairs(aws, name):
+        for pair in find_key_pairs(aws, name, identity):
             aws.call("deleting the key pair", ec2.delete_key_pair, KeyName=pair["KeyName"])
             ctx.deleted("key-pair", pair["KeyPairId"], key_name=pair["KeyName"])
 
     # 5. network pieces made for the deployment
     _delete_network(aws, ctx, by_kind)
 
-    remaining = [r for r in list_tagged(aws, name) if not (r.kind == "instance" and r.state == "terminated")]
-    if remaining:
-        listed = ", ".join(f"{r.kind} {r.resource_id}" + (f" ({r.state})" if r.state else "") for r in remaining)
-        raise ProviderError(
-            f"aws: {len(remaining)} resource(s) tagged {name!r} remain in {aws.options.region}: {listed}",
-            hint=f"run 'isaacctl destroy {name}' again; the state is kept until nothing remains",
-        )
+    nothing_remains(lambda: list_tagged(aws, name, identity), "aws", name, aws.options.region)
 
 
-def _still_there(aws: Aws, name: str, kind: str) -> list[str]:
+def _still_there(aws: Aws, owner: Identity, kind: str) -> list[str]:
     if kind == "volume":
-        items = aws.pages("listing volumes", "describe_volumes", "Volumes", Filters=tag_filter(name))
+        items = owned(list(aws.pages("listing volumes", "describe_volumes", "Volumes",
+                                     Filters=tag_filter(owner.name))), owner)
         return [v["VolumeId"] for v in items if v.get("State") != "deleting"]
-    items = aws.pages("listing network interfaces", "describe_network_interfaces", "NetworkInterfaces",
-                      Filters=tag_filter(name))
+    items = owned(list(aws.pages("listing network interfaces", "describe_network_interfaces", "NetworkInterfaces",
+                                 Filters=tag_filter(owner.name))), owner, "TagSet")
     return [n["NetworkInterfaceId"] for n in items]
 
 
-def _delete_network(aws: Aws, ctx: DeployContext, by_kind: dict[str, list[str]]) -> None:
+def _delete_network(aws: Aws, ctx: DeployContext[AwsOptions], by_kind: dict[str, list[str]]) -> None:
     ec2 = aws.ec2
     for subnet_id in by_kind.get("subnet", []):
-        _retry_dependency(lambda s=subnet_id: ec2.delete_subnet(SubnetId=s), f"subnet {subnet_id}")
+        _retry_dependency(partial(ec2.delete_subnet, SubnetId=subnet_id), f"subnet {subnet_id}")
         ctx.deleted("subnet", subnet_id)
     gateways = by_kind.get("internet-gateway", [])
     if gateways:
@@ -161,10 +168,10 @@ def _delete_network(aws: Aws, ctx: DeployContext, by_kind: dict[str, list[str]])
         for gateway in described:
             igw = gateway["InternetGatewayId"]
             for attachment in gateway.get("Attachments", []):
-                _retry_dependency(lambda g=igw, v=attachment["VpcId"]: ec2.detach_internet_gateway(
-                    InternetGatewayId=g, VpcId=v), f"internet gateway {igw}")
-            _retry_dependency(lambda g=igw: ec2.delete_internet_gateway(InternetGatewayId=g), f"internet gateway {igw}")
+                _retry_dependency(partial(ec2.detach_internet_gateway, InternetGatewayId=igw,
+                                          VpcId=attachment["VpcId"]), f"internet gateway {igw}")
+            _retry_dependency(partial(ec2.delete_internet_gateway, InternetGatewayId=igw), f"internet gateway {igw}")
             ctx.deleted("internet-gateway", igw)
     for vpc_id in by_kind.get("vpc", []):
-        _retry_dependency(lambda v=vpc_id: ec2.delete_vpc(VpcId=v), f"VPC {vpc_id}")
+        _retry_dependency(partial(ec2.delete_vpc, VpcId=vpc_id), f"VPC {vpc_id}")
         ctx.deleted("vpc", vpc_id)

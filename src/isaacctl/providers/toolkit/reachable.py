@@ -1,0 +1,58 @@
+"""Waiting until every node of a deployment accepts SSH, through the same SSH code every
+command uses. A changed host key is never retried: it is refused at once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from isaacctl.errors import HostKeyChanged, RemoteError
+
+if TYPE_CHECKING:
+    from isaacctl.remote import Remote
+
+CONNECT_TIMEOUT = 15.0
+TEST_TIMEOUT = 30.0
+
+
+class _NotYet(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def _login_once(open_remote: Callable[[], Remote]) -> None:
+    try:
+        with open_remote() as remote:
+            if not remote.run(["true"], timeout=TEST_TIMEOUT).ok:
+                raise _NotYet("a test command failed")
+    except HostKeyChanged:
+        raise
+    except RemoteError as exc:
+        raise _NotYet(exc.message) from None
+
+
+def wait_for_ssh(
+    nodes: Sequence[tuple[str, Callable[[], Remote]]], timeout: float,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> None:
+    """Each (label, open_remote) in turn until a `true` runs there, all within one `timeout`
+    (the nodes boot together, so waiting for the second costs little once the first answers).
+    RemoteError naming the node and the last reason otherwise."""
+    from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+    deadline = time.monotonic() + timeout
+    for label, open_remote in nodes:
+        on_progress(f"waiting for SSH on {label}")
+        retrying = Retrying(
+            retry=retry_if_exception_type(_NotYet),
+            wait=wait_exponential(multiplier=1, min=1, max=10),
+            stop=stop_after_delay(max(deadline - time.monotonic(), 0.0)),
+        )
+        try:
+            retrying(_login_once, open_remote)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            why = last.why if isinstance(last, _NotYet) else str(last)
+            raise RemoteError(f"ssh: {label} did not accept a login within {timeout:.0f} s: {why}") from None
