@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from isaacctl.services.bootstrap.cloudinit import render_user_data
+from isaacctl.providers.toolkit.cloudinit import render_user_data
 from isaacctl.services.bootstrap.facts import parse_facts
 from isaacctl.services.bootstrap.pull_progress import PullProgress
 from isaacctl.services.bootstrap.requirements import isaaclab_version, judge_disk, judge_gpus
