@@ -71,6 +71,9 @@ def _finish(app: App, job: "JobRecord") -> None:
     if job.status == "cancelled":
         app.terminal.warning(f"{job.id} was cancelled (files kept)")
         raise typer.Exit(130)
+    if job.status == "unknown":
+        app.terminal.warning(f"{job.id}: its state is unknown ({job.error}); ask again later: isaacctl jobs")
+        raise typer.Exit(1)
 
 
 def train_command(
@@ -195,7 +198,7 @@ def cancel_command(
     ctx: typer.Context,
     job: str = typer.Argument(..., help="Job id (or a unique prefix, or 'last')."),
     deployment: Optional[str] = DEPLOYMENT,
-    grace: float = typer.Option(30.0, "--grace", help="Seconds between the interrupt and the kill."),
+    grace: float = typer.Option(30.0, "--grace", help="Seconds between the interrupt and the kill (0 to 3600)."),
     as_json: bool = JSON,
 ) -> None:
     """Stop a job: interrupt first so the run can save, kill after a grace period. Files are kept.
@@ -204,8 +207,10 @@ def cancel_command(
     Example:  isaacctl cancel train-20261122-031500-a1b2
     """
     from isaacctl.cli.render_jobs import render_job
+    from isaacctl.services.jobs.service import check_grace
 
     app = app_of(ctx)
+    check_grace(grace)
     record = job_service(app).cancel(job, deployment, grace=grace)
     render_job(app.terminal, record, as_json)
 

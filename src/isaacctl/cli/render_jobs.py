@@ -52,4 +52,5 @@ def render_job(terminal: Terminal, job: JobRecord, as_json: bool) -> None:
     if as_json:
         terminal.json("Job", job_json(job))
         return
-    terminal.info(f"{job.id}: {job.status}" + (f" (exit {job.exit_code})" if job.exit_code is not None else ""))
+    terminal.info(f"{job.id}: {job.status}" + (f" (exit {job.exit_code})" if job.exit_code is not None else "")
+                  + (f": {job.error}" if job.status == "unknown" and job.error else ""))

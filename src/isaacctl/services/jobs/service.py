@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from isaacctl.services.jobs.spec import JobSpec
 
 CANCEL_GRACE_SECONDS = 30.0
+MAX_CANCEL_GRACE_SECONDS = 3600.0
 
 
 def new_job_id(mode: str) -> str:
@@ -164,7 +168,8 @@ class JobService:
         evaluation's own logs, because play.py writes exported/ and videos/ next to it."""
         reference = spec.checkpoint
         local = Path(reference).expanduser() if reference else None
-        if local is not None and local.is_file():
+        if local is not None and (local.is_file() or local.is_symlink()):
+            self._check_upload(local)
             relative = f"{spec.rl_library}/uploaded/{time.strftime('%Y-%m-%d_%H-%M-%S')}/{local.name}"
             staging.uploads.append((local, f"logs/{relative}"))
             return f"{commands.CONTAINER_LOGS}/{relative}"
@@ -179,6 +184,24 @@ class JobService:
         parent = relative.rsplit("/", 1)[0]
         staging.host_copies.append((f"{source.host_dir}/logs/{relative}", f"{staging.job_dir}/logs/{parent}"))
         return f"{commands.CONTAINER_LOGS}/{relative}"
+
+    def _check_upload(self, local: Path) -> None:
+        """Only a regular file goes to the host. A symbolic link is refused even when the user
+        names it: one planted in a job's folder (model_200.pt -> ~/.ssh/id_ed25519) must not
+        carry a private file off this machine; naming the file it points to is the way."""
+        if local.is_symlink():
+            raise UserError(f"--checkpoint: {str(local)!r} is a symbolic link; give the file itself "
+                            f"({os.path.realpath(local)}) if that is what you mean to upload")
+        if not stat.S_ISREG(local.stat().st_mode):
+            raise UserError(f"--checkpoint: {str(local)!r} is not a regular file")
+        # Inside isaacctl's state (fetched artifacts), a linked folder on the way must not lead
+        # out of it either.
+        state_root = os.path.realpath(self.store.root)
+        given, real = os.path.abspath(local), os.path.realpath(local)
+        inside_state = any(given.startswith(root + os.sep) for root in (state_root, os.path.abspath(self.store.root)))
+        if inside_state and not real.startswith(state_root + os.sep):
+            raise UserError(f"--checkpoint: {str(local)!r} leads out of isaacctl's state folder "
+                            f"(to {real}); give that file itself if you mean it")
 
     def _resume_from(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> commands.Resume:
         assert spec.resume is not None
@@ -212,7 +235,7 @@ class JobService:
             states = self._container_states(remote, [job.container for job in open_jobs])
             ended = []
             for job in open_jobs:
-                if self._apply_state(job, states.get(job.container)):
+                if self._apply_state(job, states.get(job.container, states.unanswered)):
                     ended.append(job)
             summaries = summarize_jobs(remote, str(Path(open_jobs[0].host_dir).parent),
                                        [job.id for job in open_jobs])
@@ -225,19 +248,36 @@ class JobService:
                 self.store.save_job(job)
 
     @staticmethod
-    def _container_states(remote: Remote, containers: list[str]) -> dict[str, tuple[str, int, str, str]]:
+    def _container_states(remote: Remote, containers: list[str]) -> ContainerStates:
+        """What Docker says of each container. A name Docker did not answer for is neither
+        running nor gone: a daemon that is restarting says nothing about the job."""
         result = remote.run(["docker", "inspect", "--format",
                              "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
                              *containers])
-        states = {}
+        said = result.stderr.strip().splitlines()
+        states = ContainerStates(unanswered=Unknown(said[-1] if said else f"docker inspect exited {result.exit_status}"))
         for line in result.stdout.splitlines():
-            name, status, code, started, finished = line.split("|")
+            parts = line.split("|")
+            if len(parts) != 5 or not parts[2].lstrip("-").isdigit():
+                continue
+            name, status, code, started, finished = parts
             states[name.lstrip("/")] = (status, int(code), started, finished)
+        for line in result.stderr.splitlines():
+            # Docker's words for a name it does not know: "Error: No such object: NAME"
+            # (and "No such container: NAME" from other versions).
+            for marker in ("No such object: ", "No such container: "):
+                if marker in line:
+                    states[line.split(marker, 1)[1].strip()] = None
         return states
 
     @staticmethod
-    def _apply_state(job: JobRecord, state: tuple[str, int, str, str] | None) -> bool:
-        """Update a job from its container's state; True when it has just ended."""
+    def _apply_state(job: JobRecord, state: tuple[str, int, str, str] | Unknown | None) -> bool:
+        """Update a job from its container's state (None: Docker says there is no such
+        container); True when it has just ended."""
+        if isinstance(state, Unknown):
+            # Left open, so the next look asks again; never taken for an ending.
+            job.status, job.error = "unknown", f"Docker on the host did not answer: {state.reason}"
+            return False
         if state is None:
             job.status, job.error = "failed", "its container is gone"
             job.finished_at = job.finished_at or datetime.now(timezone.utc)
@@ -245,11 +285,13 @@ class JobService:
         status, code, started, finished = state
         job.started_at = _docker_time(started) or job.started_at
         if status in ("created", "running", "restarting", "paused"):
-            job.status = "running"
+            job.status, job.error = "running", None
             return False
         job.exit_code = code
         job.finished_at = _docker_time(finished) or datetime.now(timezone.utc)
         job.status = "cancelled" if job.cancel_requested else ("succeeded" if code == 0 else "failed")
+        if job.status != "failed":
+            job.error = None
         return True
 
     @staticmethod
@@ -273,24 +315,57 @@ class JobService:
     # -- cancel ------------------------------------------------------------------------------
     def cancel(self, job_ref: str, deployment: str | None = None,
                grace: float = CANCEL_GRACE_SECONDS) -> JobRecord:
-        """SIGINT first, so the run can save; SIGKILL after the grace period. Files are kept."""
+        """SIGINT first, so the run can save; SIGKILL after the grace period. Files are kept.
+        The cancellation is recorded only once Docker on the host took the signal: a job whose
+        host could not be reached runs on, and must not read "cancelled" when it ends."""
+        check_grace(grace)
         job = self.get(job_ref, deployment)
         if job.finished:
             raise UserError(f"job: {job.id} has already {job.status}")
-        job.cancel_requested = True
-        self.store.save_job(job)
         with self._remote(job.deployment) as remote:
-            remote.run(["docker", "kill", "--signal", "INT", job.container])
+            result = remote.run(["docker", "kill", "--signal", "INT", job.container])
+            if not result.ok:
+                if "is not running" not in result.stderr:
+                    raise RemoteError(f"could not interrupt {job.id} on {job.deployment} "
+                                      f"({result.tail(2)}); it was not cancelled")
+                # It ended on its own meanwhile: what it ended as is the answer.
+                return self.get(job.id, job.deployment)
+            job.cancel_requested = True
+            self.store.save_job(job)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline:
-                state = self._container_states(remote, [job.container]).get(job.container)
-                if state is None or state[0] != "running":
+                states = self._container_states(remote, [job.container])
+                state = states.get(job.container, states.unanswered)
+                if state is None or (isinstance(state, tuple) and state[0] != "running"):
                     break
                 time.sleep(0.5)
             else:
-                self.progress(f"{job.id} still running after {grace:.0f} s: killing it")
-                remote.run(["docker", "kill", job.container])
+                self.progress(f"{job.id} still running after {grace:g} s: killing it")
+                killed = remote.run(["docker", "kill", job.container])
+                if not killed.ok and "is not running" not in killed.stderr:
+                    raise RemoteError(f"{job.id} was interrupted but could not be killed on "
+                                      f"{job.deployment} ({killed.tail(2)})")
         return self.get(job.id, job.deployment)
+
+
+def check_grace(grace: float) -> None:
+    if not (math.isfinite(grace) and 0 <= grace <= MAX_CANCEL_GRACE_SECONDS):
+        raise UserError(f"--grace: expected seconds from 0 to {MAX_CANCEL_GRACE_SECONDS:g}, got {grace}")
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A container Docker gave no answer about, and why."""
+
+    reason: str
+
+
+class ContainerStates(dict):
+    """Answers by container name; `unanswered` stands for every name Docker said nothing of."""
+
+    def __init__(self, unanswered: Unknown) -> None:
+        super().__init__()
+        self.unanswered = unanswered
 
 
 @dataclass
