@@ -65,16 +65,60 @@ FLAG_NAMES |= {"overrides": "HYDRA_OVERRIDES", "gpus": "--gpus", "num_nodes": "c
 PIPELINE_MODES = {"train": "train", "evaluate": "evaluate", "eval": "evaluate", "evaluation": "evaluate"}
 
 
-def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """Fields from the pipeline's job JSON, and for each the JSON path it came from."""
+# A job JSON is a few hundred bytes and two levels deep; far more is not one.
+CONFIG_MAX_BYTES = 64 * 1024
+CONFIG_MAX_DEPTH = 8
+# fetch-logs writes the job back as a job JSON with an "isaacctl" section (what ran): a file
+# that came home can be given to --config again, and that section is only a record.
+CONFIG_SECTIONS = ("trainingConfig", "computeConfig", "isaacctl")
+COMPUTE_FIELDS = {"numNodes": "num_nodes", "gpus": "gpus"}
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    return 0
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _read_config(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text())
+        with open(path, "rb") as handle:
+            raw = handle.read(CONFIG_MAX_BYTES + 1)
     except OSError as exc:
         raise UserError(f"--config: expected a readable JSON file, {exc.strerror}: {path}") from None
+    if len(raw) > CONFIG_MAX_BYTES:
+        raise UserError(f"--config: {path} is larger than {CONFIG_MAX_BYTES // 1024} KiB; a job JSON is far smaller")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"--config: {path} is not UTF-8 text (byte {exc.start}); expected a job JSON") from None
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise UserError(f"--config: {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise UserError(f"--config: {path} is not valid JSON ({reason})") from None
+    if _depth(data) > CONFIG_MAX_DEPTH:
+        raise UserError(f"--config: {path} is nested more than {CONFIG_MAX_DEPTH} levels deep; expected a job JSON")
+    return data
+
+
+def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Fields from the pipeline's job JSON, and for each the JSON path it came from. Values
+    keep their JSON types (validated strictly later): "64" is not a number of environments."""
+    data = _read_config(path)
     if not isinstance(data, dict) or not isinstance(data.get("trainingConfig"), dict):
         raise UserError(f"trainingConfig: expected an object in {path}")
+    for key in data:
+        if key not in CONFIG_SECTIONS:
+            raise UserError(f"{key}: not a section isaacctl knows (expected {', '.join(CONFIG_SECTIONS)})")
     training = data["trainingConfig"]
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -86,25 +130,37 @@ def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             raise UserError(f"trainingConfig.{key}: not a field isaacctl knows "
                             f"(expected one of {', '.join(PIPELINE_FIELDS)}, policyS3Uri, numEpisodes)")
         if key == "mode":
-            value = PIPELINE_MODES.get(str(value).lower(), value)
+            if not isinstance(value, str) or value.lower() not in PIPELINE_MODES:
+                raise UserError(f"trainingConfig.mode: expected one of {', '.join(PIPELINE_MODES)}, got {value!r}")
+            value = PIPELINE_MODES[value.lower()]
         values[field] = value
         sources[field] = f"trainingConfig.{key}"
-    compute = data.get("computeConfig") or {}
-    if "numNodes" in compute:
-        values["num_nodes"] = compute["numNodes"]
-        sources["num_nodes"] = "computeConfig.numNodes"
+    compute = data.get("computeConfig")
+    if compute is not None and not isinstance(compute, dict):
+        raise UserError(f"computeConfig: expected an object in {path}, got {type(compute).__name__}")
+    for key, value in (compute or {}).items():
+        field = COMPUTE_FIELDS.get(key)
+        if field is None:
+            raise UserError(f"computeConfig.{key}: not a field isaacctl knows (expected {', '.join(COMPUTE_FIELDS)})")
+        if value is not None:
+            values[field] = value
+            sources[field] = f"computeConfig.{key}"
     return values, sources
 
 
 def build_spec(flags: dict[str, Any], config: Path | None = None) -> JobSpec:
     """Flags win over --config; then validation against the model and the task catalog."""
     values, sources = load_pipeline_config(config) if config else ({}, {})
+    if "mode" in values and "mode" in flags and values["mode"] != flags["mode"]:
+        raise UserError(f"{sources['mode']}: this job JSON is for {values['mode']}, not {flags['mode']}; "
+                        f"run it with 'isaacctl {values['mode']} --config'")
     for key, value in flags.items():
         if value is not None and value != [] and not (key in values and value is False):
             values[key] = value
             sources[key] = FLAG_NAMES.get(key, key)
     try:
-        spec = JobSpec.model_validate(values)
+        # strict: JSON's "64" or true is not a number of environments (flags arrive typed)
+        spec = JobSpec.model_validate(values, strict=True)
     except ValidationError as exc:
         def where(field: str) -> str:
             field = field.split(".")[0]  # overrides.2 -> overrides
