@@ -42,6 +42,27 @@ def _rsync() -> str:
 
 def _run(argv: list[str], on_progress: Callable[[int, int], None] | None) -> SyncStats:
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        return _watch(process, on_progress)
+    except BaseException:
+        _stop(process)
+        raise
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """After Ctrl-C (which rsync saw too) or another error here: let rsync remove its temporary
+    file before this process exits, so no half-written file is left behind."""
+    for stop in (None, process.terminate, process.kill):
+        if stop is not None:
+            stop()
+        try:
+            process.wait(timeout=10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _watch(process: subprocess.Popen, on_progress: Callable[[int, int], None] | None) -> SyncStats:
     assert process.stdout is not None and process.stderr is not None
     output: list[str] = []
     pending = b""
@@ -70,7 +91,12 @@ def _run(argv: list[str], on_progress: Callable[[int, int], None] | None) -> Syn
 
 
 def _base_argv(remote: Remote) -> list[str]:
-    argv = [_rsync(), "--archive", "--partial", "--stats", "--info=progress2", "--no-inc-recursive"]
+    # No --partial or --inplace: rsync writes each file under a temporary name and renames it
+    # when complete, so an interrupted transfer never leaves a truncated file under its real
+    # name (a checkpoint that later fails to load). --protect-args: remote paths travel in
+    # rsync's protocol, not through the remote shell, which rsync before 3.2.4 (Ubuntu 22.04
+    # has 3.2.3) would split at spaces.
+    argv = [_rsync(), "--archive", "--protect-args", "--stats", "--info=progress2", "--no-inc-recursive"]
     shell = remote.rsync_shell()
     if shell:
         argv += ["--rsh", shell]
@@ -86,10 +112,13 @@ def pull(
     filters: Sequence[str] = (),
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SyncStats:
-    """Copy base/<each relative path> from the host to dest/<relative path>. Never deletes."""
+    """Copy base/<each relative path> from the host to dest/<relative path>. Never deletes.
+    Symbolic links are left out: one planted in a job's folder would otherwise come home
+    pointing at this machine's files (~/.ssh/...), and be taken for a checkpoint."""
     dest.mkdir(parents=True, exist_ok=True)
     sources = [remote.rsync_location(f"{base.rstrip('/')}/./{item}") for item in relative]
-    argv = [*_base_argv(remote), "--relative", *[f"--filter={rule}" for rule in filters], *sources, f"{dest}/"]
+    argv = [*_base_argv(remote), "--no-links", "--relative", *[f"--filter={rule}" for rule in filters],
+            *sources, f"{dest}/"]
     return _run(argv, on_progress)
 
 
@@ -102,6 +131,7 @@ def push(remote: Remote, local: Path, remote_folder: str,
 
 def pull_path(remote: Remote, path: str, local_folder: Path,
               on_progress: Callable[[int, int], None] | None = None) -> SyncStats:
-    """Copy one file or folder from the host into a local folder."""
-    argv = [*_base_argv(remote), remote.rsync_location(path), f"{local_folder}/"]
+    """Copy one file or folder from the host into a local folder; links that point out of it
+    are left out (--safe-links), for the same reason as in pull."""
+    argv = [*_base_argv(remote), "--safe-links", remote.rsync_location(path), f"{local_folder}/"]
     return _run(argv, on_progress)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,7 @@ class ArtifactService:
 
     def _lay_out(self, job: JobRecord, folder: Path) -> FetchedJob:
         logs = folder / "logs"
-        files = [p for p in logs.rglob("*") if p.is_file()] if logs.is_dir() else []
+        files = _regular_files(logs)
         checkpoints = [p for p in files if is_checkpoint(job.rl_library, p.relative_to(logs).as_posix())]
         videos = [p for p in files if p.suffix == ".mp4"]
         _link_all(checkpoints, folder / "checkpoints")
@@ -147,10 +148,29 @@ def pipeline_config(job: JobRecord) -> dict:
     }
 
 
+def _regular_files(folder: Path) -> list[Path]:
+    """The regular files under a folder, never through a symbolic link (fetch-logs brings none
+    home, but a folder from before it dropped them may hold some), and without rsync's
+    temporary files (".name.XXXXXX") that a killed transfer can leave."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    found = []
+    for parent, _, names in os.walk(folder):  # does not descend into linked folders
+        for name in names:
+            path = Path(parent) / name
+            if not name.startswith(".") and stat.S_ISREG(path.lstat().st_mode):
+                found.append(path)
+    return found
+
+
 def _link_all(sources: list[Path], folder: Path) -> None:
-    """Hard links (no second copy of GBs of checkpoints); names made unique per run."""
+    """Hard links (no second copy of GBs of checkpoints); names made unique per run. Each link
+    is made under a temporary name and renamed over the old one, so an interrupted fetch leaves
+    either the old file or the new one, never a missing or partial one."""
     if not sources:
         return
+    if folder.is_symlink():
+        folder.unlink()
     folder.mkdir(exist_ok=True)
     names: dict[str, int] = {}
     for source in sorted(sources):
@@ -158,16 +178,17 @@ def _link_all(sources: list[Path], folder: Path) -> None:
     for source in sorted(sources):
         name = source.name if names[source.name] == 1 else f"{source.parent.name}-{source.name}"
         target = folder / name
-        if target.exists():
-            if target.stat().st_ino == source.stat().st_ino:
-                continue
-            target.unlink()
+        if not target.is_symlink() and target.exists() and target.stat().st_ino == source.stat().st_ino:
+            continue
+        temporary = folder / f".{name}.isaacctl-tmp"
+        temporary.unlink(missing_ok=True)
         try:
-            os.link(source, target)
+            os.link(source, temporary, follow_symlinks=False)
         except OSError:  # another file system, or links not allowed: copy
             import shutil
 
-            shutil.copy2(source, target)
+            shutil.copy2(source, temporary, follow_symlinks=False)
+        os.replace(temporary, target)
 
 
 def _write_if_changed(path: Path, text: str) -> None:
