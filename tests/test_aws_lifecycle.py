@@ -35,7 +35,7 @@ def test_full_path_deploy_bootstrap_job_destroy(routed, cli, sshd, registry, sta
     aws = routed
     result = cli("deploy", "aws", "--name", "ws1", "--yes", "--instance-type", "g6e.2xlarge",
                  "--gpus", "none", "--image", standin_image, "--registry-user", registry.user,
-                 "--ngc-api-key-file", str(registry.password_file), timeout=900)
+                 "--registry", registry.address, "--ngc-api-key-file", str(registry.password_file), timeout=900)
     assert result.returncode == 0, result.stderr
     record = status(cli)
     assert record["status"] == "ready" and record["image"] == standin_image

@@ -78,7 +78,8 @@ def fresh_image(registry, standin_image):
 
 def bootstrap_args(registry, image, *extra):
     return ["bootstrap", "ws1", "--image", image, "--gpus", "none",
-            "--registry-user", registry.user, "--ngc-api-key-file", str(registry.password_file), *extra]
+            "--registry-user", registry.user, "--registry", registry.address,
+            "--ngc-api-key-file", str(registry.password_file), *extra]
 
 
 def test_first_run_pulls_with_the_key_on_stdin_only_then_everything_is_up_to_date(
@@ -133,7 +134,8 @@ def test_a_wrong_key_is_refused_and_written_nowhere(cli, registry, fresh_image, 
     key_file.write_text(wrong + "\n")
     with ArgvWatcher(wrong) as watcher:
         result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none",
-                     "--registry-user", registry.user, "--ngc-api-key-file", str(key_file))
+                     "--registry-user", registry.user, "--registry", registry.address,
+                     "--ngc-api-key-file", str(key_file))
     assert result.returncode == 1
     assert "registry-login" in result.stderr and "refused the key" in result.stderr
     assert "Traceback" not in result.stderr
@@ -147,7 +149,8 @@ def test_a_wrong_key_is_refused_and_written_nowhere(cli, registry, fresh_image, 
 
 def test_the_key_from_the_environment_works_too(cli, registry, fresh_image, ssh_deployment):
     result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none",
-                 "--registry-user", registry.user, env={"NGC_API_KEY": registry.password})
+                 "--registry-user", registry.user, "--registry", registry.address,
+                 env={"NGC_API_KEY": registry.password})
     assert result.returncode == 0, result.stderr
     assert files_containing(cli.state_dir, registry.password) == []
 
@@ -203,7 +206,7 @@ def test_the_key_typed_at_a_hidden_prompt_in_a_real_terminal(cli, registry, fres
     script = tmp_path / "run.sh"
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k.isidentifier())
     command = shlex.join([sys.executable, "-m", "isaacctl", "bootstrap", "ws1", "--image", fresh_image,
-                          "--gpus", "none", "--registry-user", registry.user])
+                          "--gpus", "none", "--registry-user", registry.user, "--registry", registry.address])
     script.write_text(f"{exports}{command}\necho EXIT=$?\nsleep 60\n")
     session = f"isaacctl-{os.getpid()}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", f"bash {script}"], check=True)

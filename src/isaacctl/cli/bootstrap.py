@@ -22,6 +22,7 @@ IMAGE = typer.Option(None, "--image", help=f"Isaac Lab container image [default:
 GPUS = typer.Option(None, "--gpus", help="'all', or 'none' to skip every GPU step (smoke runs, CI) [default: all].")
 KEY_FILE = typer.Option(None, "--ngc-api-key-file", help="File holding the NGC API key [default: $NGC_API_KEY, else a hidden prompt].")
 REGISTRY_USER = typer.Option(None, "--registry-user", help=f"Registry login [default: {DEFAULT_REGISTRY_USER}, NGC's].")
+REGISTRY = typer.Option(None, "--registry", help="Registry HOST[:PORT] the key may be sent to, when the image is not on nvcr.io (the key goes nowhere else).")
 ALLOW_GPU = typer.Option(False, "--allow-unsupported-gpu", help="Go on with a GPU without RT cores or an old driver.")
 ALLOW_DISK = typer.Option(False, "--allow-low-disk", help="Go on with less free disk than the image and caches need.")
 REACH_TIMEOUT = typer.Option(600.0, "--reach-timeout", help="Seconds to wait for SSH, cloud-init and apt.")
@@ -33,6 +34,7 @@ FLAG_PARAMETERS = (
     ("gpus", Optional[str], GPUS),
     ("key_file", Optional[Path], KEY_FILE),
     ("registry_user", Optional[str], REGISTRY_USER),
+    ("registry", Optional[str], REGISTRY),
     ("allow_unsupported_gpu", bool, ALLOW_GPU),
     ("allow_low_disk", bool, ALLOW_DISK),
     ("reach_timeout", float, REACH_TIMEOUT),
@@ -70,6 +72,7 @@ def bootstrap_request(
     allow_unsupported_gpu: bool,
     allow_low_disk: bool,
     reach_timeout: float,
+    registry: str | None = None,
     force: bool = False,
     only: list[str] | None = None,
 ) -> "BootstrapRequest":
@@ -95,6 +98,13 @@ def bootstrap_request(
     )
     if any(c.isspace() for c in settings.image) or not settings.image:
         raise UserError(f"--image: expected an image reference like {DEFAULT_IMAGE}, got {settings.image!r}")
+    if registry is not None:
+        from isaacctl.services.bootstrap.steps import image_registry
+
+        # The key follows the image only to the registry named here, so it must be the image's.
+        if registry != image_registry(settings.image):
+            raise UserError(f"--registry: {registry!r} is not the registry of the image {settings.image}")
+        settings.registry = registry
     return BootstrapRequest(settings=settings, registry_key=registry_key_source(key_file, prompt=view.ask_secret),
                             on_event=view.on_event, on_pull=view.on_pull)
 
@@ -108,6 +118,7 @@ def bootstrap_command(
     gpus: Optional[str] = GPUS,
     key_file: Optional[Path] = KEY_FILE,
     registry_user: Optional[str] = REGISTRY_USER,
+    registry: Optional[str] = REGISTRY,
     allow_unsupported_gpu: bool = ALLOW_GPU,
     allow_low_disk: bool = ALLOW_DISK,
     reach_timeout: float = REACH_TIMEOUT,
@@ -131,7 +142,7 @@ def bootstrap_command(
         request = bootstrap_request(
             view, record, image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
             allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
-            reach_timeout=reach_timeout, force=force, only=only,
+            reach_timeout=reach_timeout, registry=registry, force=force, only=only,
         )
         result = app.deployments().bootstrap(name, request)
     nodes = f" on {len(result.nodes)} nodes" if len(result.nodes) > 1 else ""

@@ -35,6 +35,7 @@ class BootstrapSettings:
     image: str
     gpus: str = "all"  # "all" or "none"
     registry_user: str = "$oauthtoken"
+    registry: str | None = None  # --registry: a registry besides nvcr.io the key may be sent to
     allow_unsupported_gpu: bool = False
     allow_low_disk: bool = False
     reach_timeout: float = 600.0

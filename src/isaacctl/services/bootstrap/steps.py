@@ -125,9 +125,19 @@ def install_toolkit(ctx: StepContext) -> None:
 
 
 # -- 6 and 7. registry login and image pull ----------------------------------------------------
-def _registry(image: str) -> str | None:
+NGC_REGISTRY = "nvcr.io"
+
+
+def image_registry(image: str) -> str | None:
     first = image.split("/", 1)[0]
     return first if "/" in image and ("." in first or ":" in first or first == "localhost") else None
+
+
+def _key_registry(ctx: StepContext) -> str | None:
+    """Where the key may go: nvcr.io, or the registry the user named with --registry. Any other
+    registry in --image gets no key (an image name must not be a way to collect NGC keys)."""
+    registry = image_registry(ctx.settings.image)
+    return registry if registry is not None and registry == (ctx.settings.registry or NGC_REGISTRY) else None
 
 
 def _docker_api(ctx: StepContext, *args: str, stdin: bytes | None = None, on_line=None, timeout=3600):
@@ -163,9 +173,13 @@ def _key_bytes(ctx: StepContext) -> bytes | None:
 
 
 def registry_login(ctx: StepContext) -> None:
-    registry = _registry(ctx.settings.image)
+    registry = _key_registry(ctx)
+    if registry is None:
+        ctx.write_log(f"{ctx.settings.image} is not on {ctx.settings.registry or NGC_REGISTRY}: "
+                      "the key is not sent, the pull will be anonymous")
+        return
     key = _key_bytes(ctx)
-    if registry is None or key is None:
+    if key is None:
         ctx.write_log("no registry key given: the pull will be anonymous")
         return
     result = _docker_api(ctx, "auth", registry, ctx.settings.registry_user, stdin=key, timeout=120)
@@ -192,7 +206,7 @@ class TransientPullError(StepFailed):
 def pull_image(ctx: StepContext) -> None:
     from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-    registry = _registry(ctx.settings.image)
+    registry = _key_registry(ctx)
     key = _key_bytes(ctx) if registry else None
     auth = [registry, ctx.settings.registry_user] if key else []
 
@@ -208,7 +222,8 @@ def pull_image(ctx: StepContext) -> None:
             error = progress.error or _api_error(result.stdout)
             failure = TransientPullError if progress.transient else StepFailed
             raise failure(f"pulling {ctx.settings.image} failed: {error}",
-                          hint=_pull_hint(error, bool(key)), output_tail=ctx.redact(result.tail(5)))
+                          hint=_pull_hint(error, bool(key), image_registry(ctx.settings.image)),
+                          output_tail=ctx.redact(result.tail(5)))
 
     ctx.memo.pop("image_id", None)
     for trial in Retrying(stop=stop_after_attempt(3), wait=wait_exponential(min=2, max=30),
@@ -220,10 +235,15 @@ def pull_image(ctx: StepContext) -> None:
         raise StepFailed(f"{ctx.settings.image} is not on the host after the pull")
 
 
-def _pull_hint(error: str, had_key: bool) -> str | None:
+def _pull_hint(error: str, had_key: bool, registry: str | None) -> str | None:
     lowered = error.lower()
     if any(word in lowered for word in ("unauthorized", "authentication required", "denied", "credentials")):
-        return None if had_key else "this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file"
+        if had_key:
+            return None
+        if registry is not None and registry != NGC_REGISTRY:
+            return (f"this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file, and name it "
+                    f"with --registry {registry} (a key is sent to nvcr.io only, unless named)")
+        return "this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file"
     if "not found" in lowered or "manifest unknown" in lowered:
         return "check the image name and tag (--image)"
     return None
