@@ -176,14 +176,14 @@ def test_gc_lists_and_deletes_only_orphans(routed, cli):
     shutil.rmtree(cli.state_dir / "lost")
     listed = cli("gc", "--provider", "aws", "--region", "us-east-1", "--json")
     assert listed.returncode == 0, listed.stderr
-    data = json.loads(listed.stdout)["data"][0]
-    assert set(data["orphans"]) == {"lost"} and data["kept"] == ["kept"]
-    assert {r["kind"] for r in data["orphans"]["lost"]} >= {"instance", "security-group", "key-pair"}
+    data = json.loads(listed.stdout)["data"]
+    assert [c["name"] for c in data["candidates"]] == ["lost"] and [k.split()[0] for k in data["kept"]] == ["kept"]
+    assert {r["kind"] for r in data["candidates"][0]["resources"]} >= {"instance", "security-group", "key-pair"}
     assert aws.tagged("lost")  # listing deletes nothing
     human = cli("gc", "--provider", "aws")
-    assert "lost" in human.stdout and "isaacctl gc --yes" in human.stderr
+    assert "lost" in human.stdout and "isaacctl gc NAME|ID" in human.stderr
 
-    swept = cli("gc", "--provider", "aws", "--yes")
+    swept = cli("gc", "--provider", "aws", "lost", "--yes")  # only what is named is deleted (tests/test_gc.py)
     assert swept.returncode == 0, swept.stderr
     assert aws.tagged("lost") == []
     assert sorted(k for k, _ in aws.tagged("kept")) == ["instance", "key-pair", "security-group", "volume"]

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "start": ("isaacctl.cli.lifecycle", "start_command", "Start a stopped cloud workstation and wait until SSH answers."),
     "destroy": ("isaacctl.cli.deployments", "destroy_command", "Destroy a deployment: cloud resources are deleted and verified gone; adopted machines (local, ssh) lose only isaacctl's containers and are forgotten."),
     "check": ("isaacctl.cli.lifecycle", "check_command", "Check that cloud credentials work, and say whose they are."),
-    "gc": ("isaacctl.cli.lifecycle", "gc_command", "List resources tagged by isaacctl whose deployment has no state in this state folder (left by a lost state folder or a crash); with --yes, delete them."),
+    "gc": ("isaacctl.cli.lifecycle", "gc_command", "List cloud resources isaacctl tagged that belong to no deployment in this state folder; delete the ones you name."),
     "tasks": ("isaacctl.cli.jobs", "tasks_command", "List the Isaac Lab tasks isaacctl knows and the RL libraries each supports."),
     "train": ("isaacctl.cli.jobs", "train_command", "Train a policy with Isaac Lab in a detached container on the workstation."),
     "evaluate": ("isaacctl.cli.jobs", "evaluate_command", "Play a trained policy (Isaac Lab's play.py) and record a video."),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from isaacctl.console import Terminal
     from isaacctl.providers.base import Plan
-    from isaacctl.services.lifecycle import CheckResult, GcResult, PowerResult
+    from isaacctl.services.lifecycle import CheckResult, GcCandidate, GcReport, PowerResult
 
 
 def plan_json(plan: Plan) -> dict:
@@ -68,29 +68,93 @@ def render_check(terminal: Terminal, results: list[CheckResult], as_json: bool) 
             terminal.error(f"{result.provider}: {result.check.identity}", result.check.hint)
 
 
-def render_gc(terminal: Terminal, results: list[GcResult], deleting: bool, as_json: bool) -> None:
+def age_text(seconds: int | None) -> str:
+    if seconds is None:
+        return "age unknown"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} old"
+    return f"{seconds}s old"
+
+
+def candidate_json(candidate: GcCandidate, selected: bool = False) -> dict:
+    return {
+        "provider": candidate.provider, "region": candidate.region, "name": candidate.name,
+        "id": candidate.id, "creator": candidate.creator, "created": candidate.created,
+        "age_seconds": candidate.age_seconds, "name_used_here": candidate.name_used_here,
+        "resources": [{"kind": r.kind, "id": r.resource_id, "state": r.state} for r in candidate.resources],
+        "selected": selected, "deleted": candidate.deleted, "error": candidate.error,
+    }
+
+
+def report_json(report: GcReport, chosen: list[GcCandidate]) -> dict:
+    return {
+        "looked_in": report.looked_in,
+        "candidates": [candidate_json(c, any(c is s for s in chosen)) for c in report.candidates],
+        "kept": report.kept,
+        "errors": report.errors,
+    }
+
+
+def candidate_lines(candidate: GcCandidate) -> list[str]:
+    where = f"{candidate.provider} {candidate.region}" if candidate.region else candidate.provider
+    made = f"{age_text(candidate.age_seconds)}, made by {candidate.creator or 'an unknown creator'}"
+    ident = f"id {candidate.id}" if candidate.id else "no id (made before deployment ids)"
+    note = "  (name also used here, other id)" if candidate.name_used_here else ""
+    lines = [f"{candidate.name}  {ident}  {where}  {made}{note}"]
+    width = max((len(r.kind) for r in candidate.resources), default=0)
+    for resource in candidate.resources:
+        state = f"  {resource.state}" if resource.state else ""
+        lines.append(f"    {resource.kind.ljust(width)}  {resource.resource_id}{state}")
+    return lines
+
+
+def _looked_in(report: GcReport) -> str:
+    places = []
+    for place in report.looked_in:
+        values = ", ".join(str(v) for v in place["scope"].values())
+        places.append(f"{place['provider']} {values}".strip())
+    return "; ".join(places) or "no cloud provider"
+
+
+def render_gc_list(terminal: Terminal, report: GcReport, as_json: bool) -> None:
+    """The candidates on stdout; what to do next on stderr. Deletes nothing."""
     if as_json:
-        terminal.json("GcResult", [{
-            "provider": r.provider, "scope": r.scope, "kept": r.kept, "errors": r.errors,
-            "orphans": {name: [asdict(res) for res in found] for name, found in r.orphans.items()},
-            "deleted": r.deleted,
-        } for r in results])
+        terminal.json("GcReport", report_json(report, []))
         return
-    rows = []
-    for result in results:
-        for deployment, found in sorted(result.orphans.items()):
-            for resource in found:
-                rows.append([result.provider, deployment, resource.kind, resource.resource_id,
-                             resource.region or "-", resource.state or "-"])
-    if not rows:
-        terminal.info("No orphaned resources: everything isaacctl tagged has a deployment here.")
+    for error in report.errors:
+        terminal.warning(error)
+    if not report.candidates:
+        terminal.info(f"No orphaned resources in {_looked_in(report)}: everything isaacctl tagged there "
+                      "is a deployment of this state folder.")
         return
-    terminal.table(["PROVIDER", "DEPLOYMENT", "KIND", "ID", "REGION", "STATE"], rows)
-    for result in results:
-        for deployment, error in result.errors.items():
-            terminal.warning(f"{deployment}: {error}")
-    if deleting:
-        count = sum(len(items) for r in results for items in r.deleted.values())
-        terminal.success(f"deleted {count} resource(s) of {sum(len(r.deleted) for r in results)} orphaned deployment(s)")
-    else:
-        terminal.info("These have no deployment in this state folder. Delete them with: isaacctl gc --yes")
+    for candidate in report.candidates:
+        for line in candidate_lines(candidate):
+            terminal.text(line)
+    terminal.info(f"Looked in {_looked_in(report)}. These belong to no deployment of this state folder; "
+                  "one made from another machine or state folder is listed too.")
+    terminal.info("Nothing deleted. Delete by name or id: isaacctl gc NAME|ID ... (or --all); "
+                  "you are asked first unless --yes.")
+
+
+def render_gc_selected(terminal: Terminal, chosen: list[GcCandidate]) -> None:
+    """What is about to be deleted, before the question (stderr: stdout stays for --json)."""
+    terminal.info(f"Will delete the resources of {len(chosen)} deployment(s):")
+    for candidate in chosen:
+        for line in candidate_lines(candidate):
+            terminal.info("  " + line)
+
+
+def render_gc_deleted(terminal: Terminal, report: GcReport, chosen: list[GcCandidate], as_json: bool) -> None:
+    if as_json:
+        terminal.json("GcReport", report_json(report, chosen))
+        return
+    for error in report.errors:
+        terminal.warning(error)
+    for candidate in chosen:
+        label = f"{candidate.name} ({candidate.id or 'no id'}"
+        label += f", {candidate.region})" if candidate.region else ")"
+        if candidate.error:
+            terminal.error(f"{label}: {candidate.error}")
+        else:
+            terminal.success(f"{label}: deleted {len(candidate.deleted or [])} resource(s)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import UserError, failure_reason
@@ -39,20 +40,80 @@ class CheckResult:
 
 
 @dataclass
-class GcResult:
+class GcCandidate:
+    """Resources tagged for one deployment (provider, region, name, id) that is not one of this
+    state folder's: left by a lost state folder or a crash, or someone else's."""
+
     provider: str
-    scope: dict[str, Any]  # the options that chose where to look (e.g. the region)
-    orphans: dict[str, list[CloudResource]] = field(default_factory=dict)  # deployment -> resources
-    kept: list[str] = field(default_factory=list)  # tagged deployments that have state here
-    deleted: dict[str, list[str]] = field(default_factory=dict)  # deployment -> "kind id"
-    errors: dict[str, str] = field(default_factory=dict)
+    region: str | None
+    name: str
+    id: str | None  # None: made before deployment ids (swept by name)
+    resources: list[CloudResource] = field(default_factory=list)
+    creator: str | None = None
+    created: str | None = None  # ISO 8601, from the created tag
+    # This folder has a deployment of this name, with another id: the candidate is not it.
+    name_used_here: bool = False
+    # Where it was found (the provider's scope options): where it is deleted.
+    scope: dict[str, Any] = field(default_factory=dict)
+    deleted: list[str] | None = None  # "kind id" once swept
+    error: str | None = None
+
+    @property
+    def age_seconds(self) -> int | None:
+        if not self.created:
+            return None
+        try:
+            made = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if made.tzinfo is None:
+            made = made.replace(tzinfo=timezone.utc)
+        return max(0, int((datetime.now(timezone.utc) - made).total_seconds()))
+
+
+@dataclass
+class GcReport:
+    looked_in: list[dict[str, Any]] = field(default_factory=list)  # {"provider": ..., "scope": {...}}
+    candidates: list[GcCandidate] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # this folder's deployments found tagged: "provider name id"
+    errors: list[str] = field(default_factory=list)  # scopes that could not be listed
 
 
 def _scope_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
-    """Options for a provider from generic flags (--region, --profile): flags a provider does
-    not take are dropped, so one command serves every cloud."""
-    fields = provider.options_model.model_fields
-    return validate_options(provider, {key: value for key, value in raw.items() if value is not None and key in fields})
+    """Options for a provider from the scope flags (--region, --profile...): a provider gets
+    only the fields it declares in `scope_fields`, so one command serves every cloud."""
+    return validate_options(provider, {key: value for key, value in raw.items()
+                                       if value is not None and key in provider.scope_fields})
+
+
+def _scopes(provider: Provider, given: dict[str, list[str]], records: list[DeploymentRecord]) -> list[dict[str, Any]]:
+    """Where gc looks for one provider: every value given for a scope field (each combination
+    with the others); a field not given takes the provider's default and every value this
+    folder's deployments of that provider use, so their leaks are found where they were made."""
+    fields = provider.scope_fields
+    bases: list[dict[str, Any]] = [{}]
+    for record in records:
+        if record.provider == provider.name:
+            used = {f: record.options[f] for f in fields if f not in given and record.options.get(f) is not None}
+            if record.region and "region" in fields and "region" not in given:
+                used.setdefault("region", record.region)
+            bases.append(used)
+    combos: list[dict[str, Any]] = [{}]
+    for name in fields:
+        if given.get(name):
+            combos = [{**combo, name: value} for combo in combos for value in given[name]]
+    scopes, seen = [], set()
+    for base in bases:
+        for combo in combos:
+            scope = {**base, **combo}
+            options = _scope_options(provider, scope)
+            # the same place spelt two ways (a default written out) is looked in once
+            shown = {f: getattr(options, f, None) for f in fields}
+            key = tuple(sorted((k, str(v)) for k, v in shown.items()))
+            if key not in seen:
+                seen.add(key)
+                scopes.append(shown)
+    return scopes
 
 
 def _cloud_providers(only: str | None) -> list[Provider]:
@@ -137,53 +198,163 @@ class LifecycleService:
 
     # -- credentials -------------------------------------------------------------------------
     def check(self, provider: str | None, raw: dict[str, Any]) -> list[CheckResult]:
+        chosen_providers = _cloud_providers(provider)
+        if provider is not None:
+            _refuse_other_scope(chosen_providers[0], raw)
         results = []
-        for chosen in _cloud_providers(provider):
+        for chosen in chosen_providers:
             options = _scope_options(chosen, raw)
             results.append(CheckResult(chosen.name, chosen.check_credentials(options)))
         return results
 
     # -- leak sweep --------------------------------------------------------------------------
-    def gc(self, provider: str | None, raw: dict[str, Any], delete: bool) -> list[GcResult]:
-        known = set(self.store.names())
-        results = []
-        for chosen in _cloud_providers(provider):
-            options = _scope_options(chosen, raw)
-            result = GcResult(chosen.name, {k: v for k, v in options.model_dump(mode="json").items()
-                                            if k in raw and raw[k] is not None} or {"defaults": True})
-            self.progress(f"listing resources {chosen.name} has tagged")
-            for resource in chosen.list_tagged(options):
-                if resource.deployment in known:
-                    if resource.deployment not in result.kept:
-                        result.kept.append(resource.deployment)
-                    continue
-                result.orphans.setdefault(resource.deployment, []).append(resource)
-            if delete:
-                for deployment in sorted(result.orphans):
-                    self._sweep(chosen, options, deployment, result)
-            results.append(result)
-        return results
+    def gc_scan(self, provider: str | None, given: dict[str, list[str]]) -> GcReport:
+        """Lists, deletes nothing: every (provider, region, name, id) tagged by isaacctl that is
+        not a deployment of this state folder. A name this folder uses with another id is
+        listed (it is someone else's); resources without an id (made before ids) whose name is
+        used here are kept, as they may be this folder's own."""
+        from isaacctl.errors import IsaacctlError
 
-    def _sweep(self, provider: Provider, options: BaseModel, deployment: str, result: GcResult) -> None:
-        """Destroy an orphan from its tags alone. No state folder is made for it: what was
-        deleted is reported, not logged."""
+        given = {key: values for key, values in given.items() if values}
+        chosen_providers = _cloud_providers(provider)
+        if provider is not None:
+            _refuse_other_scope(chosen_providers[0], given)
+        records, unreadable = self._records()
+        report = GcReport()
+        # Scopes are validated before anything is listed: a bad --region is exit 2, nothing asked.
+        plans = [(chosen, _scopes(chosen, given, records)) for chosen in chosen_providers]
+        for chosen, scopes in plans:
+            ours = {(r.name, r.id) for r in records if r.provider == chosen.name}
+            names_here = {r.name for r in records if r.provider == chosen.name} | unreadable
+            by_key: dict[tuple[str | None, str, str | None], GcCandidate] = {}
+            for scope in scopes:
+                report.looked_in.append({"provider": chosen.name, "scope": _shown(scope)})
+                self.progress(f"listing what {chosen.name} has tagged{_where(scope)}")
+                try:
+                    found = chosen.list_tagged(_scope_options(chosen, scope))
+                except IsaacctlError as exc:
+                    report.errors.append(f"{chosen.name}{_where(scope)}: {exc.message}")
+                    continue
+                for resource in found:
+                    ident = resource.deployment_id or None
+                    if (resource.deployment, ident) in ours or resource.deployment in unreadable:
+                        kept = f"{resource.deployment} ({ident})"
+                        if kept not in report.kept:
+                            report.kept.append(kept)
+                        continue
+                    if ident is None and resource.deployment in names_here:
+                        kept = f"{resource.deployment} (no id; its name is used here)"
+                        if kept not in report.kept:
+                            report.kept.append(kept)
+                        continue
+                    region = resource.region or scope.get("region")
+                    key = (region, resource.deployment, ident)
+                    candidate = by_key.get(key)
+                    if candidate is None:
+                        where = dict(scope)
+                        if region is not None and "region" in chosen.scope_fields:
+                            where["region"] = region
+                        candidate = by_key[key] = GcCandidate(
+                            chosen.name, region, resource.deployment, ident, scope=where,
+                            name_used_here=resource.deployment in names_here,
+                        )
+                    if any(r.kind == resource.kind and r.resource_id == resource.resource_id
+                           for r in candidate.resources):
+                        continue  # the same account seen through two scopes (two profiles)
+                    candidate.resources.append(resource)
+                    candidate.creator = candidate.creator or resource.creator
+                    if resource.created and (candidate.created is None or resource.created < candidate.created):
+                        candidate.created = resource.created
+            report.candidates += sorted(by_key.values(), key=lambda c: (c.name, c.id or "", c.region or ""))
+        return report
+
+    def _records(self) -> tuple[list[DeploymentRecord], set[str]]:
+        """This folder's deployments, and the names of those whose record cannot be read (all
+        their resources are kept: which id is theirs is unknown)."""
+        from isaacctl.errors import IsaacctlError
+
+        records, unreadable = [], set()
+        for name in self.store.names():
+            try:
+                records.append(self.store.load(name))
+            except IsaacctlError:
+                unreadable.add(name)
+        return records, unreadable
+
+    @staticmethod
+    def gc_select(report: GcReport, selectors: list[str], everything: bool) -> list[GcCandidate]:
+        """The candidates named by name or id (or all). A selector that names nothing is bad
+        input. A name this folder also uses does not select the other deployment of that name:
+        its id must be given, so that typing one's own deployment's name never deletes a
+        stranger's."""
+        if everything:
+            return list(report.candidates)
+        chosen: list[GcCandidate] = []
+        for selector in selectors:
+            by_id = [c for c in report.candidates if c.id == selector]
+            by_name = [c for c in report.candidates if c.name == selector]
+            matched = by_id or [c for c in by_name if not c.name_used_here]
+            if not matched and by_name:
+                ids = ", ".join(sorted(c.id or "(none)" for c in by_name))
+                raise UserError(f"{selector}: is also a deployment in this state folder; select the other "
+                                f"one by its id ({ids})")
+            if not matched:
+                raise UserError(f"{selector}: matches no candidate's name or id (run 'isaacctl gc' to list them)")
+            chosen += [c for c in matched if c not in chosen]
+        return chosen
+
+    def gc_delete(self, candidates: list[GcCandidate]) -> None:
+        """Destroy each chosen candidate from its tags, by name and id: another deployment of
+        the same name is untouched. Failures are recorded on the candidate; the others go on."""
+        providers: dict[str, Provider] = {}
+        for candidate in candidates:
+            provider = providers.setdefault(candidate.provider, get_provider(candidate.provider))
+            self._sweep(provider, candidate)
+
+    def _sweep(self, provider: Provider, candidate: GcCandidate) -> None:
+        """No state folder is made for it: what was deleted is reported, not logged."""
         from isaacctl.errors import IsaacctlError
         from isaacctl.records import DeploymentRecord
 
-        if not NAME_PATTERN.fullmatch(deployment):
-            result.errors[deployment] = "not an isaacctl deployment name: left alone"
+        if not NAME_PATTERN.fullmatch(candidate.name):
+            candidate.error = "not an isaacctl deployment name: left alone"
             return
-        deleted = result.deleted.setdefault(deployment, [])
+        deleted: list[str] = []
 
         def on_resource(phase: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
             if phase == "deleted":
                 deleted.append(f"{kind} {resource_id}")
 
-        record = DeploymentRecord(name=deployment, provider=provider.name,
-                                  options=options.model_dump(mode="json"))
+        options = _scope_options(provider, candidate.scope)
+        who: dict[str, Any] = {"creator": candidate.creator} if candidate.creator else {}
+        # Without an id (made before ids) the record gets a fresh random one that no resource
+        # carries: then only the name's resources without an id match (Identity.owns).
+        if candidate.id is not None:
+            who["id"] = candidate.id
+        record = DeploymentRecord(name=candidate.name, provider=provider.name, region=candidate.region,
+                                  options=options.model_dump(mode="json"), **who)
         ctx = DeployContext(record=record, options=options, on_resource=on_resource, on_progress=self.progress)
-        self.progress(f"deleting what {deployment} left behind")
+        self.progress(f"deleting what {candidate.name} ({candidate.id or 'no id'}) left in {candidate.region or provider.name}")
         try:
             provider.destroy(ctx)
         except IsaacctlError as exc:
-            result.errors[deployment] = exc.message
+            candidate.error = exc.message
+        candidate.deleted = deleted
+
+
+def _shown(scope: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in scope.items() if value is not None}
+
+
+def _where(scope: dict[str, Any]) -> str:
+    shown = _shown(scope)
+    return " in " + ", ".join(str(v) for v in shown.values()) if shown else ""
+
+
+def _refuse_other_scope(provider: Provider, raw: dict[str, Any]) -> None:
+    """A scope flag the chosen provider does not take would be silently ignored: refuse it."""
+    for key, value in raw.items():
+        if value and key not in provider.scope_fields:
+            flag = "--" + key.replace("_", "-")
+            raise UserError(f"{flag}: the {provider.name} provider does not take it "
+                            f"(it takes {', '.join('--' + f.replace('_', '-') for f in provider.scope_fields) or 'none'})")
