@@ -66,6 +66,8 @@ def test_another_folders_deployment_is_listed_with_its_owner_and_nothing_is_dele
     assert human.returncode == 0, human.stderr
     assert f"ws1  id {theirs['id']}  aws us-east-1" in human.stdout and theirs["creator"] in human.stdout
     assert "Nothing deleted" in human.stderr
+    alone = other("gc", "--yes")  # not a selection: lists, deletes nothing
+    assert alone.returncode == 0 and "--yes alone deletes nothing" in alone.stderr
     # named, but neither a terminal to ask on nor --yes: refused, naming --yes
     refused = other("gc", theirs["id"])
     one_error_line(refused, "--yes")
@@ -178,3 +180,33 @@ def test_resources_without_an_id_are_kept_when_their_name_is_used_here(routed, c
 ])
 def test_bad_scope_flags_are_exit_2(cli, state_dir, args, expected):
     one_error_line(cli(*args), expected)
+
+
+def _gc_on_a_terminal(cli, answer, *args):
+    """gc with a terminal on stdin (a pty), answering its question with `answer`."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "isaacctl", "gc", *args], env=cli.full_env(),
+                                   stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        os.write(leader, (answer + "\n").encode())
+        out, err = process.communicate(timeout=300)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return process.returncode, out, err
+
+
+def test_gc_asks_before_deleting_and_no_keeps_everything(routed, cli, other):
+    aws = routed
+    theirs = deploy(cli, "ws1")
+    code, _, err = _gc_on_a_terminal(other, "n", theirs["id"])
+    assert code == 1 and "Will delete" in err and "[y/N]" in err
+    assert aws.tagged_for("ws1", theirs["id"])
+    code, _, err = _gc_on_a_terminal(other, "y", theirs["id"])
+    assert code == 0, err
+    assert aws.tagged_for("ws1", theirs["id"]) == []

@@ -111,6 +111,9 @@ def _gc(
         report = service.gc_scan(provider, scope)
     if not selectors and not everything:
         render_gc_list(app.terminal, report, as_json)
+        if yes and report.candidates:
+            # --yes used to delete everything listed; now it only skips the question
+            app.terminal.warning("--yes alone deletes nothing: name the candidates (or --all)")
         if report.errors:
             raise typer.Exit(1)
         return
