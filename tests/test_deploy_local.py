@@ -46,8 +46,9 @@ def test_ten_concurrent_deploys_of_one_name_leave_one_valid_record(cli, tmp_path
 @pytest.mark.docker
 def test_destroy_removes_only_the_deployments_containers(cli, tmp_path, docker_ready, standin_image_local):
     cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap", check=True)
-    ours = docker("run", "-d", "--label", "isaacctl.deployment=desk", standin_image_local,
-                  "sleep", "300").stdout.strip()
+    deployment_id = json.loads(cli("status", "desk", "--json").stdout)["data"]["id"]
+    ours = docker("run", "-d", "--label", "isaacctl.deployment=desk", "--label",
+                  f"isaacctl.deployment-id={deployment_id}", standin_image_local, "sleep", "300").stdout.strip()
     other = docker("run", "-d", "--label", "isaacctl.deployment=other", standin_image_local,
                    "sleep", "300").stdout.strip()
     try:
