@@ -112,6 +112,7 @@ class FaultInjector:
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self._lock = threading.Lock()
+        self.myip = MYIP_ADDRESS  # what the "what is my address" lookup answers
         self.routes: dict[str, int] = {}  # instance id -> index of the sshd it is routed to
         self.placement_groups: dict[tuple[str | None, str], dict[str, Any]] = {}  # (region, name) -> group
 
@@ -129,6 +130,7 @@ class FaultInjector:
     def reset_state(self) -> None:
         """What the middleware itself emulates (routes, placement groups): with moto's reset."""
         with self._lock:
+            self.myip = MYIP_ADDRESS
             self.routes.clear()
             self.placement_groups.clear()
 
@@ -138,7 +140,7 @@ class FaultInjector:
     def __call__(self, environ: dict, start_response: Any) -> Any:
         if environ.get("PATH_INFO") == MYIP_PATH:
             start_response("200 OK", [("Content-Type", "text/plain")])
-            return [f"{MYIP_ADDRESS}\n".encode()]
+            return [f"{self.myip}\n".encode()]
         if environ.get("PATH_INFO") == ROUTE_PATH:
             return self._route(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -172,16 +174,23 @@ class FaultInjector:
         from moto.ec2.models import ec2_backends
 
         host = parse_qs(environ.get("QUERY_STRING", "")).get("host", [""])[0]
-        found = None
+        found, live = None, set()
         for backend in list(ec2_backends[DEFAULT_ACCOUNT_ID].values()):
             for instance in backend.all_instances():
+                if instance._state.name not in ("terminated", "shutting-down"):
+                    live.add(instance.id)
                 if host and host in (instance.public_ip, instance.private_ip):
                     found = instance.id
         if found is None:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [f"no instance has the address {host!r}\n".encode()]
         with self._lock:
-            index = self.routes.setdefault(found, len(self.routes))
+            if found not in self.routes:
+                # the lowest sshd no live instance has: a node replaced by a resumed deploy
+                # takes the place of the one that was terminated
+                taken = {index for instance_id, index in self.routes.items() if instance_id in live}
+                self.routes[found] = min(set(range(len(self.routes) + 1)) - taken)
+            index = self.routes[found]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [f"{index} {found}\n".encode()]
 
