@@ -1,6 +1,7 @@
 """AWS control plane against moto on loopback (in this process): EC2 API calls and the time
 isaacctl itself spends (local work plus API round trips, waits on the cloud excluded) to plan
-and create a workstation (deploy --skip-bootstrap without the SSH wait) and to destroy it.
+and create a workstation (deploy --skip-bootstrap without the SSH wait) and to destroy it, for
+one node and for two (one RunInstances for both, a placement group, a rule between them).
 
 moto answers at once and its instances run at once, so there are no cloud waits to exclude
 here; time.sleep is still wrapped and its total subtracted, so a poll that slept would not
@@ -50,7 +51,7 @@ class _SleepMeter:
         time.sleep = self._real  # type: ignore[assignment]
 
 
-def _one_cycle(server, state_dir: str, name: str, default_vpc: bool) -> dict:
+def _one_cycle(server, state_dir: str, name: str, default_vpc: bool, nodes: int = 1) -> dict:
     from isaacctl.records import DeploymentRecord
     from isaacctl.services.deployments import DeploymentService
     from isaacctl.state import StateStore
@@ -64,7 +65,7 @@ def _one_cycle(server, state_dir: str, name: str, default_vpc: bool) -> dict:
 
     with _SleepMeter() as meter:
         start = time.perf_counter()
-        prepared = service.prepare("aws", name, {"ingress_cidr": "198.51.100.7/32"})
+        prepared = service.prepare("aws", name, {"ingress_cidr": "198.51.100.7/32", "nodes": nodes})
         record = DeploymentRecord(name=name, provider="aws", options=prepared.options.model_dump(mode="json"))
         with service.store.lock(name, create=True):
             service.store.create(record)
@@ -112,6 +113,21 @@ def run(repeat: int | None = None) -> list[dict]:
                     for phase in ("deploy_calls", "destroy_calls"):
                         detail = ", ".join(f"{action} {count}" for action, count in sorted(last[phase].items()))
                         print(f"  {phase.split('_')[0]} calls ({label}): {detail}", flush=True)
+            # two nodes, default VPC: beside the one-node figures above
+            _one_cycle(server, f"{work}/state", "bench", True, nodes=2)
+            cycles = [_one_cycle(server, f"{work}/state", "bench", True, nodes=2) for _ in range(repeat)]
+            last = cycles[-1]
+            rows += [
+                row("deploy: EC2 API calls (2 nodes, default VPC)", sum(last["deploy_calls"].values()), "calls"),
+                row("deploy: control-plane time (2 nodes, default VPC)",
+                    statistics.median(c["deploy_s"] for c in cycles)),
+                row("destroy: EC2 API calls (2 nodes, default VPC)", sum(last["destroy_calls"].values()), "calls"),
+                row("destroy: control-plane time (2 nodes, default VPC)",
+                    statistics.median(c["destroy_s"] for c in cycles)),
+            ]
+            for phase in ("deploy_calls", "destroy_calls"):
+                detail = ", ".join(f"{action} {count}" for action, count in sorted(last[phase].items()))
+                print(f"  {phase.split('_')[0]} calls (2 nodes, default VPC): {detail}", flush=True)
             return rows
         finally:
             os.environ.clear()
