@@ -15,8 +15,6 @@ COMMANDS = [
 
 def test_the_lazy_command_table_matches_the_commands():
     """cli/lazy.py lists commands without importing them: its help lines must be their own."""
-    import click
-
     from isaacctl.cli import lazy
 
     for name in lazy.COMMANDS:

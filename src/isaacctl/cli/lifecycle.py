@@ -61,7 +61,7 @@ def _check(
     ctx: typer.Context,
     provider: Optional[str] = typer.Argument(None, help="Provider to check [default: every cloud provider installed]."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    scope: dict = None,  # the providers' scope flags, see with_scope_flags
+    scope: Optional[dict] = None,  # the providers' scope flags, see with_scope_flags
 ) -> None:
     """Check that cloud credentials work, and say whose they are.
 
@@ -85,7 +85,7 @@ def _gc(
     everything: bool = typer.Option(False, "--all", help="Delete every candidate listed."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting what is selected."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    scope: dict = None,  # the providers' scope flags, see with_scope_flags
+    scope: Optional[dict] = None,  # the providers' scope flags, see with_scope_flags
 ) -> None:
     """List cloud resources isaacctl tagged that belong to no deployment in this state folder;
     delete the ones you name. Candidates are grouped by deployment (name and id) and show who
@@ -175,7 +175,7 @@ def with_scope_flags(command, repeatable: bool):
         scope = {name: kwargs.pop("scope_" + name) for name, _, _ in fields}
         return command(*args, scope=scope, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=[*own, *added])
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -106,8 +106,8 @@ def _description(provider_class: type) -> str:
     # the built-in's text (nor, below, its examples naming another provider).
     text = provider_class.__dict__.get("description") or provider_class.__dict__.get("__doc__")
     if not text:
-        text = getattr(provider_class, "summary", provider_class.__name__)
-        text = text[:1].upper() + text[1:] + "."
+        summary = str(getattr(provider_class, "summary", provider_class.__name__))
+        text = summary[:1].upper() + summary[1:] + "."
     return inspect.cleandoc(text)
 
 
@@ -196,10 +196,7 @@ def _origins() -> list[tuple[str, str]]:
     for entry in entry_points(group=GROUP):
         dist = getattr(entry, "dist", None)
         name = dist.metadata["Name"] if dist is not None else None
-        if name is None or name == "isaacctl":
-            origin = "built in"
-        else:
-            origin = f"from {name} {dist.version}"
+        origin = "built in" if dist is None or name in (None, "isaacctl") else f"from {name} {dist.version}"
         rows[entry.name] = f"{origin}; 'isaacctl deploy {entry.name} --help' for its flags"
     return sorted(rows.items())
 

@@ -79,14 +79,14 @@ class GcReport:
     errors: list[str] = field(default_factory=list)  # scopes that could not be listed
 
 
-def _scope_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
+def _scope_options(provider: Provider[Any], raw: dict[str, Any]) -> BaseModel:
     """Options for a provider from the scope flags (--region, --profile...): a provider gets
     only the fields it declares in `scope_fields`, so one command serves every cloud."""
     return validate_options(provider, {key: value for key, value in raw.items()
                                        if value is not None and key in provider.scope_fields})
 
 
-def _scopes(provider: Provider, given: dict[str, list[str]], records: list[DeploymentRecord]) -> list[dict[str, Any]]:
+def _scopes(provider: Provider[Any], given: dict[str, list[str]], records: list[DeploymentRecord]) -> list[dict[str, Any]]:
     """Where gc looks for one provider: every value given for a scope field (each combination
     with the others); a field not given takes the provider's default and every value this
     folder's deployments of that provider use, so their leaks are found where they were made."""
@@ -116,7 +116,7 @@ def _scopes(provider: Provider, given: dict[str, list[str]], records: list[Deplo
     return scopes
 
 
-def _cloud_providers(only: str | None) -> list[Provider]:
+def _cloud_providers(only: str | None) -> list[Provider[Any]]:
     if only is not None:
         provider = get_provider(only)
         if not provider.capabilities.owns_machines:
@@ -139,7 +139,7 @@ class LifecycleService:
         self.progress: Progress = progress or (lambda message: None)
         self.deployments = DeploymentService(store, self.progress)
 
-    def _stoppable(self, name: str) -> tuple[DeploymentRecord, Provider, BaseModel]:
+    def _stoppable(self, name: str) -> tuple[DeploymentRecord, Provider[Any], BaseModel]:
         record = self.store.load(name)
         provider, options = self.deployments.provider_for(record)
         if not provider.capabilities.stop_start:
@@ -306,12 +306,12 @@ class LifecycleService:
     def gc_delete(self, candidates: list[GcCandidate]) -> None:
         """Destroy each chosen candidate from its tags, by name and id: another deployment of
         the same name is untouched. Failures are recorded on the candidate; the others go on."""
-        providers: dict[str, Provider] = {}
+        providers: dict[str, Provider[Any]] = {}
         for candidate in candidates:
             provider = providers.setdefault(candidate.provider, get_provider(candidate.provider))
             self._sweep(provider, candidate)
 
-    def _sweep(self, provider: Provider, candidate: GcCandidate) -> None:
+    def _sweep(self, provider: Provider[Any], candidate: GcCandidate) -> None:
         """No state folder is made for it: what was deleted is reported, not logged."""
         from isaacctl.errors import IsaacctlError
         from isaacctl.records import DeploymentRecord
@@ -351,7 +351,7 @@ def _where(scope: dict[str, Any]) -> str:
     return " in " + ", ".join(str(v) for v in shown.values()) if shown else ""
 
 
-def _refuse_other_scope(provider: Provider, raw: dict[str, Any]) -> None:
+def _refuse_other_scope(provider: Provider[Any], raw: dict[str, Any]) -> None:
     """A scope flag the chosen provider does not take would be silently ignored: refuse it."""
     for key, value in raw.items():
         if value and key not in provider.scope_fields:
