@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 from isaacctl.errors import UserError, failure_reason
 from isaacctl.providers.base import CloudResource, CredentialCheck, DeployContext
 from isaacctl.providers.registry import get_provider, provider_names
-from isaacctl.services.deployments import REACHABLE_TIMEOUT_SECONDS, DeploymentService, validate_options
+from isaacctl.services.deployments import (
+    REACHABLE_TIMEOUT_SECONDS,
+    DeploymentService,
+    merge_nodes,
+    validate_options,
+)
 from isaacctl.state import NAME_PATTERN, StateStore
 
 if TYPE_CHECKING:
@@ -133,6 +138,15 @@ def _cloud_providers(only: str | None) -> list[Provider[Any]]:
     return candidates
 
 
+def _mark_nodes(record: DeploymentRecord, state: str) -> None:
+    """What stop and start just made true of every node, saved with the record."""
+    from isaacctl.records import utc_now
+
+    now = utc_now()
+    for node in record.nodes:
+        node.state, node.state_at = state, now
+
+
 class LifecycleService:
     def __init__(self, store: StateStore, progress: Progress | None = None) -> None:
         self.store = store
@@ -160,6 +174,7 @@ class LifecycleService:
                 self._failed(record, previous, "stop", exc)
                 raise
             record.status = "stopped"
+            _mark_nodes(record, "stopped")
             self.store.save(record)
             self.store.append_event(name, "stop.done")
             return PowerResult(name, record.provider, record.status, record.address)
@@ -174,10 +189,11 @@ class LifecycleService:
             ctx = self.deployments.context(record, options)
             self.progress(f"starting {name}")
             try:
-                record.nodes = provider.start(ctx)
+                merge_nodes(record, provider.start(ctx))
                 self.store.save(record)  # the new address, before anything else can fail
                 self.progress(f"waiting until {record.address} is reachable")
-                record.nodes = provider.wait_reachable(ctx, REACHABLE_TIMEOUT_SECONDS)
+                merge_nodes(record, provider.wait_reachable(ctx, REACHABLE_TIMEOUT_SECONDS))
+                _mark_nodes(record, "running")
             except BaseException as exc:
                 self._failed(record, previous_status, "start", exc)
                 raise
