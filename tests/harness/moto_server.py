@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 from urllib.request import Request, urlopen
+from xml.sax.saxutils import escape
 
 MYIP_PATH = "/isaacctl-test/myip"
 ROUTE_PATH = "/isaacctl-test/route"
