@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from isaacctl.isaaclab import default_version, gpu_rule, judge_gpu
+from isaacctl.isaaclab import isaaclab_version as isaaclab_version
+from isaacctl.isaaclab.hardware import GpuRule
 from isaacctl.records import HostFacts
 
-DEFAULT_IMAGE = "nvcr.io/nvidia/isaac-lab:2.3.2"
-
-# Isaac Sim renders with RT cores even headless: these data-centre GPUs have none.
-NO_RT_CORES = ("A100", "A30", "A800", "H100", "H200", "H800", "B100", "B200", "GB200", "V100", "P100", "K80")
-
-# Minimum driver per Isaac Lab minor version.
-MIN_DRIVER = {"2.2": (535, 216), "2.3": (580, 65), "3.0": (580, 65)}
+# The version -> image table and the GPU rules are data: templates/isaaclab/versions.yaml.
+DEFAULT_IMAGE = default_version().image
 DRIVER_BRANCH_TO_INSTALL = "580"
 
 IMAGE_GIB = 25  # the Isaac Lab image, unpacked
 CACHE_GIB = 15  # shader, kit and pip caches, logs, checkpoints of a few jobs
-
-
-def isaaclab_version(image: str) -> str | None:
-    """'2.3' for ...isaac-lab:2.3.2, None when the tag does not say."""
-    tag = image.rsplit("/", 1)[-1].partition(":")[2]
-    match = re.match(r"v?(\d+)\.(\d+)", tag)
-    return f"{match.group(1)}.{match.group(2)}" if match else None
-
-
-def _driver_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:2])
 
 
 @dataclass(frozen=True)
@@ -37,22 +23,32 @@ class Verdict:
     hint: str | None = None
 
 
-def judge_gpus(facts: HostFacts, version: str | None) -> Verdict:
+def host_gpu_rule(version: str | None, image: str | None = None) -> GpuRule:
+    """What the host's GPUs must have for this Isaac Lab version and image: RT cores where
+    Isaac Sim runs (2.x, 3.x images with Kit), compute capability >= 7.5 and a 580.65.06+
+    driver for kit-less 3.x. For bootstrap's host check."""
+    from isaacctl.isaaclab import version_info
+
+    return gpu_rule(version, isaac_sim=version_info(version, image).isaac_sim)
+
+
+def judge_gpus(facts: HostFacts, version: str | None, *, image: str | None = None,
+               isaac_sim: bool | None = None) -> Verdict:
+    """isaac_sim: whether Isaac Sim will run (None: whatever the version's image carries)."""
     if not facts.gpus:
         return Verdict(
             ["no NVIDIA GPU visible (nvidia-smi found none)"],
             "use a host with an RTX-class GPU, or --gpus none for a CPU-only smoke run",
         )
+    rule = host_gpu_rule(version, image) if isaac_sim is None else gpu_rule(version, isaac_sim=isaac_sim)
+    if version is None:
+        # an image whose tag does not say: its RT-core needs are the default's, its driver unknown
+        rule = GpuRule(rule.version, rule.isaac_sim, rule.rt_cores, rule.min_compute_capability, ())
     problems = []
     for gpu in facts.gpus:
-        if any(re.search(rf"\b{name}\b", gpu.model) for name in NO_RT_CORES):
-            problems.append(f"GPU {gpu.model} has no RT cores: Isaac Sim cannot render on it")
-    minimum = MIN_DRIVER.get(version or "")
-    drivers = {gpu.driver_version for gpu in facts.gpus if gpu.driver_version}
-    for driver in drivers:
-        if minimum and _driver_tuple(driver) < minimum:
-            needed = ".".join(map(str, minimum))
-            problems.append(f"NVIDIA driver {driver} is older than {needed}, which Isaac Lab {version} needs")
+        problems += judge_gpu(rule, gpu.model, None)
+    for driver in sorted({gpu.driver_version for gpu in facts.gpus if gpu.driver_version}):
+        problems += judge_gpu(rule, "", driver, label=version)
     return Verdict(problems, "pass --allow-unsupported-gpu to go on anyway" if problems else None)
 
 

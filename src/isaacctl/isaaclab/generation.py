@@ -1,0 +1,234 @@
+"""One object per Isaac Lab generation, built from templates/isaaclab/generations.yaml: how a
+train / play / list_envs / benchmark command is written, its flags, the task id form, which
+libraries exist and how each resumes, and the container's user, environment and mounts.
+
+A runtime (the job container today, a pip virtual environment later) asks it for argv and
+environment; nothing outside this package compares version numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from isaacctl.isaaclab.libraries import Library, library, library_names
+from isaacctl.isaaclab.tables import table
+
+if TYPE_CHECKING:
+    from isaacctl.services.jobs.spec import JobSpec
+
+__all__ = ["CheckpointRef", "ContainerLayout", "Generation", "JobRequest", "Library", "Resume",
+           "generation", "generations"]
+
+# rsl_rl's run folder name, which --run_timestamp replaces: jobs keep sorting by name.
+RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a resumed run's files are, as the new job sees them."""
+
+    run_folder: str  # e.g. 2026-11-22_03-10-00 (rsl_rl --load_run)
+    checkpoint_file: str  # e.g. model_149.pt (rsl_rl --checkpoint)
+    container_path: str  # full path (--checkpoint everywhere else)
+
+
+# A checkpoint as play is given it: a path, or a keyword the generation resolves itself
+# (3.x: latest, best).
+CheckpointRef = str
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What one train or evaluate run is asked to do, free of any generation's spelling."""
+
+    mode: Literal["train", "evaluate"]
+    task: str  # already in this generation's form
+    library: str
+    num_envs: int | None = None
+    seed: int | None = None
+    max_iterations: int | None = None
+    video: bool = False
+    video_length: int = 200
+    video_interval: int = 2000
+    gpus: int = 1
+    run_name: str | None = None
+    checkpoint: CheckpointRef | None = None  # evaluate
+    resume: Resume | None = None  # train
+    run_timestamp: str | None = None  # the run folder's name, where the generation takes one
+    overrides: tuple[str, ...] = ()
+
+    @classmethod
+    def from_spec(cls, spec: JobSpec, *, checkpoint: CheckpointRef | None = None, resume: Resume | None = None,
+                  run_timestamp: str | None = None) -> JobRequest:
+        assert spec.rl_library is not None, "build_spec resolves the library"
+        return cls(mode=spec.mode, task=spec.task, library=spec.rl_library, num_envs=spec.num_envs, seed=spec.seed,
+                   max_iterations=spec.max_iterations, video=spec.video, video_length=spec.video_length,
+                   video_interval=spec.video_interval, gpus=spec.gpus, run_name=spec.run_name,
+                   checkpoint=checkpoint, resume=resume, run_timestamp=run_timestamp,
+                   overrides=tuple(spec.overrides))
+
+
+@dataclass(frozen=True)
+class ContainerLayout:
+    user: str | None  # docker run --user; None: the image's own (root for 2.x)
+    host_uid: int  # who must own the host folders mounted into the container
+    workdir: str
+    logs: str  # where Isaac Lab writes logs/ (relative to the working directory)
+    env: tuple[str, ...]
+    video_env: tuple[str, ...]
+    pip: tuple[str, ...]  # argv prefix that installs into Isaac Lab's Python
+    mounts: tuple[tuple[str, str], ...]  # host folder under the deployment root -> container path
+
+
+# eq=False: one object per generation, compared (and cached) by identity
+@dataclass(frozen=True, eq=False)
+class Generation:
+    name: str  # "2", "3"
+    label: str  # "2.x"
+    default_library: str | None  # None: the task's own default agent
+    task_suffix: str
+    commands: dict[str, tuple[str, ...]]
+    always: tuple[str, ...]
+    video_extra: tuple[str, ...]
+    distributed_flag: str | None
+    run_timestamp_flag: str | None
+    benchmark_flags: tuple[str, ...]
+    benchmark_output_flag: str | None
+    resume_styles: dict[str, str]
+    checkpoint_keywords: tuple[str, ...]
+    selectors: tuple[str, ...]
+    container: ContainerLayout
+    renamed: dict[str, str] = field(default_factory=dict)  # 2.x id -> this generation's id
+
+    # -- libraries ---------------------------------------------------------------------------
+    @property
+    def library_names(self) -> tuple[str, ...]:
+        return tuple(name for name in library_names() if self.name in library(name).generations)  # type: ignore[union-attr]
+
+    def library(self, name: str) -> Library | None:
+        found = library(name)
+        return found if found is not None and self.name in found.generations else None
+
+    @property
+    def distributed_libraries(self) -> tuple[str, ...]:
+        return tuple(name for name in self.library_names if library(name).distributed)  # type: ignore[union-attr]
+
+    def library_for(self, requested: str | None, task_default: str) -> str:
+        """The library a job runs with: the one asked for, else this generation's default,
+        else the task's default agent."""
+        return requested or self.default_library or task_default
+
+    # -- task ids ----------------------------------------------------------------------------
+    def task_id(self, catalog_id: str) -> str:
+        """A task id of the catalog (2.x form, templates/tasks.yaml) as this generation spells it."""
+        if catalog_id in self.renamed:
+            return self.renamed[catalog_id]
+        if not self.task_suffix:
+            return catalog_id.removesuffix("-v0")
+        return catalog_id
+
+    # -- commands ----------------------------------------------------------------------------
+    def _command(self, kind: str, **values: Any) -> list[str]:
+        return [part.format(**values) for part in self.commands[kind]]
+
+    def job_argv(self, request: JobRequest) -> list[str]:
+        """The command that runs the job in Isaac Lab's working directory."""
+        r = request
+        args = ["--task", r.task, *self.always]
+        if r.num_envs is not None:
+            args += ["--num_envs", str(r.num_envs)]
+        if r.seed is not None:
+            args += ["--seed", str(r.seed)]
+        if r.mode == "train":
+            if r.max_iterations is not None:
+                args += ["--max_iterations", str(r.max_iterations)]
+            if r.video:
+                args += ["--video", "--video_length", str(r.video_length),
+                         "--video_interval", str(r.video_interval), *self.video_extra]
+            if r.run_name:
+                args += ["--run_name", r.run_name]
+            # Several GPUs: the multi-GPU launcher gives every rank one timestamp of its own.
+            if r.run_timestamp and self.run_timestamp_flag and r.gpus == 1:
+                args += [self.run_timestamp_flag, r.run_timestamp]
+            if r.resume is not None:
+                if self.resume_styles.get(r.library) == "load_run":
+                    args += ["--resume", "--load_run", r.resume.run_folder, "--checkpoint", r.resume.checkpoint_file]
+                else:
+                    args += ["--checkpoint", r.resume.container_path]
+            if r.gpus > 1 and self.distributed_flag:
+                args.append(self.distributed_flag)
+        else:
+            if r.checkpoint is None:
+                raise ValueError("evaluate needs a checkpoint (a path or one of the generation's keywords)")
+            args += ["--checkpoint", r.checkpoint]
+            if r.video:
+                # play simulates until closed; with --video it stops after video_length steps.
+                args += ["--video", "--video_length", str(r.video_length), *self.video_extra]
+        args += r.overrides
+        kind = "train_multigpu" if r.mode == "train" and r.gpus > 1 else r.mode
+        return [*self._command(kind, library=r.library, gpus=r.gpus), *args]
+
+    def list_envs_argv(self, keyword: str | None = None) -> list[str]:
+        return [*self._command("list_envs"), *(["--keyword", keyword] if keyword else [])]
+
+    def benchmark_argv(self, task: str, *, library: str = "rsl_rl", num_envs: int | None = None,
+                       max_iterations: int | None = None, output_path: str | None = None) -> list[str]:
+        """A training benchmark (step FPS, startup times) as KPI JSON."""
+        args = ["--task", task, *self.always]
+        if num_envs is not None:
+            args += ["--num_envs", str(num_envs)]
+        if max_iterations is not None:
+            args += ["--max_iterations", str(max_iterations)]
+        args += self.benchmark_flags
+        if output_path and self.benchmark_output_flag:
+            args += [self.benchmark_output_flag, output_path]
+        return [*self._command("benchmark", library=library), *args]
+
+    def run_timestamp(self, when: datetime) -> str | None:
+        """The run folder name to ask for (None where the generation takes none)."""
+        return when.strftime(RUN_TIMESTAMP_FORMAT) if self.run_timestamp_flag else None
+
+    # -- runtime -----------------------------------------------------------------------------
+    def environment(self, *, video: bool) -> list[str]:
+        """KEY=VALUE settings every job of this generation runs with."""
+        return [*self.container.env, *(self.container.video_env if video else ())]
+
+    def selector_of(self, override: str) -> str | None:
+        """The selector an override sets (physics=, presets=), if it is one of this generation's."""
+        key = override.lstrip("+").split("=", 1)[0]
+        return key if key in self.selectors else None
+
+
+def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Generation:
+    flags, box = entry["flags"], entry["container"]
+    return Generation(
+        name=name, label=entry["label"], default_library=entry.get("default_library"),
+        task_suffix=entry.get("task_suffix") or "",
+        commands={kind: tuple(argv) for kind, argv in entry["commands"].items()},
+        always=tuple(flags["always"]), video_extra=tuple(flags["video_extra"]),
+        distributed_flag=flags.get("distributed"), run_timestamp_flag=flags.get("run_timestamp"),
+        benchmark_flags=tuple(flags.get("benchmark") or ()), benchmark_output_flag=flags.get("benchmark_output"),
+        resume_styles=dict(entry.get("resume") or {}),
+        checkpoint_keywords=tuple(entry.get("checkpoint_keywords") or ()),
+        selectors=tuple(entry.get("selectors") or ()),
+        container=ContainerLayout(
+            user=box.get("user"), host_uid=int(box["host_uid"]), workdir=box["workdir"], logs=box["logs"],
+            env=tuple(box["env"]), video_env=tuple(box.get("video_env") or ()), pip=tuple(box["pip"]),
+            mounts=tuple((host, inside) for host, inside in box["mounts"]),
+        ),
+        # the renames exist only where ids lost their -v0 suffix
+        renamed={} if entry.get("task_suffix") else dict(renamed),
+    )
+
+
+@lru_cache(maxsize=1)
+def generations() -> dict[str, Generation]:
+    renamed = table("task_ids")["renamed"]
+    return {str(name): _generation(str(name), entry, renamed)
+            for name, entry in table("generations")["generations"].items()}
+
+
+def generation(name: str) -> Generation:
+    return generations()[name]
