@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 DEPLOYMENT = typer.Option(None, "-d", "--deployment", help="Deployment [default: the only one].",
                           autocompletion=complete_deployment)
-LIBRARY = typer.Option(None, "--rl-library", help="rsl_rl, skrl, rl_games or sb3 [default: rsl_rl].")
+LIBRARY = typer.Option(None, "--rl-library", help="rsl_rl, skrl, rl_games, sb3 (Isaac Lab 3 also torchrl) "
+                       "[default: rsl_rl; on Isaac Lab 3 the task's own agent].")
 NUM_ENVS = typer.Option(None, "--num-envs", help="Parallel environments (per GPU).")
 SEED = typer.Option(None, "--seed", help="Random seed (-1: random).")
 FOLLOW = typer.Option(False, "--follow", "-f", help="Stream the output until the job ends.")
@@ -37,9 +38,11 @@ def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: 
     from isaacctl.services.jobs.spec import build_spec
 
     app = app_of(ctx)
-    spec = build_spec(flags, config)
     service = job_service(app)
-    job = service.submit(deployment, spec)
+    # The deployment first: its Isaac Lab generation decides task ids and libraries.
+    record = service.ready_deployment(deployment)
+    spec = build_spec(flags, config, generation=service.generation(record), notice=app.terminal.warning)
+    job = service.submit(record.name, spec)
     render_started(app.terminal, job, as_json)
     if follow:
         _follow(app, service, job, tail=None)
@@ -218,6 +221,8 @@ def cancel_command(
 def tasks_command(
     ctx: typer.Context,
     keyword: Optional[str] = typer.Option(None, "--keyword", "-k", help="Only tasks containing this."),
+    deployment: Optional[str] = typer.Option(None, "-d", "--deployment", autocompletion=complete_deployment,
+                                             help="As this deployment's Isaac Lab spells them [default: a new deployment's]."),
     as_json: bool = JSON,
 ) -> None:
     """List the Isaac Lab tasks isaacctl knows and the RL libraries each supports.
@@ -228,7 +233,11 @@ def tasks_command(
     from isaacctl.services.jobs.catalog import tasks
 
     app = app_of(ctx)
-    chosen = [t for t in tasks().values() if not keyword or keyword.lower() in t.name.lower()]
+    generation = None
+    if deployment is not None:
+        service = job_service(app)
+        generation = service.generation(service.resolve_deployment(deployment))
+    chosen = [t for t in tasks(generation).values() if not keyword or keyword.lower() in t.name.lower()]
     if as_json:
         app.terminal.json("TaskList", [{"task": t.name, "libraries": list(t.libraries),
                                         "experiment": t.experiment, "iterations": t.iterations} for t in chosen])

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from isaacctl.errors import IsaacctlError, RemoteError, UserError, failure_reason
+from isaacctl.isaaclab import Generation, generation_for
 from isaacctl.services.jobs import command as commands
-from isaacctl.services.jobs.checkpoints import newest_checkpoint
+from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
 from isaacctl.services.jobs.host_files import list_files, summarize_jobs
 from isaacctl.services.jobs.logstream import stream_logs
 
@@ -73,21 +74,28 @@ class JobService:
     def _remote(self, deployment: str) -> Remote:
         return self.deployments.remote(deployment)
 
+    @staticmethod
+    def generation(record: DeploymentRecord) -> Generation:
+        """The Isaac Lab generation the deployment's image belongs to."""
+        return generation_for(record.isaaclab_version, record.image)
+
     # -- start -------------------------------------------------------------------------------
     def submit(self, deployment: str | None, spec: JobSpec) -> JobRecord:
         from isaacctl.records import JobRecord
 
         record = self.ready_deployment(deployment)
-        assert record.host_root is not None and record.image is not None
+        assert record.host_root is not None and record.image is not None and spec.rl_library is not None
+        generation = self.generation(record)
         job_id = new_job_id(spec.mode)
-        staging = Staging(job_dir=f"{record.host_root}/jobs/{job_id}")
+        staging = Staging(job_dir=f"{record.host_root}/jobs/{job_id}", generation=generation)
         with self._remote(record.name) as remote:
             checkpoint = resume = None
             if spec.mode == "evaluate":
                 checkpoint = self._evaluation_checkpoint(remote, record, spec, staging)
             elif spec.resume:
                 resume = self._resume_from(remote, record, spec, staging)
-            command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume)
+            command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume, generation=generation,
+                                             run_timestamp=generation.run_timestamp(datetime.now()))
             job = JobRecord(
                 id=job_id, deployment=record.name, mode=spec.mode, task=spec.task,
                 rl_library=spec.rl_library, spec=spec.model_dump(mode="json"), command=command,
@@ -101,7 +109,7 @@ class JobService:
                 argv = commands.docker_run_argv(
                     deployment=record.name, job_id=job_id, spec=spec, image=record.image,
                     host_root=record.host_root, host_job_dir=staging.job_dir,
-                    use_gpus=record.gpus == "all", command=command,
+                    use_gpus=record.gpus == "all", command=command, generation=generation,
                 )
                 self.progress(f"starting container {job.container}")
                 result = remote.run(argv, timeout=600)
@@ -155,9 +163,10 @@ class JobService:
                             f"{record.name} to take a checkpoint from; give --checkpoint PATH or JOB")
         return max(finished, key=lambda job: job.created_at)
 
-    def _find_checkpoint(self, remote: Remote, source: JobRecord, library: str, wanted: str | None) -> str:
+    def _find_checkpoint(self, remote: Remote, source: JobRecord, library: str, wanted: str | None,
+                         best: bool = False) -> str:
         files = [f.path for f in list_files(remote, f"{source.host_dir}/logs")]
-        chosen = newest_checkpoint(library, files, wanted)
+        chosen = best_checkpoint(library, files) if best else newest_checkpoint(library, files, wanted)
         if chosen is None:
             what = f"a checkpoint named {wanted!r}" if wanted else f"a {library} checkpoint"
             raise UserError(f"--checkpoint: job {source.id} has no {what}")
@@ -166,24 +175,29 @@ class JobService:
     def _evaluation_checkpoint(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> str:
         """The checkpoint's path inside the evaluation's container. It is placed in the
         evaluation's own logs, because play.py writes exported/ and videos/ next to it."""
+        assert spec.rl_library is not None
+        logs = staging.generation.container.logs
         reference = spec.checkpoint
         local = Path(reference).expanduser() if reference else None
         if local is not None and (local.is_file() or local.is_symlink()):
             self._check_upload(local)
             relative = f"{spec.rl_library}/uploaded/{time.strftime('%Y-%m-%d_%H-%M-%S')}/{local.name}"
             staging.uploads.append((local, f"logs/{relative}"))
-            return f"{commands.CONTAINER_LOGS}/{relative}"
+            return f"{logs}/{relative}"
         if reference and (":" not in reference and "/" in reference or reference.endswith((".pt", ".pth", ".zip"))):
             raise UserError(f"--checkpoint: {reference!r} is not a local file (nor a JOB[:FILE])")
-        if reference:
+        # Isaac Lab 3's latest/best would look in this job's own empty logs/: isaacctl resolves
+        # them itself, among the finished trainings, and passes the file.
+        keyword = reference if reference in staging.generation.checkpoint_keywords else None
+        if reference and keyword is None:
             job_ref, _, wanted = reference.partition(":")
             source = self.store.find_job(job_ref, record.name)
         else:
             source, wanted = self._latest_training(record, spec), ""
-        relative = self._find_checkpoint(remote, source, spec.rl_library, wanted or None)
+        relative = self._find_checkpoint(remote, source, spec.rl_library, wanted or None, best=keyword == "best")
         parent = relative.rsplit("/", 1)[0]
         staging.host_copies.append((f"{source.host_dir}/logs/{relative}", f"{staging.job_dir}/logs/{parent}"))
-        return f"{commands.CONTAINER_LOGS}/{relative}"
+        return f"{logs}/{relative}"
 
     def _check_upload(self, local: Path) -> None:
         """Only a regular file goes to the host. A symbolic link is refused even when the user
@@ -204,7 +218,7 @@ class JobService:
                             f"(to {real}); give that file itself if you mean it")
 
     def _resume_from(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> commands.Resume:
-        assert spec.resume is not None
+        assert spec.resume is not None and spec.rl_library is not None
         job_ref, _, wanted = spec.resume.partition(":")
         source = self.store.find_job(job_ref, record.name)
         if source.mode != "train" or source.rl_library != spec.rl_library:
@@ -215,7 +229,7 @@ class JobService:
         staging.host_copies.append((f"{source.host_dir}/logs/{library}/{experiment}/{run_folder}",
                                     f"{staging.job_dir}/logs/{library}/{experiment}"))
         return commands.Resume(run_folder=run_folder, checkpoint_file=relative.rsplit("/", 1)[-1],
-                               container_path=f"{commands.CONTAINER_LOGS}/{relative}")
+                               container_path=f"{staging.generation.container.logs}/{relative}")
 
     # -- watch -------------------------------------------------------------------------------
     def refresh(self, deployment: str) -> list[JobRecord]:
@@ -373,5 +387,6 @@ class Staging:
     """What goes into a new job's folder besides its own files."""
 
     job_dir: str
+    generation: Generation = field(default_factory=lambda: generation_for(None))
     uploads: list[tuple[Path, str]] = field(default_factory=list)  # local file -> relative path
     host_copies: list[tuple[str, str]] = field(default_factory=list)  # host path -> host folder

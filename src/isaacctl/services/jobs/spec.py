@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from isaacctl.errors import UserError, from_validation
-from isaacctl.services.jobs.catalog import DISTRIBUTED_LIBRARIES, check_task
+from isaacctl.services.jobs.catalog import check_library, resolve_task
 from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
+
+if TYPE_CHECKING:
+    from isaacctl.isaaclab import Generation
 
 OVERRIDE = re.compile(r"^\+?[A-Za-z_][\w.]*=.*$")
 
@@ -23,7 +27,9 @@ class JobSpec(BaseModel):
 
     mode: Literal["train", "evaluate"]
     task: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][\w.:-]*$")
-    rl_library: Literal["rsl_rl", "skrl", "rl_games", "sb3"] = "rsl_rl"
+    # None: the generation's default (rsl_rl on 2.x, the task's agent on 3.x); build_spec
+    # resolves it and checks it against the generation's libraries.
+    rl_library: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
     num_envs: int | None = Field(None, ge=1, le=1_000_000)
     max_iterations: int | None = Field(None, ge=1, le=10_000_000)
     seed: int | None = Field(None, ge=-1, le=2**31 - 1)
@@ -148,8 +154,14 @@ def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return values, sources
 
 
-def build_spec(flags: dict[str, Any], config: Path | None = None) -> JobSpec:
-    """Flags win over --config; then validation against the model and the task catalog."""
+def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation: Generation | None = None,
+               notice: Callable[[str], None] = lambda message: None) -> JobSpec:
+    """Flags win over --config; then validation against the model, the task catalog and the
+    deployment's Isaac Lab generation (default: a new deployment's). A task id of the other
+    generation is run under this one's name, told through `notice`."""
+    from isaacctl.isaaclab import generation_for
+
+    generation = generation or generation_for(None)
     values, sources = load_pipeline_config(config) if config else ({}, {})
     if "mode" in values and "mode" in flags and values["mode"] != flags["mode"]:
         raise UserError(f"{sources['mode']}: this job JSON is for {values['mode']}, not {flags['mode']}; "
@@ -167,21 +179,52 @@ def build_spec(flags: dict[str, Any], config: Path | None = None) -> JobSpec:
             return sources.get(field, FLAG_NAMES.get(field, field))
 
         raise from_validation(exc, where) from None
-    check_task(spec.task, spec.rl_library, force=spec.force, flag=sources.get("task", "--task"))
-    _check_combinations(spec)
+    task, info = resolve_task(spec.task, force=spec.force, flag=sources.get("task", "--task"),
+                              generation=generation, notice=notice)
+    library_flag = sources.get("rl_library", "--rl-library")
+    library = generation.library_for(spec.rl_library, info.default_library if info else _catalog_default())
+    check_library(info, library, generation, flag=library_flag, notice=notice)
+    spec = spec.model_copy(update={"task": task, "rl_library": library})
+    _check_combinations(spec, generation, sources)
     return spec
 
 
-def _check_combinations(spec: JobSpec) -> None:
-    if spec.gpus > 1 and spec.rl_library not in DISTRIBUTED_LIBRARIES:
-        raise UserError(f"--gpus: {spec.rl_library} cannot train on several GPUs "
-                        f"(use one of {', '.join(DISTRIBUTED_LIBRARIES)})")
+def _catalog_default() -> str:
+    from isaacctl.services.jobs.catalog import catalog_default_library
+
+    return catalog_default_library()
+
+
+def _check_combinations(spec: JobSpec, generation: Generation, sources: dict[str, str]) -> None:
+    assert spec.rl_library is not None
+    info = generation.library(spec.rl_library)
+    assert info is not None
+    if spec.gpus > 1 and not info.distributed:
+        raise UserError(f"{sources.get('gpus', '--gpus')}: {spec.rl_library} cannot train on several GPUs "
+                        f"(use one of {', '.join(generation.distributed_libraries)})")
     if spec.mode == "evaluate":
         for field in ("max_iterations", "resume", "run_name"):
             if getattr(spec, field) is not None:
                 raise UserError(f"{FLAG_NAMES[field]}: only for train, not evaluate")
         if spec.gpus > 1:
             raise UserError("--gpus: evaluation runs on one GPU")
-    if spec.run_name is not None and spec.rl_library != "rsl_rl":
-        raise UserError(f"--run-name: only rsl_rl names runs; {spec.rl_library} does not")
+    if spec.run_name is not None and not info.run_name:
+        raise UserError(f"--run-name: only {', '.join(_run_naming(generation))} names runs; {spec.rl_library} does not")
+    _check_selectors(spec, generation, sources)
 
+
+def _run_naming(generation: Generation) -> list[str]:
+    return [name for name in generation.library_names if generation.library(name).run_name]  # type: ignore[union-attr]
+
+
+def _check_selectors(spec: JobSpec, generation: Generation, sources: dict[str, str]) -> None:
+    """physics=, presets=, renderer= pick a 3.x configuration; to 2.x's Hydra they are keys
+    that do not exist, and the job would fail minutes later."""
+    from isaacctl.isaaclab import generations
+
+    elsewhere = {key: other for other in generations().values() for key in other.selectors}
+    for override in spec.overrides:
+        key = override.lstrip("+").split("=", 1)[0]
+        if key in elsewhere and generation.selector_of(override) is None:
+            raise UserError(f"{sources.get('overrides', 'HYDRA_OVERRIDES')}: {key}= selects a configuration on "
+                            f"Isaac Lab {elsewhere[key].label}, not on this deployment's {generation.label}")
