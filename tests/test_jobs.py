@@ -40,9 +40,12 @@ def station(request, tmp_path_factory, sshd, standin_image_local):
         cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none", "--image", standin_image_local,
             "--host-dir", str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"), check=True)
     cli.provider = request.param
+    deployment_id = json.loads(cli("status", "ws1", "--json", check=True).stdout)["data"]["id"]
     yield cli
+    # only this module's containers: other tests (and people) use the name ws1 on this daemon too
     subprocess.run(["docker", "rm", "-f", *subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"],
+        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1",
+         "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
         capture_output=True, text=True).stdout.split()], capture_output=True)
 
 
@@ -143,6 +146,17 @@ def test_cancel_interrupts_then_keeps_the_files(station):
     assert "Interrupted" in (Path(fetched["folder"]) / "output.txt").read_text()
     again = station("cancel", job)
     assert again.returncode == 2 and "already cancelled" in again.stderr
+
+
+def test_a_job_container_carries_the_deployment_name_and_id(station):
+    start = station("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000", "--json")
+    assert start.returncode == 0, start.stderr
+    job = json.loads(start.stdout)["data"]
+    labels = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .Config.Labels}}", job["container"]],
+                                       capture_output=True, text=True, check=True).stdout)
+    record = json.loads(station("status", "ws1", "--json", check=True).stdout)["data"]
+    assert labels["isaacctl.deployment"] == "ws1" and labels["isaacctl.deployment-id"] == record["id"]
+    assert station("cancel", job["id"], "--grace", "5").returncode == 0
 
 
 def test_a_failing_task_ends_failed_with_its_exit_code_and_output_tail(station):

@@ -110,6 +110,7 @@ class JobService:
                     deployment=record.name, job_id=job_id, spec=spec, image=record.image,
                     host_root=record.host_root, host_job_dir=staging.job_dir,
                     use_gpus=record.gpus == "all", command=command, generation=generation,
+                    deployment_id=record.id,
                 )
                 self.progress(f"starting container {job.container}")
                 result = remote.run(argv, timeout=600)
