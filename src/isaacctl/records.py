@@ -80,10 +80,13 @@ class HostFacts(_Model):
     gpus: list[GpuFact] = Field(default_factory=list)
 
 
+StepStatus = Literal["ok", "skipped", "failed"]
+
+
 class StepRecord(_Model):
     """The last result of one bootstrap step."""
 
-    status: Literal["ok", "skipped", "failed"]
+    status: StepStatus
     digest: str  # of everything the step runs; a change re-runs it
     finished_at: datetime
     duration_s: float

@@ -26,12 +26,11 @@ from isaacctl.state import StateStore, validate_name
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from isaacctl.records import DeploymentRecord, Node
+    from isaacctl.remote import Remote
     from isaacctl.services.bootstrap import BootstrapResult, BootstrapSettings, StepEvent
     from isaacctl.services.bootstrap.pull_progress import PullProgress
     from isaacctl.services.secrets import SecretSource
-
-    from isaacctl.records import DeploymentRecord, Node
-    from isaacctl.remote import Remote
 
 Progress = Callable[[str], None]
 REACHABLE_TIMEOUT_SECONDS = 600.0
@@ -41,17 +40,18 @@ REFRESH_LOCK_TIMEOUT_SECONDS = 5.0
 REFRESH_WORKERS = 8
 
 
-def validate_options(provider: Provider, raw: dict[str, Any]) -> BaseModel:
-    """Provider options from CLI flags; the first problem becomes a one-line error naming the flag."""
+def validate_options(provider: Provider[Any], raw: dict[str, Any]) -> BaseModel:
+    """Provider[Any] options from CLI flags; the first problem becomes a one-line error naming the flag."""
     from pydantic import ValidationError
 
     try:
-        return provider.options_model.model_validate(raw)
+        options: BaseModel = provider.options_model.model_validate(raw)
+        return options
     except ValidationError as exc:
         raise from_validation(exc, lambda field: "--" + field.replace(".", "-").replace("_", "-")) from None
 
 
-def check_capabilities(provider: Provider, options: BaseModel) -> None:
+def check_capabilities(provider: Provider[Any], options: BaseModel) -> None:
     """Capabilities are read, not decorative: options a provider cannot honour are refused
     before anything is asked of it."""
     caps = provider.capabilities
@@ -66,7 +66,7 @@ def check_capabilities(provider: Provider, options: BaseModel) -> None:
 class Prepared:
     """A deploy checked and planned, nothing touched yet: what the user approves."""
 
-    provider: Provider
+    provider: Provider[Any]
     options: BaseModel
     plan: Plan
 
@@ -192,7 +192,7 @@ class DeploymentService:
         self.progress: Progress = progress or (lambda message: None)
 
     # -- helpers -----------------------------------------------------------------------------
-    def context(self, record: DeploymentRecord, options: BaseModel, plan: Plan | None = None) -> DeployContext:
+    def context(self, record: DeploymentRecord, options: BaseModel, plan: Plan | None = None) -> DeployContext[Any]:
         """What a provider gets to act on one deployment; every resource lands in events.jsonl."""
         def on_resource(phase: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
             self.store.append_event(
@@ -210,7 +210,7 @@ class DeploymentService:
             private_key_file=str(paths.private_key),
         )
 
-    def provider_for(self, record: DeploymentRecord) -> tuple[Provider, BaseModel]:
+    def provider_for(self, record: DeploymentRecord) -> tuple[Provider[Any], BaseModel]:
         provider = get_provider(record.provider)
         return provider, validate_options(provider, record.options)
 
@@ -240,7 +240,7 @@ class DeploymentService:
         self.progress(f"planning {provider.name} workstation {name}")
         return Prepared(provider, options, provider.plan(name, options))
 
-    def _refuse_foreign(self, provider: Provider, options: BaseModel, name: str) -> None:
+    def _refuse_foreign(self, provider: Provider[Any], options: BaseModel, name: str) -> None:
         """A name is unique per state folder, not per cloud account: another folder (another
         person) may have a live deployment of the same name. Its resources carry another id;
         touching them would adopt, or later delete, someone else's machines."""
@@ -302,7 +302,7 @@ class DeploymentService:
         return result
 
     @staticmethod
-    def _check_same_deployment(record: DeploymentRecord, provider: Provider, wanted: dict) -> None:
+    def _check_same_deployment(record: DeploymentRecord, provider: Provider[Any], wanted: dict[str, Any]) -> None:
         if record.provider != provider.name:
             raise DeploymentExists(
                 f"name: {record.name!r} is already a {record.provider} deployment; "
@@ -319,7 +319,7 @@ class DeploymentService:
                 f"destroy it first or choose another name"
             )
 
-    def _bring_up(self, provider: Provider, options: BaseModel, record: DeploymentRecord, plan: Plan) -> None:
+    def _bring_up(self, provider: Provider[Any], options: BaseModel, record: DeploymentRecord, plan: Plan) -> None:
         ctx = self.context(record, options, plan)
         self.progress(f"creating {provider.name} workstation {record.name}")
         record.status = "creating"
@@ -332,7 +332,7 @@ class DeploymentService:
         self.store.save(record)
         self.write_info(provider, record)
 
-    def write_info(self, provider: Provider, record: DeploymentRecord) -> None:
+    def write_info(self, provider: Provider[Any], record: DeploymentRecord) -> None:
         known_hosts = str(self.store.paths(record.name).known_hosts)
         remote = provider.remote(record, known_hosts)  # resolves only, connects nothing
         self.store.write_info(record.name, describe_connection(record, remote))
@@ -344,7 +344,7 @@ class DeploymentService:
             provider = get_provider(record.provider)
             return self._bootstrap_locked(provider, record, request)
 
-    def _bootstrap_locked(self, provider: Provider, record: DeploymentRecord, request: BootstrapRequest) -> BootstrapResult:
+    def _bootstrap_locked(self, provider: Provider[Any], record: DeploymentRecord, request: BootstrapRequest) -> BootstrapResult:
         from isaacctl.services.bootstrap import run_bootstrap
 
         known_hosts = str(self.store.paths(record.name).known_hosts)
@@ -368,7 +368,7 @@ class DeploymentService:
         return result
 
     def _record_failure(
-        self, record: DeploymentRecord, provider: Provider, exc: BaseException, *, resumed: bool
+        self, record: DeploymentRecord, provider: Provider[Any], exc: BaseException, *, resumed: bool
     ) -> None:
         reason = failure_reason(exc)
         self.store.append_event(record.name, "deploy.failed", reason=reason)
@@ -464,7 +464,7 @@ class DeploymentService:
             self.store.remove(name)
         return result
 
-    def _remove_containers(self, provider: Provider, record: DeploymentRecord) -> tuple[list[str], str | None]:
+    def _remove_containers(self, provider: Provider[Any], record: DeploymentRecord) -> tuple[list[str], str | None]:
         self.progress("removing isaacctl's containers")
         removed: list[str] = []
         known_hosts = str(self.store.paths(record.name).known_hosts)

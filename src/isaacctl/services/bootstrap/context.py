@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol
 
 from isaacctl.errors import IsaacctlError
 from isaacctl.remote import CommandResult, Remote
@@ -22,6 +22,14 @@ HOST_FOLDERS = (
     "cache/kit", "cache/ov", "cache/pip", "cache/glcache", "cache/computecache",
     "omniverse/logs", "omniverse/data", "omniverse/documents", "jobs", "uploads",
 )
+
+
+class LogSink(Protocol):
+    """Where a step's transcript goes: bootstrap.log, or one node's prefixed view of it."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class StepFailed(IsaacctlError):
@@ -49,7 +57,7 @@ class StepContext:
     settings: BootstrapSettings
     remote_factory: Callable[[], Remote]
     registry_key: SecretSource
-    log: TextIO
+    log: LogSink
     redact: Redactor = field(default_factory=Redactor)
     on_pull: Callable[[PullProgress], None] = lambda progress: None
     facts: ParsedFacts | None = None

@@ -8,7 +8,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
@@ -19,9 +19,10 @@ from isaacctl.services.bootstrap.steps import STEP_NAMES, STEPS, Step
 from isaacctl.services.secrets import SecretSource
 
 if TYPE_CHECKING:
-    from isaacctl.records import DeploymentRecord
+    from isaacctl.records import DeploymentRecord, StepRecord, StepStatus
     from isaacctl.remote import Remote
     from isaacctl.services.bootstrap.pull_progress import PullProgress
+    from isaacctl.services.secrets import Secret
     from isaacctl.state import StateStore
 
 
@@ -97,11 +98,11 @@ def node_table(outcomes: list[NodeOutcome]) -> str:
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in rows
     ).rstrip()
 
 
-def validate_steps(only: list[str] | tuple[str, ...]) -> None:
+def validate_steps(only: Sequence[str]) -> None:
     unknown = [name for name in only if name not in STEP_NAMES]
     if unknown:
         raise UserError(f"--only: expected one of {', '.join(STEP_NAMES)}, got {unknown[0]!r}")
@@ -133,7 +134,7 @@ def _once(source: SecretSource) -> SecretSource:
     """The registry key asked once for all nodes (it may be a prompt), whichever asks first."""
     lock = threading.Lock()
 
-    def read():
+    def read() -> Secret | None:
         with lock:
             return source()
 
@@ -166,8 +167,8 @@ def run_bootstrap(
     closed = [False]  # set when the caller gave up (Ctrl-C): threads then leave the record alone
     registry_key = _once(registry_key)
 
-    def remember_on(index: int):
-        def remember(name: str, step_record) -> None:
+    def remember_on(index: int) -> Callable[[str, StepRecord], None]:
+        def remember(name: str, step_record: StepRecord) -> None:
             with save_lock:
                 if not closed[0]:
                     record.node(index).bootstrap[name] = step_record
@@ -246,7 +247,7 @@ def run_bootstrap(
     return result
 
 
-def _up_to_date(step: Step, ctx: StepContext, prior, digest: str) -> bool:
+def _up_to_date(step: Step, ctx: StepContext, prior: StepRecord | None, digest: str) -> bool:
     """Done, and nothing it depends on changed. A step with a check trusts it on a host it has
     never recorded (Docker installed by hand is fine); one without needs its last success."""
     changed = prior is not None and prior.status == "ok" and prior.digest != digest
@@ -264,7 +265,7 @@ def _run_step(
 ) -> tuple[StepEvent, StepFailed | None]:
     from isaacctl.records import StepRecord, utc_now
 
-    def remember(status: str, digest: str, duration: float, message: str = "") -> None:
+    def remember(status: StepStatus, digest: str, duration: float, message: str = "") -> None:
         ctx.record_step(step.name, StepRecord(status=status, digest=digest, finished_at=utc_now(),
                                               duration_s=round(duration, 2), message=message))
 
