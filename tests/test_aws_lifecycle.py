@@ -56,7 +56,10 @@ def test_full_path_deploy_bootstrap_job_destroy(routed, cli, sshd, registry, sta
     assert destroyed.returncode == 0, destroyed.stderr
     assert aws.tagged("ws1") == []
     assert not (cli.state_dir / "ws1").exists()
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"],
+    # The "instance" is the loopback sshd on this machine's Docker: a terminated cloud machine
+    # would take its containers with it, here the test removes them, only this deployment's (by id).
+    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1",
+                                "--filter", f"label=isaacctl.deployment-id={record['id']}"],
                                capture_output=True, text=True).stdout.split()
     subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
