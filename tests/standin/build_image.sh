@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build isaacctl's stand-in for the Isaac Lab container image (a test double).
 #
-#   tests/standin/build_image.sh IMAGE_REF
+#   tests/standin/build_image.sh [--generation 2|3] IMAGE_REF
+#
+# --generation 3 builds the Isaac Lab 3.x stand-in (the `isaaclab` command, uid 1000, kit-less);
+# the default, 2, the 2.x one. Both share the base and every layer up to the last step.
 #
 # 1. Base rootfs: Debian bookworm minbase + python3 (+ pip, procps) made with
 #    debootstrap, imported as isaacctl-standin-base:bookworm. Cached twice:
@@ -16,11 +19,21 @@
 #   STANDIN_REBUILD_BASE=1 ignore both caches and run debootstrap again
 set -euo pipefail
 
-if [[ $# -ne 1 || -z "$1" ]]; then
-    echo "usage: $0 IMAGE_REF" >&2
+GENERATION=2
+if [[ "${1:-}" == "--generation" ]]; then
+    GENERATION=${2:-}
+    shift 2 || true
+fi
+if [[ $# -ne 1 || -z "$1" || ! "$GENERATION" =~ ^[23]$ ]]; then
+    echo "usage: $0 [--generation 2|3] IMAGE_REF" >&2
     exit 2
 fi
 IMAGE_REF=$1
+if [[ "$GENERATION" == 3 ]]; then
+    BUILD_ARGS=(--build-arg STANDIN_GENERATION=3 --build-arg STANDIN_USER=1000:1000)
+else
+    BUILD_ARGS=(--build-arg STANDIN_GENERATION=2 --build-arg STANDIN_USER=root)
+fi
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BASE_REF=isaacctl-standin-base:bookworm
@@ -106,7 +119,7 @@ log "base stage: $(elapsed "$T_BASE") s"
 # ---- 2. stand-in image ---------------------------------------------------
 T_BUILD=$(now)
 BUILD_LOG=$(mktemp)
-if ! docker build --network=none -t "$IMAGE_REF" -f "$HERE/Dockerfile" "$HERE" >"$BUILD_LOG" 2>&1; then
+if ! docker build --network=none "${BUILD_ARGS[@]}" -t "$IMAGE_REF" -f "$HERE/Dockerfile" "$HERE" >"$BUILD_LOG" 2>&1; then
     cat "$BUILD_LOG" >&2
     rm -f "$BUILD_LOG"
     exit 1

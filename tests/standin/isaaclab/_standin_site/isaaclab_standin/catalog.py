@@ -100,3 +100,30 @@ TASKS: dict[str, Task] = {t.name: t for t in _TASKS}
 
 def get(name: str) -> Task | None:
     return TASKS.get(name)
+
+
+# Isaac Lab 3 registers ids without "-v0"; some were renamed (legged robots lost the dash in
+# their name, the Franka lift task its "Cube"). Cartpole gained torchrl agents; one task exists
+# only here, so a catalog read from list_envs can be told from isaacctl's shipped one.
+RENAMED3 = {
+    "Isaac-Velocity-Flat-Anymal-D-v0": "Isaac-Velocity-Flat-AnymalD",
+    "Isaac-Velocity-Flat-Anymal-D-Play-v0": "Isaac-Velocity-Flat-AnymalD-Play",
+    "Isaac-Velocity-Rough-Anymal-D-v0": "Isaac-Velocity-Rough-AnymalD",
+    "Isaac-Velocity-Rough-Anymal-D-Play-v0": "Isaac-Velocity-Rough-AnymalD-Play",
+    "Isaac-Lift-Cube-Franka-v0": "Isaac-Lift-Franka",
+    "Isaac-Lift-Cube-Franka-Play-v0": "Isaac-Lift-Franka-Play",
+}
+
+
+def _as3(task: Task) -> Task:
+    from dataclasses import replace
+
+    name = RENAMED3.get(task.name) or task.name.removesuffix("-v0")
+    libraries = task.libraries + (("torchrl",) if name.startswith("Isaac-Cartpole") else ())
+    return replace(task, name=name, libraries=libraries)
+
+
+TASKS3: dict[str, Task] = {t.name: t for t in map(_as3, _TASKS)}
+TASKS3["Isaac-Cartpole-Showcase-Box-Box-Direct"] = Task(
+    "Isaac-Cartpole-Showcase-Box-Box-Direct", "cartpole_showcase_box_box", 150, ("rsl_rl", "skrl"), DIRECT,
+    "isaaclab_tasks.direct.cartpole_showcase.cartpole.cartpole_env_cfg:BoxBoxEnvCfg", horizon=16, reward=4.9)

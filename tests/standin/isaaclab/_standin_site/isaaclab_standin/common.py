@@ -24,7 +24,15 @@ CFG_ENTRY_POINTS = {
     "skrl": "skrl_cfg_entry_point",
     "rl_games": "rl_games_cfg_entry_point",
     "sb3": "sb3_cfg_entry_point",
+    "torchrl": "torchrl_cfg_entry_point",
 }
+
+# Which Isaac Lab the scripts answer as: 2 (per-library scripts) or 3 (the `isaaclab` command,
+# set by isaaclab_standin.v3). Module state, as each process runs one command.
+GENERATION = 2
+# Isaac Lab 3's --run_timestamp: the run folder's name instead of the current time.
+RUN_TIMESTAMP: str | None = None
+RUN_MANIFEST = "run.json"
 
 
 class Terminated(Exception):
@@ -67,7 +75,7 @@ def play_step_seconds() -> float:
 
 
 def timestamp() -> str:
-    return datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    return RUN_TIMESTAMP or datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 
 def fail(exc_line: str, code: int = 1) -> UsageError:
@@ -83,6 +91,8 @@ def lookup_task(name: str | None) -> catalog.Task:
     if not name:
         raise UsageError("[ERROR] Please provide a task name with --task (e.g. --task Isaac-Cartpole-Direct-v0).")
     name = name.split(":")[-1]
+    if GENERATION == 3:
+        return _lookup_task3(name)
     task = catalog.get(name)
     if task is not None:
         return task
@@ -95,6 +105,78 @@ def lookup_task(name: str | None) -> catalog.Task:
     hint = difflib.get_close_matches(base, list(bases), n=1)
     suffix = f" Did you mean: `{hint[0]}`?" if hint else ""
     raise fail(f"gymnasium.error.NameNotFound: Environment `{base}` doesn't exist.{suffix}")
+
+
+def _lookup_task3(name: str) -> catalog.Task:
+    """gymnasium's answers on 3.x, where ids are registered without a version: an old `-v0` id
+    of a task that still exists is a DeprecatedEnv, any other unknown id NameNotFound."""
+    task = catalog.TASKS3.get(name)
+    if task is not None:
+        return task
+    match = _ENV_ID.match(name)
+    base = match.group("name") if match else name
+    if match and match.group("version") is not None and base in catalog.TASKS3:
+        raise fail(f"gymnasium.error.DeprecatedEnv: Environment version `v{match.group('version')}` for "
+                   f"environment `{base}` doesn't exist. It provides the default version `{base}`.")
+    hint = difflib.get_close_matches(base, list(catalog.TASKS3), n=1)
+    suffix = f" Did you mean: `{hint[0]}`?" if hint else ""
+    raise fail(f"gymnasium.error.NameNotFound: Environment `{base}` doesn't exist.{suffix}")
+
+
+def write_run_manifest(run_dir: str, library: str, task: str, agent: str) -> None:
+    """Isaac Lab 3's run.json, as isaaclab_rl.entrypoints.common.write_run_manifest writes it."""
+    import json
+    from datetime import timezone
+
+    os.makedirs(run_dir, exist_ok=True)
+    manifest = {"version": 1, "library": library, "task": task.split(":")[-1],
+                "created_at": datetime.now(timezone.utc).isoformat(), "metadata": {"agent": agent}}
+    temporary = os.path.join(run_dir, f".{RUN_MANIFEST}.{os.getpid()}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, os.path.join(run_dir, RUN_MANIFEST))
+
+
+def _natural(value: str) -> list:
+    return [int(token) if token.isdigit() else token for token in re.split(r"(\d+)", value)]
+
+
+def resolve_checkpoint_selector(log_root: str, selector: str, *, library: str, task: str, pattern: str,
+                                other_dirs: list[str] | None = None, preferred: str | None = None,
+                                recursive: bool = False) -> str:
+    """Isaac Lab 3's --checkpoint latest|best: the newest run (run.json created_at) of this
+    library and task, then its naturally last checkpoint (best: the preferred file first)."""
+    import json
+
+    runs = []
+    if os.path.isdir(log_root):
+        for entry in os.scandir(log_root):
+            try:
+                with open(os.path.join(entry.path, RUN_MANIFEST), encoding="utf-8") as handle:
+                    manifest = json.load(handle)
+                created = datetime.fromisoformat(manifest["created_at"])
+            except (OSError, KeyError, TypeError, ValueError):
+                continue
+            if manifest.get("version") == 1 and manifest.get("library") == library \
+                    and manifest.get("task") == task.split(":")[-1]:
+                runs.append((created, entry.path))
+    for _, run_dir in sorted(runs, reverse=True):
+        folder = os.path.join(run_dir, *(other_dirs or []))
+        if not os.path.isdir(folder):
+            continue
+        if recursive:
+            found = [os.path.join(d, f) for d, _, files in os.walk(folder) for f in files]
+        else:
+            found = [os.path.join(folder, f) for f in os.listdir(folder)]
+        found = [p for p in found if os.path.isfile(p) and re.fullmatch(pattern, os.path.basename(p))]
+        if not found:
+            continue
+        if selector == "best" and preferred is not None:
+            found = [p for p in found if re.fullmatch(preferred, os.path.basename(p))] or found
+        found.sort(key=lambda p: _natural(os.path.relpath(p, folder)))
+        return os.path.realpath(found[-1])
+    raise fail(f"ValueError: No compatible manifested run with a checkpoint was found in '{log_root}'. "
+               f"Run training with the current unified training entrypoint before using '--checkpoint {selector}'.")
 
 
 def check_library(task: catalog.Task, library: str, agent_entry: str | None, algorithm: str = "PPO") -> str:

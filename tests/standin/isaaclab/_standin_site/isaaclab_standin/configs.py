@@ -23,7 +23,7 @@ def env_cfg(task: Task) -> dict:
 
 
 def agent_cfg(library: str, task: Task) -> dict:
-    if library == "rsl_rl":
+    if library in ("rsl_rl", "torchrl"):  # torchrl's agent config is shaped like rsl_rl's
         return {
             "seed": 42,
             "device": "cuda:0",

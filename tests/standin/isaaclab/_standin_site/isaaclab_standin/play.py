@@ -54,13 +54,58 @@ def _resolve_checkpoint(library: str, task, args, agent_cfg) -> tuple[str, str]:
     return path, os.path.dirname(path)
 
 
-def main(library: str, argv: list[str] | None = None) -> int:
+def _resolve_checkpoint_v3(library: str, task, args, agent_cfg) -> tuple[str, str]:
+    """3.x: --checkpoint FILE|latest|best|pretrained (omitted: latest), run folder next to it."""
+    from .train import DRIVERS
+
+    selector = args.checkpoint or "latest"
+    if selector == "pretrained":
+        raise cli.UsageError(f"[ERROR] Pre-trained checkpoints are not available offline: the isaacctl stand-in "
+                             f"cannot download one for '{task.name}' ({library}). Pass --checkpoint PATH.")
+    if selector in ("latest", "best"):
+        if library in ("rsl_rl", "torchrl"):
+            experiment = agent_cfg["experiment_name"]
+        elif library == "skrl":
+            experiment = agent_cfg["agent"]["experiment"]["directory"]
+        elif library == "rl_games":
+            experiment = agent_cfg["params"]["config"]["name"]
+        else:
+            experiment = task.name
+        log_root = os.path.abspath(os.path.join("logs", library, str(experiment)))
+        driver = DRIVERS[library](task, args, {"scene": {"num_envs": 1}}, agent_cfg, True, 1)
+        path = common.resolve_checkpoint_selector(log_root, selector, library=library, task=task.name,
+                                                  **driver.checkpoint_lookup())
+    else:
+        path = common.retrieve_file_path(selector)
+    up = 2 if library in ("skrl", "rl_games") else 1
+    run_dir = path
+    for _ in range(up):
+        run_dir = os.path.dirname(run_dir)
+    return path, run_dir
+
+
+def main_v3(library: str, argv: list[str]) -> int:
+    """Isaac Lab 3's `isaaclab play --rl_library LIB ...`."""
+    from . import v3
+
+    def prepare():
+        args, task, selectors, hydra_args = v3._prepare(library, "play", argv)
+        v3._summary(library, "play", args, task, selectors)
+        return args, task, hydra_args
+
+    return main(library, prepare=prepare)
+
+
+def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
     common.install_signal_handlers()
     step = 0
     try:
-        parser = cli.build_parser(library, "play")
-        args, hydra_args = parser.parse_known_args(argv)
-        task = common.lookup_task(args.task)
+        if prepare is None:
+            parser = cli.build_parser(library, "play")
+            args, hydra_args = parser.parse_known_args(argv)
+            task = common.lookup_task(args.task)
+        else:
+            args, task, hydra_args = prepare()
         common.check_library(task, library, args.agent, getattr(args, "algorithm", "PPO"))
         env_cfg = configs.env_cfg(task)
         agent_cfg = configs.agent_cfg(library, task)
@@ -68,9 +113,12 @@ def main(library: str, argv: list[str] | None = None) -> int:
         if args.num_envs is not None:
             env_cfg["scene"]["num_envs"] = args.num_envs
         out(common.banner(library, "play", task))
-        for line in common.app_launcher_lines(args):
-            out(line)
-        path, run_dir = _resolve_checkpoint(library, task, args, agent_cfg)
+        if common.GENERATION == 3:
+            path, run_dir = _resolve_checkpoint_v3(library, task, args, agent_cfg)
+        else:
+            for line in common.app_launcher_lines(args):
+                out(line)
+            path, run_dir = _resolve_checkpoint(library, task, args, agent_cfg)
         out(f"[INFO]: Loading model checkpoint from: {path}")
 
         export_dir = os.path.join(run_dir, "exported")
@@ -95,7 +143,10 @@ def main(library: str, argv: list[str] | None = None) -> int:
                 last_print = now
             if args.video and step >= args.video_length:
                 os.makedirs(video_dir, exist_ok=True)
-                target = os.path.join(video_dir, "rl-video-step-0.mp4")
+                # 3.x names a play clip after the checkpoint it plays
+                stem = os.path.splitext(os.path.basename(path))[0]
+                name = f"clip_{stem}_0000.mp4" if common.GENERATION == 3 else "rl-video-step-0.mp4"
+                target = os.path.join(video_dir, name)
                 mp4.write_mp4(target, frames=min(args.video_length, 8), duration_frames=args.video_length)
                 out(f"[INFO] Video saved: {target}")
                 return 0

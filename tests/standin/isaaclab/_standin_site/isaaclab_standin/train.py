@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 
@@ -12,6 +13,8 @@ from .common import out
 from .tfevents import EventWriter
 
 PAD, WIDTH = 35, 80
+RSL_RL5_TAGS = {"Loss/value_function": "Loss/value", "Policy/mean_noise_std": "Policy/mean_std",
+                "Perf/collection time": "Perf/collection_time"}
 
 
 class Driver:
@@ -50,7 +53,17 @@ class Driver:
         if self.writer is not None:
             self.writer.add_scalars(step, values)
 
+    def checkpoint_lookup(self) -> dict:
+        """Where Isaac Lab 3's --checkpoint latest|best looks for this library's files."""
+        return {"pattern": r"model_\d+\.pt"}
+
+    def log_root(self) -> str:
+        return os.path.dirname(self.run_dir)
+
     def dump_params(self) -> None:
+        if self.rank0 and common.GENERATION == 3:
+            common.write_run_manifest(self.run_dir, self.library, self.task.name,
+                                      self.args.agent or common.CFG_ENTRY_POINTS[self.library])
         if self.rank0:
             artifacts.write_yaml(os.path.join(self.run_dir, "params", "env.yaml"), self.env_cfg)
             artifacts.write_yaml(os.path.join(self.run_dir, "params", "agent.yaml"), self.agent_cfg)
@@ -72,7 +85,7 @@ class RslRl(Driver):
 
     def setup(self):
         a = self.agent_cfg
-        log_root = os.path.abspath(os.path.join("logs", "rsl_rl", str(a["experiment_name"])))
+        log_root = os.path.abspath(os.path.join("logs", self.library, str(a["experiment_name"])))
         out(f"[INFO] Logging experiment in directory: {log_root}")
         log_dir = common.timestamp()
         if a["run_name"]:
@@ -82,6 +95,11 @@ class RslRl(Driver):
         self.start = 0
         if a["resume"]:
             path = common.get_checkpoint_path(log_root, a["load_run"], a["load_checkpoint"])
+            out(f"[INFO]: Loading model checkpoint from: {path}")
+            self.start = common.checkpoint_iteration(path, "iter") or 0
+        elif common.GENERATION == 3 and self.args.checkpoint:
+            # 3.x resumes with --checkpoint FILE|latest|best; the iteration count goes on
+            path = checkpoint_path(self, self.args.checkpoint, log_root)
             out(f"[INFO]: Loading model checkpoint from: {path}")
             self.start = common.checkpoint_iteration(path, "iter") or 0
         self.tot_iter = self.start + int(a["max_iterations"])
@@ -109,6 +127,10 @@ class RslRl(Driver):
             "Train/mean_reward": m["reward"],
             "Train/mean_episode_length": m["episode_length"],
         }
+        if common.GENERATION == 3:  # rsl-rl-lib 5.x's names, as the real 3.0 run writes them
+            tags = {RSL_RL5_TAGS.get(tag, tag): value for tag, value in tags.items()}
+            tags["Metrics/success_rate"] = 0.0
+            tags["Episode_Termination/time_out"] = 0.5
         tags.update({f"Episode_Reward/{k}": v for k, v in m["terms"].items()})
         self.scalars(it, tags)
         if self.writer is not None:  # the /time variants use seconds as step
@@ -177,9 +199,8 @@ class Skrl(Driver):
         exp["directory"], exp["experiment_name"] = log_root, log_dir
         self.run_dir = os.path.join(log_root, log_dir)
         if self.args.checkpoint:
-            path = os.path.abspath(self.args.checkpoint)
+            path = checkpoint_path(self, self.args.checkpoint, log_root)
             out(f"[INFO] Loading model checkpoint from: {path}")
-            common.retrieve_file_path(path)
         self.timesteps = int(self.agent_cfg["trainer"]["timesteps"])
         interval = exp["checkpoint_interval"]
         self.ckpt_interval = int(self.timesteps / 10) if interval == "auto" else int(interval)
@@ -232,6 +253,10 @@ class Skrl(Driver):
                 if t % self.ckpt_interval == 0:
                     self.save(t, m["reward"])
 
+    def checkpoint_lookup(self):
+        return {"pattern": r"agent_\d+\.pt|best_agent\.pt", "other_dirs": ["checkpoints"],
+                "preferred": r"best_agent\.pt"}
+
     def interrupted(self):
         if self.timestep:
             self.save(self.timestep, self.metrics.get("reward", 0.0))
@@ -255,6 +280,10 @@ class RlGames(Driver):
     def event_dir(self):
         return os.path.join(self.run_dir, "summaries")
 
+    def checkpoint_lookup(self):
+        name = str(self.agent_cfg["params"]["config"]["name"])
+        return {"pattern": r".*\.pth", "other_dirs": ["nn"], "preferred": rf"{re.escape(name)}\.pth"}
+
     def setup(self):
         cfg = self.agent_cfg["params"]["config"]
         self.name = str(cfg["name"])
@@ -267,7 +296,7 @@ class RlGames(Driver):
         self.nn_dir = os.path.join(self.run_dir, "nn")
         self.start = 0
         if self.args.checkpoint:
-            path = common.retrieve_file_path(self.args.checkpoint)
+            path = checkpoint_path(self, self.args.checkpoint, log_root)
             self.agent_cfg["params"]["load_checkpoint"] = True
             self.agent_cfg["params"]["load_path"] = path
             out(f"[INFO]: Loading model checkpoint from: {path}")
@@ -355,6 +384,9 @@ class Sb3(Driver):
     def event_dir(self):
         return os.path.join(self.run_dir, "PPO_1")
 
+    def checkpoint_lookup(self):
+        return {"pattern": r"model.*\.zip", "preferred": r"model\.zip"}
+
     def setup(self):
         name = self.task.name
         log_root = os.path.abspath(os.path.join("logs", "sb3", name))
@@ -363,7 +395,7 @@ class Sb3(Driver):
         out(f"Exact experiment name requested from command line: {run_info}")
         self.run_dir = os.path.join(log_root, run_info)
         if self.args.checkpoint:
-            path = common.retrieve_file_path(self.args.checkpoint)
+            path = checkpoint_path(self, self.args.checkpoint, log_root)
             out(f"Loading checkpoint from: {path}")
         self.total = int(float(self.agent_cfg["n_timesteps"]))
         self.per_iter = self.horizon() * self.num_envs
@@ -440,7 +472,21 @@ def _sb3_table(rows) -> str:
     return "\n".join(lines)
 
 
-DRIVERS = {"rsl_rl": RslRl, "skrl": Skrl, "rl_games": RlGames, "sb3": Sb3}
+class TorchRl(RslRl):
+    """Isaac Lab 3's torchrl: logs/torchrl/<experiment>/<ts>/model_<it>.pt (isaaclab.md)."""
+
+    library = "torchrl"
+
+
+DRIVERS = {"rsl_rl": RslRl, "skrl": Skrl, "rl_games": RlGames, "sb3": Sb3, "torchrl": TorchRl}
+
+
+def checkpoint_path(driver, value: str, log_root: str) -> str:
+    """A --checkpoint value as a file: a path, or on 3.x latest/best among the manifested runs."""
+    if common.GENERATION == 3 and value in ("latest", "best"):
+        return common.resolve_checkpoint_selector(log_root, value, library=driver.library, task=driver.task.name,
+                                                  **driver.checkpoint_lookup())
+    return common.retrieve_file_path(value)
 
 
 # ---------------------------------------------------------------------------
@@ -450,22 +496,22 @@ def _apply_cli(library, args, env_cfg, agent_cfg, rank: int, local_rank: int):
     seed = args.seed
     if seed == -1:
         seed = common.seeded(-1)
-    if library == "rsl_rl":
+    if library in ("rsl_rl", "torchrl"):
         if seed is not None:
             agent_cfg["seed"] = seed
         if args.max_iterations is not None:
             agent_cfg["max_iterations"] = args.max_iterations
-        if args.resume:
+        if getattr(args, "resume", False):  # 2.x only: 3.x resumes with --checkpoint FILE
             agent_cfg["resume"] = True
-        if args.load_run is not None:
+        if getattr(args, "load_run", None) is not None:
             agent_cfg["load_run"] = args.load_run
-        if args.checkpoint is not None:
+        if args.checkpoint is not None and common.GENERATION == 2:
             agent_cfg["load_checkpoint"] = args.checkpoint
-        if args.run_name is not None:
+        if getattr(args, "run_name", None) is not None:
             agent_cfg["run_name"] = args.run_name
-        if args.logger is not None:
+        if getattr(args, "logger", None) is not None:
             agent_cfg["logger"] = args.logger
-        if args.log_project_name:
+        if getattr(args, "log_project_name", None):
             agent_cfg["wandb_project"] = agent_cfg["neptune_project"] = args.log_project_name
     elif library == "skrl":
         if seed is not None:
@@ -501,13 +547,28 @@ def _apply_cli(library, args, env_cfg, agent_cfg, rank: int, local_rank: int):
     env_cfg["seed"] = agent_cfg["params"]["seed"] if library == "rl_games" else agent_cfg["seed"]
 
 
-def main(library: str, argv: list[str] | None = None) -> int:
+def main_v3(library: str, argv: list[str]) -> int:
+    """Isaac Lab 3's `isaaclab train --rl_library LIB ...`."""
+    from . import v3
+
+    def prepare():
+        args, task, selectors, hydra_args = v3._prepare(library, "train", argv)
+        v3._summary(library, "train", args, task, selectors)
+        return args, task, hydra_args
+
+    return main(library, prepare=prepare)
+
+
+def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
     common.install_signal_handlers()
     driver = None
     try:
-        parser = cli.build_parser(library, "train")
-        args, hydra_args = parser.parse_known_args(argv)
-        task = common.lookup_task(args.task)
+        if prepare is None:
+            parser = cli.build_parser(library, "train")
+            args, hydra_args = parser.parse_known_args(argv)
+            task = common.lookup_task(args.task)
+        else:
+            args, task, hydra_args = prepare()
         common.check_library(task, library, args.agent, getattr(args, "algorithm", "PPO"))
         env_cfg = configs.env_cfg(task)
         agent_cfg = configs.agent_cfg(library, task)
@@ -525,8 +586,12 @@ def main(library: str, argv: list[str] | None = None) -> int:
             world = int(os.environ.get("WORLD_SIZE", "1"))
         rank0 = rank == 0
         out(common.banner(library, "train", task))
-        for line in common.app_launcher_lines(args, local_rank):
-            out(line)
+        if common.GENERATION == 3:
+            for stage, name in enumerate(("Launching simulation", "Creating environment", "Preparing agent"), 1):
+                out(f"[{stage}/3] {name}")
+        else:
+            for line in common.app_launcher_lines(args, local_rank):
+                out(line)
         _apply_cli(library, args, env_cfg, agent_cfg, rank, local_rank)
         if args.video:
             args.enable_cameras = True
@@ -570,6 +635,11 @@ def main(library: str, argv: list[str] | None = None) -> int:
         out(f"[STANDIN] Training finished: {driver.run_dir}")
         return 0
     except KeyboardInterrupt:
+        if common.GENERATION == 3:
+            # 3.x's train suppresses KeyboardInterrupt around learn(): nothing is saved, exit 0
+            if driver is not None:
+                driver.close()
+            return 0
         out("[INFO] Interrupted: saving checkpoint")
         if driver is not None and driver.last_it is not None:
             try:
