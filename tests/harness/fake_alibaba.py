@@ -104,6 +104,7 @@ class Fault:
     params: dict[str, str] = field(default_factory=dict)
     times: int | None = None  # None: always
     delay: float = 0.0
+    after: bool = False  # do the work, then answer with the error (an answer lost on the way)
     hits: int = 0
 
     def matches(self, action: str, params: dict[str, str]) -> bool:
@@ -326,10 +327,12 @@ class FakeAlibaba:
             if delay:
                 time.sleep(delay)
             error = next((f for f in chosen if f.code), None)
-            if error is not None:
+            if error is not None and not error.after:
                 raise ApiError(error.code, error.message, error.status)
             with self._lock:
                 result = self._dispatch(service, action, params)
+            if error is not None:
+                raise ApiError(error.code, error.message, error.status)
         except ApiError as exc:
             payload = {"RequestId": request_id, "HostId": handler.headers.get("host", ""), "Code": exc.code,
                        "Message": exc.message, "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}"}
