@@ -27,7 +27,8 @@ from isaacctl.isaaclab import (
 from isaacctl.records import GpuFact, HostFacts
 from isaacctl.services.bootstrap.requirements import DEFAULT_IMAGE, judge_gpus
 from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
-from isaacctl.services.jobs.command import docker_run_argv, isaaclab_argv
+from isaacctl.runtimes.container import docker_run_argv
+from isaacctl.services.jobs.command import isaaclab_argv
 from isaacctl.services.jobs.spec import build_spec
 
 DATA = Path(__file__).resolve().parent / "data"

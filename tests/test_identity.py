@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from isaacctl.services.jobs import command as job_command
+from isaacctl.runtimes import container as job_command
 
 V1 = Path(__file__).resolve().parent / "data" / "v1" / "deployment.json"
 

@@ -146,6 +146,9 @@ class DeploymentRecord(_Model):
     gpus: Literal["all", "none"] = "all"
     registry_user: str | None = None
     host_root: str | None = None  # the deployment's folder on the host, absolute
+    runtime: Literal["container", "pip"] = "container"  # where jobs run (isaacctl/runtimes/)
+    isaaclab_python: str | None = None  # pip runtime: the Python whose isaaclab jobs run
+    asset_root: str | None = None  # ISAACSIM_ASSET_ROOT for jobs (a local asset mirror)
     # Non-secret provider options as given at deploy time (never credentials or keys).
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)

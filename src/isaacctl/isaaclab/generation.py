@@ -58,16 +58,17 @@ class JobRequest:
     resume: Resume | None = None  # train
     run_timestamp: str | None = None  # the run folder's name, where the generation takes one
     overrides: tuple[str, ...] = ()
+    cpu: bool = False  # the host has no GPU (bootstrapped with --gpus none)
 
     @classmethod
     def from_spec(cls, spec: JobSpec, *, checkpoint: CheckpointRef | None = None, resume: Resume | None = None,
-                  run_timestamp: str | None = None) -> JobRequest:
+                  run_timestamp: str | None = None, cpu: bool = False) -> JobRequest:
         assert spec.rl_library is not None, "build_spec resolves the library"
         return cls(mode=spec.mode, task=spec.task, library=spec.rl_library, num_envs=spec.num_envs, seed=spec.seed,
                    max_iterations=spec.max_iterations, video=spec.video, video_length=spec.video_length,
                    video_interval=spec.video_interval, gpus=spec.gpus, run_name=spec.run_name,
                    checkpoint=checkpoint, resume=resume, run_timestamp=run_timestamp,
-                   overrides=tuple(spec.overrides))
+                   overrides=tuple(spec.overrides), cpu=cpu)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class Generation:
     checkpoint_keywords: tuple[str, ...]
     selectors: tuple[str, ...]
     container: ContainerLayout
+    cpu_flags: tuple[str, ...] = ()  # a job on a host without GPU: flags, then Hydra overrides
+    cpu_overrides: tuple[str, ...] = ()
     renamed: dict[str, str] = field(default_factory=dict)  # 2.x id -> this generation's id
 
     # -- libraries ---------------------------------------------------------------------------
@@ -166,9 +169,18 @@ class Generation:
             if r.video:
                 # play simulates until closed; with --video it stops after video_length steps.
                 args += ["--video", "--video_length", str(r.video_length), *self.video_extra]
+        cpu = r.cpu and not self.device_chosen(r.overrides)
+        args += self.cpu_flags if cpu else ()
         args += r.overrides
+        args += self.cpu_overrides if cpu else ()
         kind = "train_multigpu" if r.mode == "train" and r.gpus > 1 else r.mode
         return [*self._command(kind, library=r.library, gpus=r.gpus), *args]
+
+    def device_chosen(self, overrides: tuple[str, ...]) -> bool:
+        """The user chose a device in an override (agent.device=...): a CPU host's defaults
+        then stay out of the command."""
+        keys = {override.lstrip("+").split("=", 1)[0] for override in overrides}
+        return any(override.split("=", 1)[0] in keys for override in self.cpu_overrides)
 
     def list_envs_argv(self, keyword: str | None = None) -> list[str]:
         return [*self._command("list_envs"), *(["--keyword", keyword] if keyword else [])]
@@ -213,6 +225,8 @@ def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Ge
         resume_styles=dict(entry.get("resume") or {}),
         checkpoint_keywords=tuple(entry.get("checkpoint_keywords") or ()),
         selectors=tuple(entry.get("selectors") or ()),
+        cpu_flags=tuple((entry.get("cpu") or {}).get("flags") or ()),
+        cpu_overrides=tuple((entry.get("cpu") or {}).get("overrides") or ()),
         container=ContainerLayout(
             user=box.get("user"), host_uid=int(box["host_uid"]), workdir=box["workdir"], logs=box["logs"],
             env=tuple(box["env"]), video_env=tuple(box.get("video_env") or ()), pip=tuple(box["pip"]),

@@ -1,5 +1,6 @@
-"""TensorBoard over every job of a deployment: a container on the host bound to the host's
-loopback only, and an SSH port forward to it (nothing is opened to the network)."""
+"""TensorBoard over every job of a deployment: started on the host by the deployment's runtime
+(a container, or the pip environment's Python), bound to the host's loopback only, and an SSH
+port forward to it (nothing is opened to the network)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from isaacctl.errors import IsaacctlError, RemoteError
-from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
-from isaacctl.services.jobs.command import CONTAINER_JOBS
+from isaacctl.errors import IsaacctlError
+from isaacctl.runtimes import runtime_for
 
 if TYPE_CHECKING:
     from isaacctl.services.jobs.service import JobService
@@ -34,26 +34,10 @@ class TensorBoardSession:
             self.forward.wait(10)
 
 
-def container_name(deployment: str) -> str:
-    return f"isaacctl-{deployment}-tensorboard"
-
-
 def start(jobs: JobService, deployment: str | None, host_port: int, local_port: int | None) -> TensorBoardSession:
     record = jobs.ready_deployment(deployment)
-    name = container_name(record.name)
     with jobs.deployments.remote(record.name) as remote:
-        remote.run(["docker", "rm", "--force", name])  # a stale one from an earlier session
-        result = remote.run([
-            "docker", "run", "--detach", "--name", name,
-            "--label", f"{CONTAINER_LABEL}={record.name}", "--label", f"{CONTAINER_ID_LABEL}={record.id}",
-            "--network=host",
-            "--volume", f"{record.host_root}/jobs:{CONTAINER_JOBS}:ro",
-            "--entrypoint", "bash", str(record.image),
-            "-c", f'exec ./isaaclab.sh -p -m tensorboard.main --logdir {CONTAINER_JOBS} --host 127.0.0.1 --port "$0"',
-            str(host_port),
-        ])
-        if not result.ok:
-            raise RemoteError(f"TensorBoard did not start on {record.name}", details=result.tail(5))
+        name = runtime_for(record).start_tensorboard(remote, record, host_port)
         from isaacctl.remote.ssh import SshRemote
 
         if not isinstance(remote, SshRemote):
@@ -74,4 +58,4 @@ def start(jobs: JobService, deployment: str | None, host_port: int, local_port: 
 def stop(jobs: JobService, deployment: str | None) -> None:
     record = jobs.resolve_deployment(deployment)
     with jobs.deployments.remote(record.name) as remote:
-        remote.run(["docker", "rm", "--force", container_name(record.name)])
+        runtime_for(record).stop_tensorboard(remote, record)

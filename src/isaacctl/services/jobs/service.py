@@ -1,4 +1,5 @@
-"""Jobs: start Isaac Lab training and evaluation in detached containers, watch, cancel."""
+"""Jobs: start Isaac Lab training and evaluation detached on the host, watch, cancel. How a
+job runs there (a container, a process group) is the deployment's runtime's (isaacctl/runtimes)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from typing import TYPE_CHECKING
 
 from isaacctl.errors import IsaacctlError, RemoteError, UserError, failure_reason
 from isaacctl.isaaclab import Generation, generation_for
+from isaacctl.runtimes import JobState, Launch, Runtime, Unknown, runtime_for
+from isaacctl.runtimes import runtime as runtime_for_name
 from isaacctl.services.jobs import command as commands
 from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
 from isaacctl.services.jobs.host_files import list_files, summarize_jobs
-from isaacctl.services.jobs.logstream import stream_logs
 
 if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, JobRecord
@@ -35,13 +37,6 @@ MAX_CANCEL_GRACE_SECONDS = 3600.0
 
 def new_job_id(mode: str) -> str:
     return f"{mode}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def _docker_time(value: str) -> datetime | None:
-    if not value or value.startswith("0001-"):
-        return None
-    base = value.split(".")[0].rstrip("Z")
-    return datetime.fromisoformat(base).replace(tzinfo=timezone.utc)
 
 
 class JobService:
@@ -64,7 +59,7 @@ class JobService:
 
     def ready_deployment(self, name: str | None) -> DeploymentRecord:
         record = self.resolve_deployment(name)
-        if record.status != "ready" or not record.image or not record.host_root:
+        if record.status != "ready" or not runtime_for(record).ready(record) or not record.host_root:
             raise UserError(
                 f"-d/--deployment: {record.name} is {record.status}, not ready for jobs",
                 hint=f"isaacctl bootstrap {record.name}",
@@ -73,6 +68,10 @@ class JobService:
 
     def _remote(self, deployment: str) -> Remote:
         return self.deployments.remote(deployment)
+
+    @staticmethod
+    def runtime(record: DeploymentRecord) -> Runtime:
+        return runtime_for(record)
 
     @staticmethod
     def generation(record: DeploymentRecord) -> Generation:
@@ -84,10 +83,10 @@ class JobService:
         from isaacctl.records import JobRecord
 
         record = self.ready_deployment(deployment)
-        assert record.host_root is not None and record.image is not None and spec.rl_library is not None
-        generation = self.generation(record)
+        assert record.host_root is not None and spec.rl_library is not None
+        generation, runtime = self.generation(record), self.runtime(record)
         job_id = new_job_id(spec.mode)
-        staging = Staging(job_dir=f"{record.host_root}/jobs/{job_id}", generation=generation)
+        staging = Staging(job_dir=f"{record.host_root}/jobs/{job_id}", generation=generation, runtime=runtime)
         with self._remote(record.name) as remote:
             checkpoint = resume = None
             if spec.mode == "evaluate":
@@ -95,28 +94,24 @@ class JobService:
             elif spec.resume:
                 resume = self._resume_from(remote, record, spec, staging)
             command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume, generation=generation,
-                                             run_timestamp=generation.run_timestamp(datetime.now()))
+                                             run_timestamp=generation.run_timestamp(datetime.now()),
+                                             cpu=record.gpus == "none")
+            if runtime.name == "pip":
+                command = runtime.command(record, command)  # type: ignore[attr-defined]
             job = JobRecord(
                 id=job_id, deployment=record.name, mode=spec.mode, task=spec.task,
                 rl_library=spec.rl_library, spec=spec.model_dump(mode="json"), command=command,
-                container=commands.container_name(record.name, job_id), host_dir=staging.job_dir,
+                container=runtime.handle(record, job_id), host_dir=staging.job_dir,
                 checkpoint=checkpoint,
             )
             self.store.save_job(job)
             try:
                 self.progress(f"preparing {staging.job_dir}")
                 self._stage(remote, record, spec, job, staging)
-                argv = commands.docker_run_argv(
-                    deployment=record.name, job_id=job_id, spec=spec, image=record.image,
-                    host_root=record.host_root, host_job_dir=staging.job_dir,
-                    use_gpus=record.gpus == "all", command=command, generation=generation,
-                    deployment_id=record.id,
-                )
-                self.progress(f"starting container {job.container}")
-                result = remote.run(argv, timeout=600)
-                if not result.ok:
-                    raise IsaacctlError(f"the job's container did not start on {record.name}",
-                                        details=result.tail(10))
+                self.progress(f"starting {job.container} ({runtime.name} runtime)")
+                env = {"ISAACSIM_ASSET_ROOT": record.asset_root} if record.asset_root else {}
+                runtime.start(remote, Launch(record=record, job=job, generation=generation, command=command,
+                                             video=spec.video, env=env))
             except BaseException as exc:  # a job that never started must not look "starting"
                 job.status, job.error = "failed", failure_reason(exc)
                 job.finished_at = datetime.now(timezone.utc)
@@ -129,15 +124,14 @@ class JobService:
     def _stage(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, job: JobRecord, staging: Staging) -> None:
         """The job's folder on the host in one round trip (run.sh, spec.json, logs/, the
         extension, an uploaded checkpoint), then copies of earlier runs made on the host."""
-        from isaacctl.resources import template_bytes
-
         with tempfile.TemporaryDirectory(prefix="isaacctl-job-") as scratch:
             folder = Path(scratch) / job.id
             (folder / "logs").mkdir(parents=True)
-            (folder / "run.sh").write_bytes(template_bytes("jobs/run.sh"))
+            (folder / "run.sh").write_bytes(staging.runtime.runner())
             (folder / "run.sh").chmod(0o755)
             (folder / "spec.json").write_text(json.dumps(
-                {"job": job.id, "deployment": record.name, "image": record.image,
+                {"job": job.id, "deployment": record.name, "runtime": staging.runtime.name, "image": record.image,
+                 "isaaclab_python": record.isaaclab_python,
                  "spec": job.spec, "command": job.command}, indent=2) + "\n")
             if spec.extension:
                 source = Path(spec.extension)
@@ -174,10 +168,10 @@ class JobService:
         return chosen
 
     def _evaluation_checkpoint(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> str:
-        """The checkpoint's path inside the evaluation's container. It is placed in the
+        """The checkpoint's path as the evaluation sees it. It is placed in the
         evaluation's own logs, because play.py writes exported/ and videos/ next to it."""
         assert spec.rl_library is not None
-        logs = staging.generation.container.logs
+        logs = staging.runtime.logs_path(staging.generation, staging.job_dir)
         reference = spec.checkpoint
         local = Path(reference).expanduser() if reference else None
         if local is not None and (local.is_file() or local.is_symlink()):
@@ -230,7 +224,7 @@ class JobService:
         staging.host_copies.append((f"{source.host_dir}/logs/{library}/{experiment}/{run_folder}",
                                     f"{staging.job_dir}/logs/{library}/{experiment}"))
         return commands.Resume(run_folder=run_folder, checkpoint_file=relative.rsplit("/", 1)[-1],
-                               container_path=f"{staging.generation.container.logs}/{relative}")
+                               container_path=f"{staging.runtime.logs_path(staging.generation, staging.job_dir)}/{relative}")
 
     # -- watch -------------------------------------------------------------------------------
     def refresh(self, deployment: str) -> list[JobRecord]:
@@ -246,11 +240,12 @@ class JobService:
         return jobs
 
     def _refresh_open(self, deployment: str, open_jobs: list[JobRecord]) -> None:
+        runtime = self.runtime(self.store.load(deployment))
         with self._remote(deployment) as remote:
-            states = self._container_states(remote, [job.container for job in open_jobs])
+            states = runtime.states(remote, open_jobs)
             ended = []
             for job in open_jobs:
-                if self._apply_state(job, states.get(job.container, states.unanswered)):
+                if self._apply_state(job, states.of(job.id)):
                     ended.append(job)
             summaries = summarize_jobs(remote, str(Path(open_jobs[0].host_dir).parent),
                                        [job.id for job in open_jobs])
@@ -263,47 +258,27 @@ class JobService:
                 self.store.save_job(job)
 
     @staticmethod
-    def _container_states(remote: Remote, containers: list[str]) -> ContainerStates:
-        """What Docker says of each container. A name Docker did not answer for is neither
-        running nor gone: a daemon that is restarting says nothing about the job."""
-        result = remote.run(["docker", "inspect", "--format",
-                             "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
-                             *containers])
-        said = result.stderr.strip().splitlines()
-        states = ContainerStates(unanswered=Unknown(said[-1] if said else f"docker inspect exited {result.exit_status}"))
-        for line in result.stdout.splitlines():
-            parts = line.split("|")
-            if len(parts) != 5 or not parts[2].lstrip("-").isdigit():
-                continue
-            name, status, code, started, finished = parts
-            states[name.lstrip("/")] = (status, int(code), started, finished)
-        for line in result.stderr.splitlines():
-            # Docker's words for a name it does not know: "Error: No such object: NAME"
-            # (and "No such container: NAME" from other versions).
-            for marker in ("No such object: ", "No such container: "):
-                if marker in line:
-                    states[line.split(marker, 1)[1].strip()] = None
-        return states
-
-    @staticmethod
-    def _apply_state(job: JobRecord, state: tuple[str, int, str, str] | Unknown | None) -> bool:
-        """Update a job from its container's state (None: Docker says there is no such
-        container); True when it has just ended."""
+    def _apply_state(job: JobRecord, state: JobState | Unknown | None) -> bool:
+        """Update a job from what its runtime says (None: the host says it is gone);
+        True when it has just ended."""
         if isinstance(state, Unknown):
             # Left open, so the next look asks again; never taken for an ending.
-            job.status, job.error = "unknown", f"Docker on the host did not answer: {state.reason}"
+            job.status, job.error = "unknown", state.reason
             return False
         if state is None:
-            job.status, job.error = "failed", "its container is gone"
+            if job.cancel_requested:  # killed after its grace period, before it said so
+                job.status, job.error = "cancelled", None
+            else:
+                job.status, job.error = "failed", "it is gone from the host without an exit status"
             job.finished_at = job.finished_at or datetime.now(timezone.utc)
             return True
-        status, code, started, finished = state
-        job.started_at = _docker_time(started) or job.started_at
-        if status in ("created", "running", "restarting", "paused"):
+        job.started_at = state.started_at or job.started_at
+        if state.running:
             job.status, job.error = "running", None
             return False
-        job.exit_code = code
-        job.finished_at = _docker_time(finished) or datetime.now(timezone.utc)
+        job.exit_code = state.exit_code
+        code = state.exit_code
+        job.finished_at = state.finished_at or datetime.now(timezone.utc)
         job.status = "cancelled" if job.cancel_requested else ("succeeded" if code == 0 else "failed")
         if job.status != "failed":
             job.error = None
@@ -323,43 +298,37 @@ class JobService:
     def follow(self, job: JobRecord, emit: Callable[[str], None], *, follow: bool, tail: int | None,
                on_reconnect: Callable[[str], None] = lambda message: None) -> JobRecord:
         """Stream the job's output (to its end with follow); returns the job as it is then."""
-        stream_logs(lambda: self._remote(job.deployment), job.container, emit,
-                    follow=follow, tail=tail, on_reconnect=on_reconnect)
+        runtime = self.runtime(self.store.load(job.deployment))
+        runtime.stream_logs(lambda: self._remote(job.deployment), job, emit,
+                            follow=follow, tail=tail, on_reconnect=on_reconnect)
         return self.get(job.id, job.deployment)
 
     # -- cancel ------------------------------------------------------------------------------
     def cancel(self, job_ref: str, deployment: str | None = None,
                grace: float = CANCEL_GRACE_SECONDS) -> JobRecord:
         """SIGINT first, so the run can save; SIGKILL after the grace period. Files are kept.
-        The cancellation is recorded only once Docker on the host took the signal: a job whose
-        host could not be reached runs on, and must not read "cancelled" when it ends."""
+        The cancellation is recorded only once the host took the signal: a job whose host
+        could not be reached runs on, and must not read "cancelled" when it ends."""
         check_grace(grace)
         job = self.get(job_ref, deployment)
         if job.finished:
             raise UserError(f"job: {job.id} has already {job.status}")
+        runtime = self.runtime(self.store.load(job.deployment))
         with self._remote(job.deployment) as remote:
-            result = remote.run(["docker", "kill", "--signal", "INT", job.container])
-            if not result.ok:
-                if "is not running" not in result.stderr:
-                    raise RemoteError(f"could not interrupt {job.id} on {job.deployment} "
-                                      f"({result.tail(2)}); it was not cancelled")
+            if not runtime.interrupt(remote, job):
                 # It ended on its own meanwhile: what it ended as is the answer.
                 return self.get(job.id, job.deployment)
             job.cancel_requested = True
             self.store.save_job(job)
             deadline = time.monotonic() + grace
             while time.monotonic() < deadline:
-                states = self._container_states(remote, [job.container])
-                state = states.get(job.container, states.unanswered)
-                if state is None or (isinstance(state, tuple) and state[0] != "running"):
+                state = runtime.states(remote, [job]).of(job.id)
+                if state is None or (isinstance(state, JobState) and not state.running):
                     break
                 time.sleep(0.5)
             else:
                 self.progress(f"{job.id} still running after {grace:g} s: killing it")
-                killed = remote.run(["docker", "kill", job.container])
-                if not killed.ok and "is not running" not in killed.stderr:
-                    raise RemoteError(f"{job.id} was interrupted but could not be killed on "
-                                      f"{job.deployment} ({killed.tail(2)})")
+                runtime.kill(remote, job)
         return self.get(job.id, job.deployment)
 
 
@@ -368,26 +337,12 @@ def check_grace(grace: float) -> None:
         raise UserError(f"--grace: expected seconds from 0 to {MAX_CANCEL_GRACE_SECONDS:g}, got {grace}")
 
 
-@dataclass(frozen=True)
-class Unknown:
-    """A container Docker gave no answer about, and why."""
-
-    reason: str
-
-
-class ContainerStates(dict):
-    """Answers by container name; `unanswered` stands for every name Docker said nothing of."""
-
-    def __init__(self, unanswered: Unknown) -> None:
-        super().__init__()
-        self.unanswered = unanswered
-
-
 @dataclass
 class Staging:
     """What goes into a new job's folder besides its own files."""
 
     job_dir: str
     generation: Generation = field(default_factory=lambda: generation_for(None))
+    runtime: Runtime = field(default_factory=lambda: runtime_for_name("container"))
     uploads: list[tuple[Path, str]] = field(default_factory=list)  # local file -> relative path
     host_copies: list[tuple[str, str]] = field(default_factory=list)  # host path -> host folder

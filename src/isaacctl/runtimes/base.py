@@ -1,0 +1,112 @@
+"""The one interface jobs go through to run Isaac Lab on a host, whatever holds it: a container
+(the NGC image) or a Python environment on the host (pip). The job service, fetch-logs,
+metrics and TensorBoard speak only this; each runtime owns its own commands."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from isaacctl.isaaclab import Generation
+    from isaacctl.records import DeploymentRecord, JobRecord
+    from isaacctl.remote import Remote
+
+RUNTIME_NAMES = ("container", "pip")
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What the host says of a job's process now."""
+
+    running: bool
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The host gave no answer about a job, and why: never taken for an ending."""
+
+    reason: str
+
+
+# None: the host says the job is gone without an exit status (removed, killed with the host)
+Answer = JobState | Unknown | None
+
+
+class JobStates(dict):
+    """Answers by job id; `unanswered` stands for every job the host said nothing of."""
+
+    def __init__(self, unanswered: Unknown) -> None:
+        super().__init__()
+        self.unanswered = unanswered
+
+    def of(self, job_id: str) -> Answer:
+        return self.get(job_id, self.unanswered)
+
+
+@dataclass
+class Launch:
+    """Everything a runtime needs to start one job whose folder is already on the host."""
+
+    record: DeploymentRecord
+    job: JobRecord
+    generation: Generation
+    command: list[str]  # the generation's Isaac Lab command (argv[0] "isaaclab" on 3.x)
+    video: bool
+    env: dict[str, str] = field(default_factory=dict)  # settings isaacctl adds (asset root)
+
+
+class Runtime(ABC):
+    name: str
+
+    @abstractmethod
+    def ready(self, record: DeploymentRecord) -> bool:
+        """Bootstrap left what jobs need (an image, a Python with Isaac Lab)."""
+
+    @abstractmethod
+    def handle(self, record: DeploymentRecord, job_id: str) -> str:
+        """What names the job on the host (JobRecord.container)."""
+
+    @abstractmethod
+    def logs_path(self, generation: Generation, job_dir: str) -> str:
+        """The job's logs/ folder as the running job sees it (checkpoint paths are given so)."""
+
+    @abstractmethod
+    def runner(self) -> bytes:
+        """The job runner script staged as the job folder's run.sh."""
+
+    @abstractmethod
+    def start(self, remote: Remote, launch: Launch) -> None:
+        """Start the job detached from the SSH session; raises IsaacctlError if it did not start."""
+
+    @abstractmethod
+    def states(self, remote: Remote, jobs: list[JobRecord]) -> JobStates:
+        """Each job's state in one round trip."""
+
+    @abstractmethod
+    def interrupt(self, remote: Remote, job: JobRecord) -> bool:
+        """SIGINT to the job. True: the host took it; False: the job had already ended.
+        Raises RemoteError when the signal could not be delivered."""
+
+    @abstractmethod
+    def kill(self, remote: Remote, job: JobRecord) -> None:
+        """End the job now (after an interrupt's grace period)."""
+
+    @abstractmethod
+    def stream_logs(self, remote_factory: Callable[[], Remote], job: JobRecord, emit: Callable[[str], None], *,
+                    follow: bool, tail: int | None, on_reconnect: Callable[[str], None]) -> None:
+        """The job's output, to its end with follow, surviving a dropped connection."""
+
+    @abstractmethod
+    def start_tensorboard(self, remote: Remote, record: DeploymentRecord, host_port: int) -> str:
+        """TensorBoard over every job of the deployment, on the host's loopback; returns what
+        names it (stopped by `stop_tensorboard`)."""
+
+    @abstractmethod
+    def stop_tensorboard(self, remote: Remote, record: DeploymentRecord) -> None: ...
