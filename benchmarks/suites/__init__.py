@@ -1,11 +1,12 @@
 """Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
 reference it is compared against (ratio, against) and the goal."""
 
-from suites import aws, bootstrap, jobs, startup
+from suites import alibaba, aws, bootstrap, jobs, startup
 
 SUITES = {
     "startup": startup.run,
     "bootstrap": bootstrap.run,
     "jobs": jobs.run_suite,
     "aws": aws.run,
+    "alibaba": alibaba.run,
 }
