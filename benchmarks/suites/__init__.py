@@ -1,12 +1,13 @@
 """Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
 reference it is compared against (ratio, against) and the goal."""
 
-from suites import alibaba, aws, bootstrap, jobs, startup
+from suites import alibaba, aws, bootstrap, gcp, jobs, startup
 
 SUITES = {
     "startup": startup.run,
     "bootstrap": bootstrap.run,
     "jobs": jobs.run_suite,
     "aws": aws.run,
+    "gcp": gcp.run,
     "alibaba": alibaba.run,
 }
