@@ -9,8 +9,9 @@ import json
 
 import pytest
 
-from harness.alibaba_fixtures import alibaba, fake_alibaba_server, routed, sshd_twin  # noqa: F401 - fixtures
 from harness.fake_alibaba import ACCOUNT_ID, MYIP_ADDRESS, UBUNTU_NEWEST
+
+pytest_plugins = ["harness.alibaba_fixtures"]  # the fake ECS/VPC server and SSH routing fixtures
 
 
 def deploy(cli, name="ws1", *extra, check=True):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.alibaba_fixtures import alibaba, fake_alibaba_server, routed, sshd_twin  # noqa: F401 - fixtures
+pytest_plugins = ["harness.alibaba_fixtures"]  # the fake ECS/VPC server and SSH routing fixtures
+
 
 
 def deploy(cli, name="ws1", *extra, check=True):

@@ -8,11 +8,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from harness.alibaba_fixtures import alibaba, fake_alibaba_server, routed, sshd_twin  # noqa: F401 - fixtures
 from harness.cli import Cli
 from harness.conformance import *  # noqa: F403 - the shared checks become this module's tests
 from harness.conformance import Target
 from harness.fake_alibaba import FakeAlibaba
+
+pytest_plugins = ["harness.alibaba_fixtures"]  # the fake ECS/VPC server and SSH routing fixtures
 
 
 class AlibabaTarget(Target):
@@ -49,7 +50,7 @@ class AlibabaTarget(Target):
 
 
 @pytest.fixture
-def conformance(routed, cli, tmp_path):  # noqa: F811 - the fixture imported above
+def conformance(routed, cli, tmp_path):
     def make_cli() -> Cli:
         folder = tmp_path / f"state-{len(list(tmp_path.glob('state-*')))}"
         folder.mkdir(mode=0o700)

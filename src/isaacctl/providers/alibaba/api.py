@@ -129,10 +129,14 @@ def _client(service: str, region: str, host: str | None, protocol: str) -> Any:
     return module.Client(config)
 
 
-@lru_cache(maxsize=4)
-def _methods(client_class: type) -> dict[str, str]:
-    """The SDK's method for each action: DescribeVSwitches -> describe_vswitches."""
-    return {name.replace("_", ""): name for name in dir(client_class) if not name.startswith("_")}
+_METHODS: dict[str, dict[str, str]] = {}
+
+
+def _method(service: str, client: Any, action: str) -> Any:
+    """The SDK's method for an action: DescribeVSwitches -> describe_vswitches."""
+    if service not in _METHODS:
+        _METHODS[service] = {name.replace("_", ""): name for name in dir(client) if not name.startswith("_")}
+    return getattr(client, _METHODS[service][action.lower()])
 
 
 @dataclass
@@ -148,7 +152,7 @@ class Alibaba:
         host, protocol = endpoint()
         client = _client(service, self.region, host, protocol)
         models = importlib.import_module(f"{_VERSIONS[service]}.models")
-        method = getattr(client, _methods(type(client))[action.lower()])
+        method = _method(service, client, action)
         request_class = getattr(models, f"{action}Request", None)  # None: an action without parameters
         self.calls.append(action)
         response = method(request_class().from_map(params)) if request_class else method()
