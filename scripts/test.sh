@@ -7,7 +7,7 @@
 #  3. dockerd is started if `docker info` fails (and left running afterwards);
 #  4. Debian's docker-registry on 127.0.0.1:<free port> in the HOST network namespace
 #     (dockerd pulls from the host namespace), htpasswd auth with a random user/password;
-#  5. the stand-in Isaac Lab image (tests/standin/build_image.sh) is pushed to it;
+#  5. the stand-in Isaac Lab images, 2.x and 3.x (tests/standin/build_image.sh), are pushed to it;
 #  6. pytest runs inside `unshare --net`, a network namespace with nothing but loopback.
 #     Docker is still reached through its unix socket.
 #
@@ -21,6 +21,7 @@
 # ISAACCTL_TEST_REGISTRY_PASSWORD_FILE (0600), ISAACCTL_TEST_IMAGE
 # (127.0.0.1:<port>/nvidia/isaac-lab:2.3.2, absent if tests/standin/build_image.sh is missing),
 # ISAACCTL_TEST_IMAGE_LOCAL (isaacctl-test/isaac-lab:2.3.2, the same image under a local tag),
+# ISAACCTL_TEST_IMAGE3 and ISAACCTL_TEST_IMAGE3_LOCAL (the Isaac Lab 3.x stand-in, :3.0.0),
 # ISAACCTL_TEST_NETNS=1. Environment knobs: PYTHON (interpreter for the venv, default python3),
 # ISAACCTL_TEST_NO_SEED=1 (always push the image), ISAACCTL_TEST_CACHE_DIR (registry seed cache,
 # default /var/cache/isaacctl-test-registry).
@@ -163,37 +164,60 @@ export ISAACCTL_TEST_REGISTRY_PASSWORD_FILE="$REG_PASSWORD_FILE"
 
 # ---------------------------------------------------------------- 5. stand-in image
 LOCAL_REF="isaacctl-test/isaac-lab:2.3.2"
+LOCAL_REF3="isaacctl-test/isaac-lab:3.0.0"   # the Isaac Lab 3.x stand-in (build_image.sh --generation 3)
 SEED_DIR="${ISAACCTL_TEST_CACHE_DIR:-/var/cache/isaacctl-test-registry}/seed"
 IMAGE="$REGISTRY/nvidia/isaac-lab:2.3.2"
+IMAGE3="$REGISTRY/nvidia/isaac-lab:3.0.0"
 if [ -f tests/standin/build_image.sh ]; then
-    log "building the stand-in image ($LOCAL_REF)"
+    log "building the stand-in images ($LOCAL_REF, $LOCAL_REF3)"
     bash tests/standin/build_image.sh "$LOCAL_REF"
+    bash tests/standin/build_image.sh --generation 3 "$LOCAL_REF3"
     DOCKER_CFG="$WORK/docker-config"   # a private client config: root's stays untouched
     mkdir -m 700 "$DOCKER_CFG"
     docker --config "$DOCKER_CFG" login -u "$REG_USER" --password-stdin "$REGISTRY" \
         <"$REG_PASSWORD_FILE" >/dev/null 2>&1 || die "docker login to $REGISTRY failed"
     docker tag "$LOCAL_REF" "$IMAGE"
-    image_id="$(docker image inspect -f '{{.Id}}' "$LOCAL_REF" | tr -c '[:alnum:]\n' _)"
+    docker tag "$LOCAL_REF3" "$IMAGE3"
+    image_id="$( { docker image inspect -f '{{.Id}}' "$LOCAL_REF"; docker image inspect -f '{{.Id}}' "$LOCAL_REF3"; } |
+        sha256sum | cut -c1-40)"
     seed="$SEED_DIR/$image_id"
     if [ -d "$seed/docker" ] && [ -z "${ISAACCTL_TEST_NO_SEED:-}" ]; then
         # A push costs ~10 s (dockerd recompresses every layer for a registry it has not seen,
         # and the port is new on each run), so the registry storage left by an earlier push of
-        # this very image is copied in instead. Blobs/manifests do not depend on the address.
-        log "registry storage seeded from $seed (same image id; ISAACCTL_TEST_NO_SEED=1 to push)"
+        # these very images is copied in instead. Blobs/manifests do not depend on the address.
+        log "registry storage seeded from $seed (same image ids; ISAACCTL_TEST_NO_SEED=1 to push)"
         cp -a "$seed/docker" "$WORK/registry-storage/"
     else
-        log "pushing $IMAGE"
-        docker --config "$DOCKER_CFG" push "$IMAGE" >>"$WORK/push.log" 2>&1 || { cat "$WORK/push.log" >&2; die "docker push failed"; }
+        for ref in "$IMAGE" "$IMAGE3"; do
+            log "pushing $ref"
+            docker --config "$DOCKER_CFG" push "$ref" >>"$WORK/push.log" 2>&1 || { cat "$WORK/push.log" >&2; die "docker push failed"; }
+        done
         rm -rf "$SEED_DIR" && mkdir -p "$SEED_DIR"
         cp -a "$WORK/registry-storage" "$seed.tmp.$$" && mv "$seed.tmp.$$" "$seed"
     fi
     docker --config "$DOCKER_CFG" logout "$REGISTRY" >/dev/null
     rm -rf "$DOCKER_CFG"
-    # the tests must really pull it from the registry
-    docker rmi "$IMAGE" >/dev/null
+    # the tests must really pull them from the registry
+    docker rmi "$IMAGE" "$IMAGE3" >/dev/null
     export ISAACCTL_TEST_IMAGE="$IMAGE" ISAACCTL_TEST_IMAGE_LOCAL="$LOCAL_REF"
+    export ISAACCTL_TEST_IMAGE3="$IMAGE3" ISAACCTL_TEST_IMAGE3_LOCAL="$LOCAL_REF3"
 else
     log "WARNING: tests/standin/build_image.sh does not exist yet: no stand-in image, tests that need it will skip"
+fi
+
+# ---------------------------------------------------------------- 5b. the real Isaac Lab 3.0.0
+# The pip runtime's tests run the real kit-less Isaac Lab (tests/test_pip_runtime.py): its venv
+# is built once, outside the checkout (~5.7 GB, ~2 min with PyPI), by
+# scripts/isaaclab_test_venv.sh, and reused while its package list is unchanged. Without Python
+# 3.12 (pyenv) or PyPI the build is skipped and those tests skip saying why.
+# ISAACCTL_TEST_NO_ISAACLAB=1 skips the build.
+if [ -z "${ISAACCTL_TEST_NO_ISAACLAB:-}" ]; then
+    if isaaclab_python="$(bash scripts/isaaclab_test_venv.sh)"; then
+        export ISAACCTL_TEST_ISAACLAB_PYTHON="$isaaclab_python"
+        log "real Isaac Lab 3.0.0 venv: $isaaclab_python"
+    else
+        log "WARNING: the real Isaac Lab 3.0.0 venv could not be built: tests/test_pip_runtime.py will skip"
+    fi
 fi
 
 # ---------------------------------------------------------------- 6. pytest, loopback only

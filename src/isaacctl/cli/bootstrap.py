@@ -26,6 +26,9 @@ REGISTRY = typer.Option(None, "--registry", help="Registry HOST[:PORT] the key m
 ALLOW_GPU = typer.Option(False, "--allow-unsupported-gpu", help="Go on with a GPU without RT cores or an old driver.")
 ALLOW_DISK = typer.Option(False, "--allow-low-disk", help="Go on with less free disk than the image and caches need.")
 REACH_TIMEOUT = typer.Option(600.0, "--reach-timeout", help="Seconds to wait for SSH, cloud-init and apt.")
+RUNTIME = typer.Option(None, "--runtime", help="Where jobs run: 'container' (the Isaac Lab image) or 'pip' (Isaac Lab 3 from PyPI in a Python environment on the host: no image, no NGC key) [default: container, or the one used before].")
+ISAACLAB_PYTHON = typer.Option(None, "--isaaclab-python", help="With --runtime pip: the python of an environment on the host that already has isaaclab (a researcher's venv), adopted instead of making one.")
+ASSET_ROOT = typer.Option(None, "--asset-root", help="Folder on the host with a mirror of NVIDIA's assets: ISAACSIM_ASSET_ROOT for every job.")
 
 
 FLAG_PARAMETERS = (
@@ -38,6 +41,9 @@ FLAG_PARAMETERS = (
     ("allow_unsupported_gpu", bool, ALLOW_GPU),
     ("allow_low_disk", bool, ALLOW_DISK),
     ("reach_timeout", float, REACH_TIMEOUT),
+    ("runtime", Optional[str], RUNTIME),
+    ("isaaclab_python", Optional[str], ISAACLAB_PYTHON),
+    ("asset_root", Optional[str], ASSET_ROOT),
 )
 
 
@@ -75,6 +81,9 @@ def bootstrap_request(
     registry: str | None = None,
     force: bool = False,
     only: list[str] | None = None,
+    runtime: str | None = None,
+    isaaclab_python: str | None = None,
+    asset_root: str | None = None,
 ) -> "BootstrapRequest":
     """Flags win; otherwise what the last bootstrap of this deployment used; then defaults."""
     from isaacctl.services.bootstrap import BootstrapSettings
@@ -86,6 +95,13 @@ def bootstrap_request(
         raise UserError(f"--gpus: expected 'all' or 'none', got {chosen_gpus!r}")
     if reach_timeout <= 0:
         raise UserError(f"--reach-timeout: expected a positive number of seconds, got {reach_timeout}")
+    chosen_runtime = _runtime(record, runtime, image=image, isaaclab_python=isaaclab_python, registry=registry,
+                              key_file=key_file, version=None)
+    if chosen_runtime == "pip":
+        image = ""  # no image: the pip runtime's steps never ask for one
+        isaaclab_python = isaaclab_python or (record.isaaclab_python if record and record.runtime == "pip"
+                                              and record.isaaclab_python and not (record.isaaclab_python.startswith(
+                                                  f"{record.host_root}/")) else None)
     settings = BootstrapSettings(
         image=image or (record.image if record and record.image else DEFAULT_IMAGE),
         gpus=chosen_gpus,
@@ -95,7 +111,13 @@ def bootstrap_request(
         reach_timeout=reach_timeout,
         force=force,
         only=tuple(only or ()),
+        runtime=chosen_runtime,
+        isaaclab_python=_host_path("--isaaclab-python", isaaclab_python),
+        asset_root=_host_path("--asset-root", asset_root) or (record.asset_root if record else None),
     )
+    if chosen_runtime == "pip":
+        return BootstrapRequest(settings=settings, registry_key=lambda: None,
+                                on_event=view.on_event, on_pull=view.on_pull)
     if any(c.isspace() for c in settings.image) or not settings.image:
         raise UserError(f"--image: expected an image reference like {DEFAULT_IMAGE}, got {settings.image!r}")
     if registry is not None:
@@ -107,6 +129,37 @@ def bootstrap_request(
         settings.registry = registry
     return BootstrapRequest(settings=settings, registry_key=registry_key_source(key_file, prompt=view.ask_secret),
                             on_event=view.on_event, on_pull=view.on_pull)
+
+
+def _runtime(record: "DeploymentRecord | None", given: str | None, *, image: str | None, isaaclab_python: str | None,
+             registry: str | None, key_file: Path | None, version: str | None) -> str:
+    """--runtime, else the one this deployment used; flags that belong to the other runtime
+    are refused rather than ignored."""
+    from isaacctl.runtimes import RUNTIME_NAMES
+
+    chosen = given or (record.runtime if record else "container")
+    if chosen not in RUNTIME_NAMES:
+        raise UserError(f"--runtime: expected one of {', '.join(RUNTIME_NAMES)}, got {chosen!r}")
+    if chosen == "pip":
+        for flag, value in (("--image", image), ("--registry", registry), ("--ngc-api-key-file", key_file)):
+            if value is not None:
+                raise UserError(f"{flag}: the pip runtime runs no image (Isaac Lab comes from PyPI); "
+                                "leave it out, or use --runtime container")
+        if version is not None and not version.startswith("3."):
+            raise UserError(f"--isaaclab-version: the pip runtime runs Isaac Lab 3.x (2.x is not on PyPI), "
+                            f"got {version!r}; use --runtime container for 2.x")
+    elif isaaclab_python is not None:
+        raise UserError("--isaaclab-python: only with --runtime pip")
+    return chosen
+
+
+def _host_path(flag: str, value: str | None) -> str | None:
+    """A path on the host, absolute: the host's ~ is not this machine's."""
+    if value is None:
+        return None
+    if not value.startswith("/") or any(c in value for c in "\n\0"):
+        raise UserError(f"{flag}: expected an absolute path on the host, got {value!r}")
+    return value.rstrip("/") or "/"
 
 
 def bootstrap_command(
@@ -122,13 +175,17 @@ def bootstrap_command(
     allow_unsupported_gpu: bool = ALLOW_GPU,
     allow_low_disk: bool = ALLOW_DISK,
     reach_timeout: float = REACH_TIMEOUT,
+    runtime: Optional[str] = RUNTIME,
+    isaaclab_python: Optional[str] = ISAACLAB_PYTHON,
+    asset_root: Optional[str] = ASSET_ROOT,
 ) -> None:
     """Make a deployment's host ready for Isaac Lab: Docker, the NVIDIA driver and Container
     Toolkit, the Isaac Lab image, cache folders. Steps already done are skipped.
 
     \b
     Steps: reach, facts, nvidia-driver, docker, container-toolkit, registry-login,
-           image-pull, host-folders, smoke
+           image-pull, host-folders, smoke (--runtime pip: reach, facts, nvidia-driver,
+           host-folders, python-env, isaaclab-import)
     Example:  NGC_API_KEY=... isaacctl bootstrap ws1
               isaacctl bootstrap ws1 --only image-pull --force --image nvcr.io/nvidia/isaac-lab:2.2.0
     """
@@ -143,6 +200,7 @@ def bootstrap_command(
             view, record, image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
             allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
             reach_timeout=reach_timeout, registry=registry, force=force, only=only,
+            runtime=runtime, isaaclab_python=isaaclab_python, asset_root=asset_root,
         )
         result = app.deployments().bootstrap(name, request)
     nodes = f" on {len(result.nodes)} nodes" if len(result.nodes) > 1 else ""

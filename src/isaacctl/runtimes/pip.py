@@ -40,7 +40,8 @@ done
 """
 
 # One line of JSON per job folder: its exit status, else whether its runner still lives (the
-# pid file's start time tells a reused pid apart).
+# pid file's start time tells a reused pid apart; a zombie is dead: a host whose PID 1 does
+# not reap, such as a container's shell, keeps it).
 _STATES = r"""
 import json, os, sys
 for folder in sys.argv[1:]:
@@ -55,7 +56,8 @@ for folder in sys.argv[1:]:
         out["started"] = os.stat(folder + "/pid").st_mtime
         try:
             stat = open("/proc/%s/stat" % pid).read()
-            out["alive"] = stat.rsplit(")", 1)[1].split()[19] == start
+            fields = stat.rsplit(")", 1)[1].split()
+            out["alive"] = fields[19] == start and fields[0] != "Z"
         except (OSError, IndexError):
             out["alive"] = False
     except (OSError, ValueError):
@@ -71,7 +73,7 @@ job=$1; signal=$2
 read -r pid start <"$job/pid" || exit 3
 stat=$(cat "/proc/$pid/stat" 2>/dev/null) || exit 3
 set -- ${stat##*) }
-[ "${20}" = "$start" ] || exit 3
+[ "$1" != Z ] && [ "${20}" = "$start" ] || exit 3
 kill -s "$signal" -- "-$pid" || exit 1
 if [ "$signal" = KILL ]; then
   sleep 0.2
@@ -80,10 +82,19 @@ if [ "$signal" = KILL ]; then
 fi
 """
 
-# The output from a byte offset (or the last N lines), to the runner's end with follow. The
-# offset it starts at goes to stderr first, so a dropped connection resumes exactly there.
+# The output from a byte offset (or the last N lines), with follow until the runner has ended
+# (the caller then reads what is left from its offset). The offset it starts at goes to stderr
+# first, so a dropped connection resumes exactly there. Not `tail --pid`: it takes a zombie
+# runner for a live one.
 _OUTPUT = r"""
 job=$1; offset=$2; follow=$3; lines=$4
+running() {
+  [ -e "$job/exit-status" ] && return 1
+  read -r pid start <"$job/pid" 2>/dev/null || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  set -- ${stat##*) }
+  [ "$1" != Z ] && [ "${20}" = "$start" ]
+}
 file=$job/output.txt
 if [ -z "$offset" ]; then
   offset=0
@@ -94,10 +105,16 @@ if [ -z "$offset" ]; then
   fi
 fi
 echo "isaacctl-offset $offset" >&2
-if [ "$follow" = 1 ] && [ ! -e "$job/exit-status" ] && read -r pid _ <"$job/pid" 2>/dev/null; then
-  exec tail -c "+$((offset + 1))" --pid="$pid" -F "$file" 2>/dev/null
+if [ "$follow" = 1 ] && running; then
+  tail -c "+$((offset + 1))" -F "$file" 2>/dev/null &
+  reader=$!
+  while running; do sleep 1; done
+  kill "$reader" 2>/dev/null
+  wait "$reader" 2>/dev/null
+  exit 0
 fi
 [ -e "$file" ] && exec tail -c "+$((offset + 1))" "$file"
+exit 0
 """
 
 # TensorBoard as one more detached process group, its pid kept beside the jobs folder.
@@ -233,6 +250,9 @@ class PipRuntime(Runtime):
                         "" if tail is None else str(tail)]
                 try:
                     remote.run(argv, on_output=feed)
+                    if follow:  # the runner has ended: what it wrote after the reader stopped
+                        follow = False
+                        continue
                     return
                 except HostKeyChanged:
                     raise

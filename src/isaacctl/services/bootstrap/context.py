@@ -49,6 +49,9 @@ class BootstrapSettings:
     reach_timeout: float = 600.0
     force: bool = False
     only: Sequence[str] = ()
+    runtime: str = "container"  # --runtime: container (the image) or pip (a Python environment)
+    isaaclab_python: str | None = None  # --isaaclab-python: adopt this environment (pip runtime)
+    asset_root: str | None = None  # --asset-root: ISAACSIM_ASSET_ROOT for jobs
 
 
 @dataclass
@@ -112,6 +115,7 @@ class StepContext:
         timeout: float | None = 600,
         shown: str | None = None,
         on_line: Callable[[str], None] | None = None,
+        env: dict[str, str] | None = None,
     ) -> CommandResult:
         """Run on the host with the transcript in bootstrap.log. `shown` replaces a long
         argv (an inline script) in the log."""
@@ -122,7 +126,7 @@ class StepContext:
             if on_line is not None:
                 on_line(line.rstrip("\n"))
 
-        result = self.remote.run(argv, stdin=stdin, on_output=relay, timeout=timeout)
+        result = self.remote.run(argv, stdin=stdin, on_output=relay, timeout=timeout, env=env)
         self.write_log(f"[exit {result.exit_status}]")
         return result
 

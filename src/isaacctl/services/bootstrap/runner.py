@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from isaacctl.errors import IsaacctlError, UserError
 from isaacctl.services.bootstrap.context import BootstrapSettings, StepContext, StepFailed
 from isaacctl.services.bootstrap.requirements import isaaclab_version
-from isaacctl.services.bootstrap.steps import STEP_NAMES, STEPS, Step
+from isaacctl.services.bootstrap.steps import STEP_NAMES, Step, steps_for
 from isaacctl.services.secrets import SecretSource
 
 if TYPE_CHECKING:
@@ -158,6 +158,12 @@ def run_bootstrap(
     result = BootstrapResult(record.name)
     paths = store.paths(record.name)
     record.gpus = settings.gpus  # type: ignore[assignment]
+    record.runtime = settings.runtime  # type: ignore[assignment]
+    record.asset_root = settings.asset_root
+    if settings.runtime == "pip":  # isaaclab-import records the Python once it imported Isaac Lab
+        record.image = record.image_id = None
+        if record.isaaclab_python != (settings.isaaclab_python or record.isaaclab_python):
+            record.isaaclab_python = None
     record.registry_user = settings.registry_user
     record.isaaclab_version = isaaclab_version(settings.image)
     indexes = [node.index for node in record.nodes] or [0]
@@ -189,7 +195,7 @@ def run_bootstrap(
                           on_pull=pulled, node_index=index, remember=remember_on(index))
         ctx.write_log(f"== bootstrap {record.name}: image {settings.image}, gpus {settings.gpus}")
         try:
-            for step in STEPS:
+            for step in steps_for(settings.runtime):
                 if stop.is_set():
                     outcome.stopped = True
                     return

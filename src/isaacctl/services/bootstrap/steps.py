@@ -72,11 +72,16 @@ def gather_facts(ctx: StepContext) -> None:
             hints.append("use a host with an RTX-class GPU, or --gpus none for a CPU-only smoke run")
         elif ctx.facts.nvidia_smi and not ctx.settings.allow_unsupported_gpu:
             # With hardware but no driver yet, the nvidia-driver step installs one first.
-            verdict = requirements.judge_gpus(ctx.facts.facts, requirements.isaaclab_version(ctx.settings.image))
+            if ctx.settings.runtime == "pip":  # kit-less from PyPI
+                verdict = requirements.judge_gpus(ctx.facts.facts, "3.0", isaac_sim=False)
+            else:
+                verdict = requirements.judge_gpus(ctx.facts.facts, requirements.isaaclab_version(ctx.settings.image))
             problems += verdict.problems
             hints += [verdict.hint] if verdict.hint else []
     if not ctx.settings.allow_low_disk:
-        verdict = requirements.judge_disk(ctx.facts.facts, image_present=_image_id(ctx) is not None)
+        # the pip runtime pulls no image (its environment is counted like the image)
+        verdict = requirements.judge_disk(ctx.facts.facts, image_present=ctx.settings.runtime == "container"
+                                          and _image_id(ctx) is not None)
         problems += verdict.problems
         hints += [verdict.hint] if verdict.hint else []
     if problems:
@@ -304,5 +309,29 @@ STEPS: tuple[Step, ...] = (
     Step("smoke", "start the container once", smoke_run,
          inputs=lambda ctx: {"image_id": ctx.record.image_id, "gpus": ctx.settings.gpus}),
 )
+
+# The pip runtime's steps (services/bootstrap/pip_steps.py), after the shared ones.
+from isaacctl.services.bootstrap import pip_steps  # noqa: E402
+
+STEPS += (
+    Step("python-env", "Isaac Lab in a Python environment", pip_steps.make_environment,
+         check=pip_steps.environment_ready,
+         inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "version": pip_steps.wanted_version(ctx)}),
+    # always: it is what tells the record which Python and which Isaac Lab version jobs use
+    Step("isaaclab-import", "import Isaac Lab once", pip_steps.import_isaaclab, always_run=True,
+         inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "asset_root": ctx.settings.asset_root}),
+)
+
+# Which steps each runtime runs, in STEPS' order.
+RUNTIME_STEPS = {
+    "container": ("reach", "facts", "nvidia-driver", "docker", "container-toolkit", "registry-login",
+                  "image-pull", "host-folders", "smoke"),
+    "pip": ("reach", "facts", "nvidia-driver", "host-folders", "python-env", "isaaclab-import"),
+}
+
+
+def steps_for(runtime: str) -> tuple[Step, ...]:
+    return tuple(step for step in STEPS if step.name in RUNTIME_STEPS[runtime])
+
 
 STEP_NAMES = tuple(step.name for step in STEPS)
