@@ -93,6 +93,7 @@ def report_json(report: GcReport, chosen: list[GcCandidate]) -> dict:
         "candidates": [candidate_json(c, any(c is s for s in chosen)) for c in report.candidates],
         "kept": report.kept,
         "errors": report.errors,
+        "skipped": report.skipped,
     }
 
 
@@ -124,6 +125,8 @@ def render_gc_list(terminal: Terminal, report: GcReport, as_json: bool) -> None:
         return
     for error in report.errors:
         terminal.warning(error)
+    for skipped in report.skipped:
+        terminal.info(f"not asked: {skipped}")
     if not report.candidates:
         terminal.info(f"No orphaned resources in {_looked_in(report)}: everything isaacctl tagged there "
                       "is a deployment of this state folder.")

@@ -82,6 +82,9 @@ class GcReport:
     candidates: list[GcCandidate] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # this folder's deployments found tagged: "provider name id"
     errors: list[str] = field(default_factory=list)  # scopes that could not be listed
+    # Providers not asked, with why: without --provider, a cloud whose credentials are not set
+    # up here has nothing of this user's to list, and is not an error.
+    skipped: list[str] = field(default_factory=list)
 
 
 def _scope_options(provider: Provider[Any], raw: dict[str, Any]) -> BaseModel:
@@ -89,6 +92,15 @@ def _scope_options(provider: Provider[Any], raw: dict[str, Any]) -> BaseModel:
     only the fields it declares in `scope_fields`, so one command serves every cloud."""
     return validate_options(provider, {key: value for key, value in raw.items()
                                        if value is not None and key in provider.scope_fields})
+
+
+def _no_credentials(provider: Provider[Any], scope: dict[str, Any]) -> str | None:
+    """Why a provider cannot be asked here (no credentials set up), or None when it can."""
+    try:
+        check = provider.check_credentials(_scope_options(provider, scope))
+    except Exception as exc:  # noqa: BLE001 - an SDK's own failure is a reason to skip, said so
+        return f"credentials not usable ({type(exc).__name__})"
+    return None if check.ok else f"no usable credentials ({check.identity})"
 
 
 def _scopes(provider: Provider[Any], given: dict[str, list[str]], records: list[DeploymentRecord]) -> list[dict[str, Any]]:
@@ -240,6 +252,11 @@ class LifecycleService:
         # Scopes are validated before anything is listed: a bad --region is exit 2, nothing asked.
         plans = [(chosen, _scopes(chosen, given, records)) for chosen in chosen_providers]
         for chosen, scopes in plans:
+            if provider is None:
+                why_not = _no_credentials(chosen, scopes[0] if scopes else {})
+                if why_not is not None:
+                    report.skipped.append(f"{chosen.name}: {why_not}")
+                    continue
             ours = {(r.name, r.id) for r in records if r.provider == chosen.name}
             names_here = {r.name for r in records if r.provider == chosen.name} | unreadable
             by_key: dict[tuple[str | None, str, str | None], GcCandidate] = {}
