@@ -1024,7 +1024,7 @@ class FakeAlibaba:
             previous = instance["Status"]
             if previous not in ("Running", "Pending", "Starting"):
                 answers.append({"InstanceId": instance["InstanceId"], "Code": "IncorrectInstanceStatus",
-                                "Message": f"The current status of the resource does not support this operation.",
+                                "Message": "The current status of the resource does not support this operation.",
                                 "PreviousStatus": previous, "CurrentStatus": previous})
                 continue
             instance["Status"] = "Stopping"
