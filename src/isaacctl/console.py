@@ -66,11 +66,18 @@ class Terminal:
     def spinner(self, message: str) -> Iterator[Callable[[str], None]]:
         """A spinner on a terminal; plain progress lines otherwise (CI logs, pipes)."""
         if not self.interactive:
+            # The label waits for the first update (or the end): a command refused on bad input
+            # inside the block prints its error line and nothing before it.
+            pending = [message]
+
             def update(text: str) -> None:
+                while pending:
+                    self.info(f"… {pending.pop()}")
                 self.info(f"… {text}")
 
-            update(message)
             yield update
+            while pending:
+                self.info(f"… {pending.pop()}")
             return
         with self.err.status(_escape(message)) as status:
             yield lambda text: status.update(_escape(text))

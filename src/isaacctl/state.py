@@ -32,6 +32,7 @@ from isaacctl.errors import (
     InvalidName,
     IsaacctlError,
     JobNotFound,
+    UserError,
 )
 
 if TYPE_CHECKING:  # pydantic costs ~100 ms to import: only commands that read records pay it
@@ -47,6 +48,19 @@ def validate_name(name: str) -> str:
     if not NAME_PATTERN.fullmatch(name or ""):
         raise InvalidName(f"name: expected {NAME_RULE}, got {name!r}")
     return name
+
+
+def _check_root(root: Path) -> None:
+    """A state folder that is a file (or under one) would read as empty, and every write
+    would fail half-way: refuse it before anything is asked."""
+    if "\n" in str(root) or "\0" in str(root):
+        raise UserError(f"--state-dir: expected a folder path, got {str(root)!r}")
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                what = "is a file" if folder == root else f"is under {str(folder)!r}, a file"
+                raise UserError(f"--state-dir: expected a folder, {str(root)!r} {what}")
+            return
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,7 @@ class StateStore:
     def __init__(self, root: Path | str | None = None) -> None:
         chosen = root or os.environ.get("ISAACCTL_STATE_DIR") or DEFAULT_STATE_DIR
         self.root = Path(chosen).expanduser().absolute()
+        _check_root(self.root)
 
     # -- paths -------------------------------------------------------------------------------
     def paths(self, name: str) -> DeploymentPaths:
@@ -140,6 +155,18 @@ class StateStore:
         return paths
 
     # -- records -----------------------------------------------------------------------------
+    def _not_found(self, name: str) -> DeploymentNotFound:
+        return DeploymentNotFound(
+            f"deployment: no deployment named {name!r} in {self.root}",
+            hint="'isaacctl list' shows the deployments here",
+        )
+
+    def require(self, name: str) -> DeploymentPaths:
+        """The deployment's paths; a name with no record is refused rather than read as empty."""
+        if not self.exists(name):
+            raise self._not_found(name)
+        return self.paths(name)
+
     def load(self, name: str) -> DeploymentRecord:
         from pydantic import ValidationError
 
@@ -273,7 +300,7 @@ class StateStore:
     def jobs(self, name: str) -> list[JobRecord]:
         from isaacctl.records import JobRecord
 
-        folder = self.paths(name).jobs
+        folder = self.require(name).jobs
         if not folder.is_dir():
             return []
         found = [JobRecord.model_validate_json(path.read_text()) for path in folder.glob("*.json")]
@@ -281,7 +308,10 @@ class StateStore:
 
     def find_job(self, job_ref: str, deployment: str | None = None) -> JobRecord:
         """A job by id, unique id prefix, or "last" (the newest), on one or every deployment."""
-        names = [deployment] if deployment else self.names()
+        if not job_ref.strip() or job_ref != job_ref.strip():
+            # an empty prefix would match every job
+            raise JobNotFound(f"job: expected a job id, a unique prefix of one, or 'last', got {job_ref!r}")
+        names = [deployment] if deployment is not None else self.names()
         candidates = [job for name in names for job in self.jobs(name)]
         if job_ref == "last":
             matches = sorted(candidates, key=lambda job: job.created_at)[-1:]

@@ -47,21 +47,29 @@ def global_options(
         "ProxyCommand, ProxyJump) [default: ~/.ssh/config].",
     ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show debug output and tracebacks."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda given: _print_version(given),
+                                 help="Print isaacctl's version and exit."),
 ) -> None:
     if ssh_config is not None:
         os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
     ctx.obj = App(state_dir=state_dir, verbose=verbose, terminal=Terminal(verbose=verbose))
 
 
+def _print_version(given: bool) -> None:
+    if given:
+        from isaacctl import __version__
+
+        typer.echo(f"isaacctl {__version__}")
+        raise typer.Exit()
+
+
 @app.command("version")
 def version_command() -> None:
-    """Print isaacctl's version.
+    """Print isaacctl's version (also: isaacctl --version).
 
     Example:  isaacctl version
     """
-    from isaacctl import __version__
-
-    typer.echo(f"isaacctl {__version__}")
+    _print_version(True)
 
 
 

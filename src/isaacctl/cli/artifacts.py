@@ -7,7 +7,7 @@ from typing import Iterator, List, Optional
 
 import typer
 
-from isaacctl.cli.context import App, app_of, complete_deployment
+from isaacctl.cli.context import App, app_of, complete_deployment, complete_job
 from isaacctl.cli.jobs import DEPLOYMENT, JSON, job_service
 
 
@@ -32,7 +32,8 @@ def transfer_bar(app: App, label: str) -> Iterator:
 
 def fetch_logs_command(
     ctx: typer.Context,
-    jobs: Optional[List[str]] = typer.Argument(None, help="Job ids or prefixes [default: every job of the deployment]."),
+    jobs: Optional[List[str]] = typer.Argument(None, help="Job ids or prefixes [default: every job of the deployment].",
+                                             autocompletion=complete_job),
     deployment: Optional[str] = DEPLOYMENT,
     dest: Optional[Path] = typer.Option(None, "--dest", help="Folder to put <job>/ folders in [default: state/<name>/artifacts]."),
     checkpoints: str = typer.Option("all", "--checkpoints", help="all, last (the newest of each run) or none."),
@@ -64,7 +65,7 @@ def fetch_logs_command(
 
 def metrics_command(
     ctx: typer.Context,
-    job: str = typer.Argument("last", help="Job id (or a unique prefix, or 'last')."),
+    job: str = typer.Argument("last", help="Job id (or a unique prefix, or 'last').", autocompletion=complete_job),
     deployment: Optional[str] = DEPLOYMENT,
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw reward and episode length to this PNG."),
     as_json: bool = JSON,
@@ -103,13 +104,16 @@ def metrics_command(
     app.terminal.info(f"all values: {csv_path}" + (f"; plot: {plot}" if plot else ""))
 
 
-def _host_path(app: App, name: str, path: str) -> str:
+def _host_path(app: App, name: str, path: str, argument: str = "REMOTE") -> str:
+    from isaacctl.errors import UserError
+
+    # '' or '.' would be the whole deployment folder; a newline or NUL no path on the host has
+    if not path.strip() or (path.strip("/.") == "" and not path.startswith("/")) or any(c in path for c in "\n\r\0"):
+        raise UserError(f"{argument}: expected a file or folder on the host, got {path!r}")
     record = app.store.load(name)
     if path.startswith("/"):
         return path
     if not record.host_root:
-        from isaacctl.errors import UserError
-
         raise UserError(f"{name}: not bootstrapped yet; give an absolute path on the host")
     return f"{record.host_root}/{path}"
 
@@ -149,9 +153,14 @@ def download_command(
     \b
     Example:  isaacctl download ws1 jobs/train-20261122-031500-a1b2/output.txt .
     """
+    from isaacctl.errors import UserError
     from isaacctl.remote import sync
 
     app = app_of(ctx)
+    if local.exists() and not local.is_dir():
+        raise UserError(f"LOCAL: expected a folder to put it in, {str(local)!r} is a file")
+    if any(part.exists() and not part.is_dir() for part in local.absolute().parents):
+        raise UserError(f"LOCAL: expected a folder to put it in, {str(local)!r} is under a file")
     source = _host_path(app, name, remote)
     with app.deployments().remote(name) as host, transfer_bar(app, "downloading") as bar:
         local.mkdir(parents=True, exist_ok=True)

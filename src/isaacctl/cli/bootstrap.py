@@ -93,8 +93,13 @@ def bootstrap_request(
     chosen_gpus = gpus or (record.gpus if record else "all")
     if chosen_gpus not in ("all", "none"):
         raise UserError(f"--gpus: expected 'all' or 'none', got {chosen_gpus!r}")
-    if reach_timeout <= 0:
+    if not 0 < reach_timeout < float("inf"):  # also refuses nan, which compares false to everything
         raise UserError(f"--reach-timeout: expected a positive number of seconds, got {reach_timeout}")
+    if image is not None and (not image or image.startswith("-") or any(c.isspace() for c in image)):
+        raise UserError(f"--image: expected an image reference like {DEFAULT_IMAGE}, got {image!r}")
+    if key_file is not None and not key_file.expanduser().is_file():
+        # the key is read only at the registry-login step: a typo must not wait for it
+        raise UserError(f"--ngc-api-key-file: expected a readable file, got {str(key_file)!r}")
     chosen_runtime = _runtime(record, runtime, image=image, isaaclab_python=isaaclab_python, registry=registry,
                               key_file=key_file, version=None)
     if chosen_runtime == "pip":
@@ -118,7 +123,7 @@ def bootstrap_request(
     if chosen_runtime == "pip":
         return BootstrapRequest(settings=settings, registry_key=lambda: None,
                                 on_event=view.on_event, on_pull=view.on_pull)
-    if any(c.isspace() for c in settings.image) or not settings.image:
+    if any(c.isspace() for c in settings.image) or not settings.image or settings.image.startswith("-"):
         raise UserError(f"--image: expected an image reference like {DEFAULT_IMAGE}, got {settings.image!r}")
     if registry is not None:
         from isaacctl.services.bootstrap.steps import image_registry

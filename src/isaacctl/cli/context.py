@@ -41,12 +41,34 @@ def app_of(ctx: typer.Context) -> App:
     return root.obj
 
 
-def complete_deployment(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Shell completion of deployment names (reads folder names only: fast)."""
+def _completion_store(ctx: typer.Context) -> StateStore | None:
+    from isaacctl.errors import IsaacctlError
     from isaacctl.state import StateStore
 
-    state_dir = ctx.find_root().params.get("state_dir")
-    return [name for name in StateStore(state_dir).names() if name.startswith(incomplete)]
+    try:
+        return StateStore(ctx.find_root().params.get("state_dir"))
+    except IsaacctlError:  # a bad --state-dir: nothing to offer, and no error mid-completion
+        return None
+
+
+def complete_deployment(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of deployment names (reads folder names only: fast)."""
+    store = _completion_store(ctx)
+    return [name for name in store.names() if name.startswith(incomplete)] if store else []
+
+
+def complete_job(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of job ids, newest first, of -d's deployment or of all (reads file
+    names only: no record is parsed)."""
+    store = _completion_store(ctx)
+    if store is None:
+        return []
+    chosen = ctx.params.get("deployment")
+    names = [chosen] if chosen in store.names() else store.names()
+    found = [(path.stat().st_mtime, path.stem) for name in names
+             for path in store.paths(name).jobs.glob("*.json")]
+    ids = [job for _, job in sorted(found, reverse=True)]
+    return [job for job in ["last", *ids] if job.startswith(incomplete)]
 
 
 def confirm_or_refuse(app: App, yes: bool, doing: str, question: str) -> None:

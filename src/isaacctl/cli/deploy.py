@@ -37,13 +37,30 @@ def run_deploy(
     app = app_of(ctx)
     # Flags left out are not passed, so the provider's own defaults and validation apply.
     given = {key: value for key, value in options.items() if value is not None}
-    service = app.deployments(app.terminal.info)
+    # Progress lines wait until the input has passed every check (options, plan, a name used
+    # by another deployment): bad input gets its error line and nothing before it.
+    held: list[str] = []
+    live = [False]
+
+    def progress(message: str) -> None:
+        if live[0]:
+            app.terminal.info(message)
+        else:
+            held.append(message)
+
+    service = app.deployments(progress)
     view = BootstrapView(app.terminal)
     # Bad bootstrap flags fail here, before the provider is asked anything.
     flags = dict(bootstrap)
     skip = flags.pop("skip_bootstrap")
     request = None if skip else bootstrap_options.bootstrap_request(view, None, **flags)
     prepared = service.prepare(provider, name, given)
+    if app.store.exists(name):
+        service.check_same_deployment(app.store.load(name), prepared.provider,
+                                      prepared.options.model_dump(mode="json"))
+    for message in held:
+        app.terminal.info(message)
+    live[0] = True
     if prepared.needs_approval or dry_run:
         render_plan(app.terminal, provider, name, prepared.plan, as_json, to_stdout=dry_run)
         if dry_run:

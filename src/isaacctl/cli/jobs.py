@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from isaacctl.cli.context import App, app_of, complete_deployment
+from isaacctl.cli.context import App, app_of, complete_deployment, complete_job
 
 if TYPE_CHECKING:
     from isaacctl.records import JobRecord
@@ -166,14 +166,14 @@ def jobs_command(
 
     app = app_of(ctx)
     service = job_service(app)
-    names = [deployment] if deployment else app.store.names()
+    names = [deployment] if deployment is not None else app.store.names()
     jobs = [job for name in names for job in service.refresh(name)]
     render_jobs(app.terminal, jobs, as_json)
 
 
 def logs_command(
     ctx: typer.Context,
-    job: str = typer.Argument("last", help="Job id (or a unique prefix, or 'last')."),
+    job: str = typer.Argument("last", help="Job id (or a unique prefix, or 'last').", autocompletion=complete_job),
     deployment: Optional[str] = DEPLOYMENT,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the job ends."),
     tail: Optional[int] = typer.Option(None, "--tail", "-n", help="Only the last N lines."),
@@ -187,8 +187,8 @@ def logs_command(
     from isaacctl.errors import UserError
 
     app = app_of(ctx)
-    if tail is not None and tail < 0:
-        raise UserError(f"--tail: expected a number of lines >= 0, got {tail}")
+    if tail is not None and not 0 <= tail <= 10_000_000:  # beyond that the host's tail never answers
+        raise UserError(f"--tail: expected a number of lines from 0 to 10000000, got {tail}")
     service = job_service(app)
     record = service.get(job, deployment)
     if follow:
@@ -199,7 +199,7 @@ def logs_command(
 
 def cancel_command(
     ctx: typer.Context,
-    job: str = typer.Argument(..., help="Job id (or a unique prefix, or 'last')."),
+    job: str = typer.Argument(..., help="Job id (or a unique prefix, or 'last').", autocompletion=complete_job),
     deployment: Optional[str] = DEPLOYMENT,
     grace: float = typer.Option(30.0, "--grace", help="Seconds between the interrupt and the kill (0 to 3600)."),
     as_json: bool = JSON,

@@ -45,7 +45,8 @@ def build(name: str) -> click.Command:
     if isinstance(target, typer.Typer):
         command = typer.main.get_command(target)
     else:
-        single = typer.Typer(rich_markup_mode=None)
+        # completion is installed from the root command only (isaacctl --install-completion)
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name

@@ -35,6 +35,14 @@ class SshOptions(HostOptions):
     identity_file: str | None = Field(None, description="private key",
                                       json_schema_extra={"short": "-i", "default_help": "ssh_config, else ~/.ssh/id_*"})
 
+    @field_validator("host")
+    @classmethod
+    def _not_an_option(cls, value: str) -> str:
+        # ssh and rsync would read a leading '-' as one of their own options
+        if value.startswith("-"):
+            raise ValueError("expected an address or Host alias, not something that starts with '-'")
+        return value
+
     @field_validator("identity_file")
     @classmethod
     def _identity_exists(cls, value: str | None) -> str | None:

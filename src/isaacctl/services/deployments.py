@@ -285,7 +285,7 @@ class DeploymentService:
             resumed = self.store.exists(name)
             if resumed:
                 record = self.store.load(name)
-                self._check_same_deployment(record, provider, wanted)
+                self.check_same_deployment(record, provider, wanted)
             else:
                 record = DeploymentRecord(name=name, provider=provider_name, options=wanted)
                 self.store.create(record)
@@ -302,7 +302,7 @@ class DeploymentService:
         return result
 
     @staticmethod
-    def _check_same_deployment(record: DeploymentRecord, provider: Provider[Any], wanted: dict[str, Any]) -> None:
+    def check_same_deployment(record: DeploymentRecord, provider: Provider[Any], wanted: dict[str, Any]) -> None:
         if record.provider != provider.name:
             raise DeploymentExists(
                 f"name: {record.name!r} is already a {record.provider} deployment; "
