@@ -107,6 +107,18 @@ def endpoint() -> tuple[str | None, str]:
 @lru_cache(maxsize=1)
 def _credentials() -> Any:
     """One credentials client per process: the chain is walked once."""
+    import logging
+    import os
+
+    from isaacctl.providers.toolkit.metadata import firmware_says
+
+    if not os.environ.get("ALIBABA_CLOUD_ECS_METADATA") and not firmware_says("Alibaba"):
+        # Off ECS the chain's last link (the RAM role on 100.100.100.200) can only time out or
+        # fail; a user on ECS names the role with ALIBABA_CLOUD_ECS_METADATA. The SDK reads this
+        # when it is imported, so before the import below.
+        os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+    # The chain logs each failed link with a traceback; isaacctl reports the outcome in one line.
+    logging.getLogger("alibabacloud_credentials").setLevel(logging.CRITICAL)
     from alibabacloud_credentials.client import Client as CredentialsClient
 
     return CredentialsClient()
@@ -116,9 +128,10 @@ def _credentials() -> Any:
 def _client(service: str, region: str, host: str | None, protocol: str) -> Any:
     import importlib
 
+    credential = _credentials()  # first: it sets what the SDK reads when first imported
     from alibabacloud_tea_openapi import models as openapi_models
 
-    config = openapi_models.Config(credential=_credentials(), region_id=region, protocol=protocol,
+    config = openapi_models.Config(credential=credential, region_id=region, protocol=protocol,
                                    connect_timeout=10_000, read_timeout=CALL_TIMEOUT * 1000,
                                    user_agent="isaacctl")
     if host is not None:

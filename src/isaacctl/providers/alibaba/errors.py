@@ -92,6 +92,9 @@ def alibaba_error(exc: BaseException, doing: str) -> IsaacctlError:
         )
     if code in BALANCE:
         return balance_error(exc)
+    if "unable to load credentials" in str(exc):
+        # The chain found nothing (its own message lists every link it tried): say so plainly.
+        return ProviderError("credentials: no Alibaba Cloud credentials found", hint=CREDENTIALS_HINT)
     if not is_api_error(exc):
         return ProviderError(f"alibaba: cannot reach the API while {doing}: {type(exc).__name__}: {exc}")
     return ProviderError(f"alibaba: {doing} failed: {code or type(exc).__name__}: {message_of(exc)}")

@@ -90,6 +90,14 @@ def name_filter(deployment: str | None) -> str:
 @lru_cache(maxsize=4)
 def credentials() -> tuple[Any, str | None]:
     """(credentials, their project) from Application Default Credentials, once per process."""
+    import os
+
+    from isaacctl.providers.toolkit.metadata import firmware_says
+
+    if not firmware_says("Google"):
+        # Off GCE, google-auth's metadata-server probe only costs ~6 s of retries per command.
+        # Read by google-auth when it is imported: set before the import below.
+        os.environ.setdefault("NO_GCE_CHECK", "true")
     import google.auth
 
     try:

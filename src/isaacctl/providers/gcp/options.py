@@ -40,12 +40,12 @@ def family_of(machine_type: str) -> str:
 def adc_project() -> str | None:
     """The project Application Default Credentials name (GOOGLE_CLOUD_PROJECT first, then the
     credentials' own), or None when there are no credentials (check says how to log in)."""
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
+    from isaacctl.errors import IsaacctlError
+    from isaacctl.providers.gcp.api import credentials
 
     try:
-        _, project = google.auth.default()
-    except DefaultCredentialsError:
+        _, project = credentials()
+    except IsaacctlError:
         return None
     return project or None
 
