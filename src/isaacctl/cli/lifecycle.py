@@ -139,7 +139,7 @@ def _scope_fields() -> list[tuple[str, str, list[str]]]:
     found: dict[str, tuple[str, list[str]]] = {}
     for name in provider_names():
         try:
-            provider = get_provider(name)
+            provider = get_provider(name, sdk=False)
         except Exception:  # noqa: BLE001 - an extra not installed: it has no flags to offer
             continue
         for field_name in provider.scope_fields:

@@ -135,7 +135,7 @@ def deploy_command(provider_name: str) -> click.Command | None:
     from isaacctl.cli import bootstrap as bootstrap_options
     from isaacctl.errors import IsaacctlError
 
-    provider = get_provider(provider_name)
+    provider = get_provider(provider_name, sdk=False)  # help and flags need no SDK; running does
     model = provider.options_model
     owns_machines = provider.capabilities.owns_machines
     KW = inspect.Parameter.KEYWORD_ONLY
