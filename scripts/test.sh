@@ -22,6 +22,7 @@
 # (127.0.0.1:<port>/nvidia/isaac-lab:2.3.2, absent if tests/standin/build_image.sh is missing),
 # ISAACCTL_TEST_IMAGE_LOCAL (isaacctl-test/isaac-lab:2.3.2, the same image under a local tag),
 # ISAACCTL_TEST_IMAGE3 and ISAACCTL_TEST_IMAGE3_LOCAL (the Isaac Lab 3.x stand-in, :3.0.0),
+# ISAACCTL_TEST_WHEELHOUSE (wheels of isaacctl[all]'s dependencies, scripts/build_image.sh),
 # ISAACCTL_TEST_NETNS=1. Environment knobs: PYTHON (interpreter for the venv, default python3),
 # ISAACCTL_TEST_NO_SEED=1 (always push the image), ISAACCTL_TEST_CACHE_DIR (registry seed cache,
 # default /var/cache/isaacctl-test-registry).
@@ -218,6 +219,16 @@ if [ -z "${ISAACCTL_TEST_NO_ISAACLAB:-}" ]; then
     else
         log "WARNING: the real Isaac Lab 3.0.0 venv could not be built: tests/test_pip_runtime.py will skip"
     fi
+fi
+
+# ---------------------------------------------------------------- 5c. isaacctl's image and wheels
+# The debootstrapped base image and a wheelhouse of isaacctl[all]'s dependencies (both cached):
+# the tests build the wheel and the container image from them with no network
+# (tests/test_install.py, tests/test_container_image.py).
+if WHEELHOUSE="$(PYTHON="$VENV_PY" bash scripts/build_image.sh --prepare)"; then
+    export ISAACCTL_TEST_WHEELHOUSE="$WHEELHOUSE"
+else
+    log "WARNING: scripts/build_image.sh --prepare failed: the install and container image tests will skip"
 fi
 
 # ---------------------------------------------------------------- 6. pytest, loopback only
