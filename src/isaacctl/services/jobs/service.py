@@ -79,7 +79,9 @@ class JobService:
         return generation_for(record.isaaclab_version, record.image)
 
     # -- start -------------------------------------------------------------------------------
-    def submit(self, deployment: str | None, spec: JobSpec) -> JobRecord:
+    def submit(self, deployment: str | None, spec: JobSpec, *, command: list[str] | None = None) -> JobRecord:
+        """command: an Isaac Lab command to run in the spec's place (a generation's own
+        benchmark); the spec still names the job's task and library."""
         from isaacctl.records import JobRecord
 
         record = self.ready_deployment(deployment)
@@ -93,9 +95,10 @@ class JobService:
                 checkpoint = self._evaluation_checkpoint(remote, record, spec, staging)
             elif spec.resume:
                 resume = self._resume_from(remote, record, spec, staging)
-            command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume, generation=generation,
-                                             run_timestamp=generation.run_timestamp(datetime.now()),
-                                             cpu=record.gpus == "none")
+            if command is None:
+                command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume, generation=generation,
+                                                 run_timestamp=generation.run_timestamp(datetime.now()),
+                                                 cpu=record.gpus == "none")
             if runtime.name == "pip":
                 command = runtime.command(record, command)  # type: ignore[attr-defined]
             job = JobRecord(
