@@ -67,13 +67,15 @@ def _spec(generation_, notices=None, config=None, **flags):
 def test_a_2x_job_builds_what_it_always_did():
     spec = _spec(G2, task="Isaac-Cartpole-v0", max_iterations=4, seed=3)
     assert spec.rl_library == "rsl_rl" and spec.task == "Isaac-Cartpole-v0"
-    assert isaaclab_argv(spec) == CASES[0]["argv"]
+    assert isaaclab_argv(spec, generation=G2) == CASES[0]["argv"]
     argv = docker_run_argv(deployment="ws1", job_id="j1", spec=spec, image="img", host_root="/h",
-                           host_job_dir="/h/jobs/j1", use_gpus=True, command=["x"])
+                           host_job_dir="/h/jobs/j1", use_gpus=True, command=["x"], generation=G2)
     assert argv == [
         "docker", "run", "--detach", "--name", "isaacctl-ws1-j1", "--label", "isaacctl.deployment=ws1",
         "--label", "isaacctl.job=j1", "--label", "isaacctl.mode=train", "--label", "isaacctl.task=Isaac-Cartpole-v0",
         "--network=host", "--env", "ACCEPT_EULA=Y", "--env", "PRIVACY_CONSENT=Y", "--env", "HEADLESS=1",
+        # run.sh's: where Isaac Lab runs from, and its pip
+        "--env", "ISAACCTL_WORKDIR=/workspace/isaaclab", "--env", "ISAACCTL_PIP=./isaaclab.sh -p -m pip",
         "--gpus", "all",
         "--volume", "/h/cache/kit:/isaac-sim/kit/cache", "--volume", "/h/cache/ov:/root/.cache/ov",
         "--volume", "/h/cache/pip:/root/.cache/pip", "--volume", "/h/cache/glcache:/root/.cache/nvidia/GLCache",
@@ -158,7 +160,7 @@ def test_3x_selectors_are_refused_on_2x_and_passed_through_on_3x():
 
 def test_list_envs_and_benchmark_per_generation():
     assert G2.list_envs_argv("Ant") == ["./isaaclab.sh", "-p", "scripts/environments/list_envs.py", "--keyword", "Ant"]
-    assert G3.list_envs_argv() == ["isaaclab", "list_envs"]
+    assert G3.list_envs_argv() == ["isaaclab", "list_envs", "--all"]  # not only a project's own tasks
     assert G2.benchmark_argv("Isaac-Ant-v0", num_envs=4096, max_iterations=10) == [
         "./isaaclab.sh", "-p", "scripts/benchmarks/benchmark_rsl_rl.py", "--task", "Isaac-Ant-v0", "--headless",
         "--num_envs", "4096", "--max_iterations", "10", "--benchmark_backend", "JSONFileMetrics"]
@@ -176,12 +178,14 @@ def test_one_library_table_and_every_reward_tag_is_read_on_the_host():
     assert {lib for task in catalog["tasks"].values() for lib in task["libraries"]} <= set(library_names())
 
 
-def test_versions_table_matches_image_tags_and_new_deployments_stay_on_2x():
+def test_versions_table_matches_image_tags_and_new_deployments_get_3x():
     for row in versions():
         assert isaaclab_version(row.image) == row.version
         assert generation_for(row.version, row.image).name == row.generation
-    assert generation_for(isaaclab_version(DEFAULT_IMAGE)).name == "2"
-    assert generation_for(None).name == "2"  # a record from before versions were kept
+    assert generation_for(isaaclab_version(DEFAULT_IMAGE)).name == "3"
+    assert generation_for(None).name == "3"
+    # a record from before versions were kept: its image's tag says which
+    assert generation_for(None, "nvcr.io/nvidia/isaac-lab:2.3.2").name == "2"
     assert generation_for("3.0", "nvcr.io/nvidia/isaac-lab:3.0.0-rc1-kitless").name == "3"
 
 

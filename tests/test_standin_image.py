@@ -460,3 +460,68 @@ def test_pip_installs_local_extension_offline(standin_image, tmp_path):
                        volumes=(f"{ext}:/ext",), timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "VALUE 42" in proc.stdout
+
+
+# ---------------------------------------------------------------------------
+# Isaac Lab 3 mode (the `isaaclab` command), checked against the 3.0.0 wheel's answers
+
+def run_isaaclab3(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, STANDIN_ITERATION_SECONDS="0", PYTHONDONTWRITEBYTECODE="1",
+               PYTHONPATH=str(ISAACLAB / "_standin_site"))
+    return subprocess.run([sys.executable, "-m", "isaaclab", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_3x_train_layout_run_json_and_latest(tmp_path):
+    done = run_isaaclab3(tmp_path, "train", "--task", "Isaac-Cartpole", "--max_iterations", "3",
+                         "--run_timestamp", "2026-01-02_03-04-05", "--device", "cpu", "agent.device=cpu")
+    assert done.returncode == 0, done.stderr
+    run = tmp_path / "logs" / "rsl_rl" / "cartpole" / "2026-01-02_03-04-05"
+    assert sorted(p.name for p in run.glob("model_*.pt")) == ["model_0.pt", "model_2.pt"]
+    manifest = __import__("json").loads((run / "run.json").read_text())
+    assert set(manifest) == {"created_at", "library", "metadata", "task", "version"}
+    assert manifest["metadata"] == {"agent": "rsl_rl_cfg_entry_point"} and manifest["task"] == "Isaac-Cartpole"
+    assert {"Loss/value", "Policy/mean_std", "Perf/collection_time"} <= set(scalars(only(run.glob("events.*"))))
+    assert "Training time:" in done.stdout and "[1/3] Launching simulation" in done.stdout
+    play = run_isaaclab3(tmp_path, "play", "--rl_library", "rsl_rl", "--task", "Isaac-Cartpole", "--checkpoint",
+                         "latest", "--video", "--video_length", "5", "--viz", "newton_gl")
+    assert play.returncode == 0, play.stderr
+    check_mp4(run / "videos" / "play" / "clip_model_2_0000.mp4")
+    assert (run / "exported" / "policy.onnx").exists()
+
+
+@pytest.mark.parametrize("args, code, said", [
+    (["train", "--rl_library", "rsl_rl", "--task", "Isaac-Cartpole", "--headless"], 2, "unrecognized arguments: --headless"),
+    (["train", "--rl_library", "sb3", "--task", "Isaac-Cartpole", "--run_timestamp", "x"], 2, "unrecognized arguments"),
+    (["train", "--rl_library", "rsl_rl", "--task", "Isaac-Cartpole-v0"], 1, "gymnasium.error.DeprecatedEnv"),
+    (["train", "--rl_library", "rsl_rl", "--task", "Isaac-Lift-Cube-Franka-v0"], 1, "gymnasium.error.NameNotFound"),
+    (["train", "--task", "Isaac-Cartpole-v0"], 2, "the following argument is required: --rl_library"),
+    (["play", "--rl_library", "rsl_rl", "--task", "Isaac-Cartpole", "--video"], 1, "needs Isaac Sim"),
+])
+def test_3x_refusals_and_exit_codes(tmp_path, args, code, said):
+    result = run_isaaclab3(tmp_path, *args)
+    assert result.returncode == code and said in result.stderr, result.stderr
+
+
+def test_3x_list_envs_table(tmp_path):
+    result = run_isaaclab3(tmp_path, "list_envs", "--keyword", "Cartpole")
+    assert result.returncode == 0
+    header = next(line for line in result.stdout.splitlines() if "Task Name" in line)
+    assert [cell.strip() for cell in header.strip("|").split("|")] == [
+        "S. No.", "Task Name", "Entry Point", "Config", "RL Libraries"]
+    assert "Available Environments in Isaac Lab" in result.stdout and "-v0" not in result.stdout
+
+
+@pytest.mark.docker
+def test_3x_image_user_version_and_entry_point(tmp_path):
+    if not _docker_ok():
+        pytest.skip("Docker engine not available")
+    image = "isaacctl-standin3:test"
+    built = subprocess.run(["bash", str(STANDIN / "build_image.sh"), "--generation", "3", image],
+                           capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, built.stderr
+    probe = subprocess.run(["docker", "run", "--rm", "--network", "none", image, "bash", "-c",
+                            "id -u; cat VERSION; python -c 'import importlib.metadata as m; print(m.version(\"isaaclab\"))';"
+                            " command -v isaaclab; test -e /isaac-sim/python.sh || echo kitless"],
+                           capture_output=True, text=True, timeout=120)
+    assert probe.stdout.split() == ["1000", "3.0.0", "3.0.0", "/usr/local/bin/isaaclab", "kitless"], probe.stderr

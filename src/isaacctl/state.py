@@ -306,6 +306,28 @@ class StateStore:
         found = [JobRecord.model_validate_json(path.read_text()) for path in folder.glob("*.json")]
         return sorted(found, key=lambda job: (job.created_at, job.id))
 
+    # -- what an Isaac Lab image (or install) says of itself -----------------------------------
+    def _image_facts_path(self, key: str) -> Path:
+        import hashlib
+
+        return self.root / ".isaaclab" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+
+    def image_facts(self, key: str) -> dict[str, Any]:
+        """What was read from an image (key: its id, sha256:...) or an installed Isaac Lab: its
+        version, whether Isaac Sim is in it, its task list. Asked of the host once per key."""
+        try:
+            data = json.loads(self._image_facts_path(key).read_text())
+        except (OSError, ValueError):
+            return {}
+        return data.get("facts", {}) if isinstance(data, dict) and data.get("key") == key else {}
+
+    def save_image_facts(self, key: str, facts: dict[str, Any]) -> None:
+        path = self._image_facts_path(key)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        merged = {**self.image_facts(key), **facts}
+        atomic_write(path, json.dumps({"key": key, "facts": merged}, indent=2) + "\n")
+
     def find_job(self, job_ref: str, deployment: str | None = None) -> JobRecord:
         """A job by id, unique id prefix, or "last" (the newest), on one or every deployment."""
         if not job_ref.strip() or job_ref != job_ref.strip():

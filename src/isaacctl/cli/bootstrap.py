@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord
     from isaacctl.services.deployments import BootstrapRequest
 
-DEFAULT_IMAGE = "nvcr.io/nvidia/isaac-lab:2.3.2"
+# A new deployment's image (templates/isaaclab/versions.yaml); kept a literal so that building
+# the CLI reads no YAML. tests/test_isaaclab3_container.py checks it against the table.
+DEFAULT_IMAGE = "nvcr.io/nvidia/isaac-lab:3.0.0-kitless"
 DEFAULT_REGISTRY_USER = "$oauthtoken"
 
 # Shared option declarations (deploy commands and bootstrap take the same flags).
-IMAGE = typer.Option(None, "--image", help=f"Isaac Lab container image [default: {DEFAULT_IMAGE}, or the one installed before].")
+IMAGE = typer.Option(None, "--image", help=f"Isaac Lab container image [default: the --isaaclab-version's image ({DEFAULT_IMAGE} for 3.0), or the one installed before].")
+ISAACLAB_VERSION = typer.Option(None, "--isaaclab-version", help="Isaac Lab version, e.g. 3.0 or 2.3: picks the image when --image is not given, and overrides the version the image says it has [default: what the image says; 3.0 for a new deployment].")
 GPUS = typer.Option(None, "--gpus", help="'all', or 'none' to skip every GPU step (smoke runs, CI) [default: all].")
 KEY_FILE = typer.Option(None, "--ngc-api-key-file", help="File holding the NGC API key [default: $NGC_API_KEY, else a hidden prompt].")
 REGISTRY_USER = typer.Option(None, "--registry-user", help=f"Registry login [default: {DEFAULT_REGISTRY_USER}, NGC's].")
@@ -34,6 +37,7 @@ ASSET_ROOT = typer.Option(None, "--asset-root", help="Folder on the host with a 
 FLAG_PARAMETERS = (
     ("skip_bootstrap", bool, typer.Option(False, "--skip-bootstrap", help="Only create or adopt the host; run 'isaacctl bootstrap' later.")),
     ("image", Optional[str], IMAGE),
+    ("isaaclab_version", Optional[str], ISAACLAB_VERSION),
     ("gpus", Optional[str], GPUS),
     ("key_file", Optional[Path], KEY_FILE),
     ("registry_user", Optional[str], REGISTRY_USER),
@@ -81,6 +85,7 @@ def bootstrap_request(
     registry: str | None = None,
     force: bool = False,
     only: list[str] | None = None,
+    isaaclab_version: str | None = None,
     runtime: str | None = None,
     isaaclab_python: str | None = None,
     asset_root: str | None = None,
@@ -100,15 +105,17 @@ def bootstrap_request(
     if key_file is not None and not key_file.expanduser().is_file():
         # the key is read only at the registry-login step: a typo must not wait for it
         raise UserError(f"--ngc-api-key-file: expected a readable file, got {str(key_file)!r}")
+    version = _isaaclab_version(isaaclab_version)
     chosen_runtime = _runtime(record, runtime, image=image, isaaclab_python=isaaclab_python, registry=registry,
-                              key_file=key_file, version=None)
+                              key_file=key_file, version=version)
     if chosen_runtime == "pip":
         image = ""  # no image: the pip runtime's steps never ask for one
         isaaclab_python = isaaclab_python or (record.isaaclab_python if record and record.runtime == "pip"
                                               and record.isaaclab_python and not (record.isaaclab_python.startswith(
                                                   f"{record.host_root}/")) else None)
     settings = BootstrapSettings(
-        image=image or (record.image if record and record.image else DEFAULT_IMAGE),
+        image=image or _default_image(record, version),
+        isaaclab_version=version,
         gpus=chosen_gpus,
         registry_user=registry_user or (record.registry_user if record and record.registry_user else DEFAULT_REGISTRY_USER),
         allow_unsupported_gpu=allow_unsupported_gpu,
@@ -167,12 +174,35 @@ def _host_path(flag: str, value: str | None) -> str | None:
     return value.rstrip("/") or "/"
 
 
+def _isaaclab_version(given: str | None) -> str | None:
+    if given is None:
+        return None
+    from isaacctl.isaaclab import known_versions, major_minor
+
+    version = major_minor(given)
+    if version not in known_versions():
+        raise UserError(f"--isaaclab-version: expected one of {', '.join(known_versions())}, got {given!r}")
+    return version
+
+
+def _default_image(record: "DeploymentRecord | None", version: str | None) -> str:
+    """The image installed before (unless another version is asked for), else the version's."""
+    if record is not None and record.image and (version is None or version == record.isaaclab_version):
+        return record.image
+    if version is None:
+        return DEFAULT_IMAGE
+    from isaacctl.isaaclab import image_for
+
+    return image_for(version)
+
+
 def bootstrap_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
     force: bool = typer.Option(False, "--force", help="Run the selected steps even when they are done."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this step (repeatable); reach and facts always run."),
     image: Optional[str] = IMAGE,
+    isaaclab_version: Optional[str] = ISAACLAB_VERSION,
     gpus: Optional[str] = GPUS,
     key_file: Optional[Path] = KEY_FILE,
     registry_user: Optional[str] = REGISTRY_USER,
@@ -205,7 +235,8 @@ def bootstrap_command(
             view, record, image=image, gpus=gpus, key_file=key_file, registry_user=registry_user,
             allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
             reach_timeout=reach_timeout, registry=registry, force=force, only=only,
-            runtime=runtime, isaaclab_python=isaaclab_python, asset_root=asset_root,
+            isaaclab_version=isaaclab_version, runtime=runtime, isaaclab_python=isaaclab_python,
+            asset_root=asset_root,
         )
         result = app.deployments().bootstrap(name, request)
     nodes = f" on {len(result.nodes)} nodes" if len(result.nodes) > 1 else ""

@@ -41,7 +41,12 @@ def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: 
     service = job_service(app)
     # The deployment first: its Isaac Lab generation decides task ids and libraries.
     record = service.ready_deployment(deployment)
-    spec = build_spec(flags, config, generation=service.generation(record), notice=app.terminal.warning)
+    from isaacctl.services.jobs.catalog import deployment_tasks
+
+    # the deployment's own task list when isaacctl has it (`tasks -d`, bootstrap); else the shipped one
+    listed = deployment_tasks(app.store, record, service.generation(record), None)
+    spec = build_spec(flags, config, generation=service.generation(record), notice=app.terminal.warning,
+                      listed=listed)
     job = service.submit(record.name, spec)
     render_started(app.terminal, job, as_json)
     if follow:
@@ -230,14 +235,21 @@ def tasks_command(
     \b
     Example:  isaacctl tasks -k Anymal
     """
-    from isaacctl.services.jobs.catalog import tasks
+    from isaacctl.services.jobs.catalog import deployment_tasks, list_envs_in_container, tasks
 
     app = app_of(ctx)
-    generation = None
+    generation = listed = None
     if deployment is not None:
+        # that deployment's own list (its Isaac Lab's list_envs, kept per image id)
         service = job_service(app)
-        generation = service.generation(service.resolve_deployment(deployment))
-    chosen = [t for t in tasks(generation).values() if not keyword or keyword.lower() in t.name.lower()]
+        record = service.resolve_deployment(deployment)
+        generation = service.generation(record)
+        if record.image and record.image_id:
+            with app.deployments().remote(record.name) as remote:
+                listed = deployment_tasks(app.store, record, generation,
+                                          list_envs_in_container(remote, record, generation),
+                                          notice=app.terminal.warning)
+    chosen = [t for t in tasks(generation, listed).values() if not keyword or keyword.lower() in t.name.lower()]
     if as_json:
         app.terminal.json("TaskList", [{"task": t.name, "libraries": list(t.libraries),
                                         "experiment": t.experiment, "iterations": t.iterations} for t in chosen])

@@ -23,7 +23,10 @@ from isaacctl.isaaclab.versions import (
     VersionInfo,
     default_version,
     generation_for,
+    image_for,
     isaaclab_version,
+    known_versions,
+    major_minor,
     version_info,
     versions,
 )
@@ -31,5 +34,5 @@ from isaacctl.isaaclab.versions import (
 __all__ = [
     "CheckpointRef", "ContainerLayout", "Generation", "GpuRule", "JobRequest", "Library", "Resume",
     "VersionInfo", "default_version", "generation", "generation_for", "generations", "gpu_rule",
-    "isaaclab_version", "judge_gpu", "library", "library_names", "version_info", "versions",
+    "image_for", "isaaclab_version", "judge_gpu", "known_versions", "major_minor", "library", "library_names", "version_info", "versions",
 ]

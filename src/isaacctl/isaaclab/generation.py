@@ -81,6 +81,28 @@ class ContainerLayout:
     video_env: tuple[str, ...]
     pip: tuple[str, ...]  # argv prefix that installs into Isaac Lab's Python
     mounts: tuple[tuple[str, str], ...]  # host folder under the deployment root -> container path
+    python: tuple[str, ...] = ("python",)  # argv prefix that runs Isaac Lab's Python (tensorboard)
+
+    @property
+    def runner_env(self) -> tuple[str, ...]:
+        return _runner_env({"workdir": self.workdir, "pip": self.pip})
+
+    def hand_over_argv(self, image: str, folder: str, labels: tuple[str, ...] = ()) -> list[str] | None:
+        """A host folder the login user made (a job's), given to the image's user (3.x: uid
+        1000) so the job can write its logs: by a root container of the image itself, as the
+        login user may have no sudo but can run Docker. None where the image runs as root."""
+        if self.host_uid == 0:
+            return None
+        label_args = [part for label in labels for part in ("--label", label)]
+        return ["docker", "run", "--rm", "--network", "none", "--user", "0:0", *label_args,
+                "--volume", f"{folder}:/isaacctl-folder", "--entrypoint", "chown", image,
+                "-R", f"{self.host_uid}:{self.host_uid}", "/isaacctl-folder"]
+
+
+def _runner_env(box: dict[str, Any]) -> tuple[str, ...]:
+    """What templates/jobs/run.sh needs to know of the image: where Isaac Lab runs from (its
+    logs/ are relative to it) and how an --extension is installed (space-separated argv)."""
+    return (f"ISAACCTL_WORKDIR={box['workdir']}", f"ISAACCTL_PIP={' '.join(box['pip'])}")
 
 
 # eq=False: one object per generation, compared (and cached) by identity
@@ -104,6 +126,7 @@ class Generation:
     cpu_flags: tuple[str, ...] = ()  # a job on a host without GPU: flags, then Hydra overrides
     cpu_overrides: tuple[str, ...] = ()
     renamed: dict[str, str] = field(default_factory=dict)  # 2.x id -> this generation's id
+    list_all: tuple[str, ...] = ()
 
     # -- libraries ---------------------------------------------------------------------------
     @property
@@ -153,7 +176,9 @@ class Generation:
             if r.run_name:
                 args += ["--run_name", r.run_name]
             # Several GPUs: the multi-GPU launcher gives every rank one timestamp of its own.
-            if r.run_timestamp and self.run_timestamp_flag and r.gpus == 1:
+            # Isaac Lab 3.0 registers --run_timestamp with --distributed only: sb3 and torchrl
+            # train would refuse it as an unrecognized argument.
+            if r.run_timestamp and self.run_timestamp_flag and r.gpus == 1 and self._distributed(r.library):
                 args += [self.run_timestamp_flag, r.run_timestamp]
             if r.resume is not None:
                 if self.resume_styles.get(r.library) == "load_run":
@@ -176,6 +201,11 @@ class Generation:
         kind = "train_multigpu" if r.mode == "train" and r.gpus > 1 else r.mode
         return [*self._command(kind, library=r.library, gpus=r.gpus), *args]
 
+    @staticmethod
+    def _distributed(name: str) -> bool:
+        found = library(name)
+        return found is not None and found.distributed
+
     def device_chosen(self, overrides: tuple[str, ...]) -> bool:
         """The user chose a device in an override (agent.device=...): a CPU host's defaults
         then stay out of the command."""
@@ -183,7 +213,11 @@ class Generation:
         return any(override.split("=", 1)[0] in keys for override in self.cpu_overrides)
 
     def list_envs_argv(self, keyword: str | None = None) -> list[str]:
-        return [*self._command("list_envs"), *(["--keyword", keyword] if keyword else [])]
+        """Every registered task (3.x lists only a project's own when run inside one, unless
+        --all), or those whose id contains keyword."""
+        if keyword:
+            return [*self._command("list_envs"), "--keyword", keyword]
+        return [*self._command("list_envs"), *self.list_all]
 
     def benchmark_argv(self, task: str, *, library: str = "rsl_rl", num_envs: int | None = None,
                        max_iterations: int | None = None, output_path: str | None = None) -> list[str]:
@@ -229,9 +263,11 @@ def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Ge
         cpu_overrides=tuple((entry.get("cpu") or {}).get("overrides") or ()),
         container=ContainerLayout(
             user=box.get("user"), host_uid=int(box["host_uid"]), workdir=box["workdir"], logs=box["logs"],
-            env=tuple(box["env"]), video_env=tuple(box.get("video_env") or ()), pip=tuple(box["pip"]),
-            mounts=tuple((host, inside) for host, inside in box["mounts"]),
+            # run.sh's settings (ISAACCTL_WORKDIR, ISAACCTL_PIP) travel with the image's own
+            env=tuple(box["env"]) + _runner_env(box), video_env=tuple(box.get("video_env") or ()), pip=tuple(box["pip"]),
+            mounts=tuple((host, inside) for host, inside in box["mounts"]), python=tuple(box["python"]),
         ),
+        list_all=tuple(flags.get("list_all") or ()),
         # the renames exist only where ids lost their -v0 suffix
         renamed={} if entry.get("task_suffix") else dict(renamed),
     )

@@ -42,21 +42,39 @@ def default_version() -> VersionInfo:
     return version_info(None)
 
 
-def version_info(version: str | None, image: str | None = None) -> VersionInfo:
-    """The row of a version (major.minor), the image's own row when the image is listed. An
-    unknown or missing version is the default's: a deployment made before versions were
-    recorded, or an image whose tag says nothing (":latest"), ran the default."""
+def version_info(version: str | None, image: str | None = None, *, isaac_sim: bool | None = None) -> VersionInfo:
+    """The row of a version (major.minor, or a full 3.0.0), the image's own row when the image
+    is listed. A missing version is the image tag's, else the default's; an unknown one the
+    default's. isaac_sim (read from the image) picks the row of that kind."""
     rows = versions()
     if image is not None:
         for row in rows:
-            if row.image == image:
+            if row.image == image and (isaac_sim is None or row.isaac_sim == isaac_sim):
                 return row
+    version = major_minor(version) or (isaaclab_version(image) if image is not None else None)
     matching = [row for row in rows if row.version == version]
     if not matching:
         matching = [row for row in rows if row.version == str(table("versions")["default"])]
-    if image is not None and _kitless_tag(image):
-        return next((row for row in matching if row.kitless), matching[0])
+    if isaac_sim is None and image is not None and _kitless_tag(image):
+        isaac_sim = False
+    if isaac_sim is not None:
+        return next((row for row in matching if row.isaac_sim == isaac_sim), matching[0])
     return matching[0]
+
+
+def major_minor(version: str | None) -> str | None:
+    """'3.0' for 3.0, 3.0.0 or v3.0.0-rc1; None for anything else."""
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+.]\w[\w.+-]*)?$", (version or "").strip())
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def known_versions() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(row.version for row in versions()))
+
+
+def image_for(version: str | None) -> str:
+    """The image a new deployment of this version gets (its first row)."""
+    return version_info(version).image
 
 
 def _kitless_tag(image: str) -> bool:

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, Node, StepRecord
     from isaacctl.services.bootstrap.facts import ParsedFacts
     from isaacctl.services.bootstrap.pull_progress import PullProgress
+    from isaacctl.state import StateStore
 
 # Folders on the host, under its isaacctl folder: the container's cache mounts of
 # shared/reference/isaaclab.md (kept so a second job starts warm), plus jobs and uploads.
 HOST_FOLDERS = (
-    "cache/kit", "cache/ov", "cache/pip", "cache/glcache", "cache/computecache",
+    "cache/kit", "cache/ov", "cache/pip", "cache/glcache", "cache/computecache", "cache/warp",
     "omniverse/logs", "omniverse/data", "omniverse/documents", "jobs", "uploads",
 )
 
@@ -44,6 +45,7 @@ class BootstrapSettings:
     gpus: str = "all"  # "all" or "none"
     registry_user: str = "$oauthtoken"
     registry: str | None = None  # --registry: a registry besides nvcr.io the key may be sent to
+    isaaclab_version: str | None = None  # --isaaclab-version: wins over what the image says
     allow_unsupported_gpu: bool = False
     allow_low_disk: bool = False
     reach_timeout: float = 600.0
@@ -69,6 +71,7 @@ class StepContext:
     # Stores a step's result on the node; the runner passes one that takes its lock, as other
     # nodes' threads save the same record. None: store it directly.
     remember: Callable[[str, StepRecord], None] | None = None
+    store: StateStore | None = None  # for what images say of themselves (read once per image id)
     _remote: Remote | None = None
 
     @property

@@ -165,7 +165,10 @@ def run_bootstrap(
         if record.isaaclab_python != (settings.isaaclab_python or record.isaaclab_python):
             record.isaaclab_python = None
     record.registry_user = settings.registry_user
-    record.isaaclab_version = isaaclab_version(settings.image)
+    # A first guess from --isaaclab-version or the tag, kept for the same image (what it said of
+    # itself) when image-pull is not among the steps run; image-pull's check reads the image's own.
+    if settings.isaaclab_version or record.image != settings.image or not record.isaaclab_version:
+        record.isaaclab_version = settings.isaaclab_version or isaaclab_version(settings.image)
     indexes = [node.index for node in record.nodes] or [0]
     several = len(indexes) > 1
     save_lock, notify_lock, log_lock = threading.RLock(), threading.RLock(), threading.Lock()
@@ -192,7 +195,7 @@ def run_bootstrap(
 
         ctx = StepContext(record=record, settings=settings, remote_factory=lambda: remote_factory(index),
                           registry_key=registry_key, log=_NodeLog(log, log_lock, f"[node {index}] " if several else ""),
-                          on_pull=pulled, node_index=index, remember=remember_on(index))
+                          on_pull=pulled, node_index=index, remember=remember_on(index), store=store)
         ctx.write_log(f"== bootstrap {record.name}: image {settings.image}, gpus {settings.gpus}")
         try:
             for step in steps_for(settings.runtime):

@@ -72,10 +72,8 @@ def gather_facts(ctx: StepContext) -> None:
             hints.append("use a host with an RTX-class GPU, or --gpus none for a CPU-only smoke run")
         elif ctx.facts.nvidia_smi and not ctx.settings.allow_unsupported_gpu:
             # With hardware but no driver yet, the nvidia-driver step installs one first.
-            if ctx.settings.runtime == "pip":  # kit-less from PyPI
-                verdict = requirements.judge_gpus(ctx.facts.facts, "3.0", isaac_sim=False)
-            else:
-                verdict = requirements.judge_gpus(ctx.facts.facts, requirements.isaaclab_version(ctx.settings.image))
+            version, isaac_sim = _expected_isaaclab(ctx)
+            verdict = requirements.judge_gpus(ctx.facts.facts, version, image=ctx.settings.image, isaac_sim=isaac_sim)
             problems += verdict.problems
             hints += [verdict.hint] if verdict.hint else []
     if not ctx.settings.allow_low_disk:
@@ -168,7 +166,69 @@ def image_present(ctx: StepContext) -> bool:
     if image_id is None:
         return False
     ctx.record.image, ctx.record.image_id = ctx.settings.image, image_id
+    _read_isaaclab(ctx, image_id)
     return True
+
+
+# What the image says of its Isaac Lab (templates/isaaclab/versions.yaml `probe`): the first
+# version file found, else the package's metadata, and whether Isaac Sim is in it.
+_PROBE = r"""
+for f in $ISAACCTL_VERSION_FILES; do
+  if [ -r "$f" ]; then printf 'file=%s\n' "$(head -n 1 "$f")"; break; fi
+done
+for py in python3 python; do
+  if command -v "$py" >/dev/null 2>&1; then
+    "$py" -c 'import importlib.metadata as m, sys
+try: print("package=" + m.version(sys.argv[1]))
+except Exception: pass' "$ISAACCTL_PACKAGE" 2>/dev/null && break
+  fi
+done
+for p in $ISAACCTL_ISAAC_SIM; do [ -e "$p" ] && { echo isaac_sim=1; break; }; done
+echo probe=done
+"""
+
+
+def _expected_isaaclab(ctx: StepContext) -> tuple[str | None, bool | None]:
+    """The version and kind (with Isaac Sim or not) bootstrap expects before the image is
+    asked: --isaaclab-version, else what this image said last time, else its tag."""
+    if ctx.settings.runtime == "pip":  # kit-less from PyPI, whatever the version
+        return ctx.settings.isaaclab_version or ctx.record.isaaclab_version or "3.0", False
+    said = ctx.store.image_facts(ctx.record.image_id) if (
+        ctx.store is not None and ctx.record.image_id and ctx.record.image == ctx.settings.image) else {}
+    version = ctx.settings.isaaclab_version or said.get("version") or requirements.isaaclab_version(ctx.settings.image)
+    return version, said.get("isaac_sim")
+
+
+def _read_isaaclab(ctx: StepContext, image_id: str) -> None:
+    """Sets the deployment's Isaac Lab version from the image itself, read once per image id
+    (kept in the state folder); --isaaclab-version overrides it."""
+    from isaacctl.isaaclab import major_minor
+    from isaacctl.isaaclab.tables import table
+
+    facts = ctx.store.image_facts(image_id) if ctx.store is not None else {}
+    if "version" not in facts and "memo_facts" not in ctx.memo:
+        probe = table("versions")["probe"]
+        result = ctx.run(
+            ["docker", "run", "--rm", "--network", "none", "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
+             "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
+             "--env", f"ISAACCTL_VERSION_FILES={' '.join(probe['files'])}",
+             "--env", f"ISAACCTL_PACKAGE={probe['package']}",
+             "--env", f"ISAACCTL_ISAAC_SIM={' '.join(probe['isaac_sim'])}",
+             "--entrypoint", "sh", ctx.settings.image, "-c", _PROBE],
+            timeout=300, shown=f"docker run --rm {ctx.settings.image} (read its Isaac Lab version)")
+        said = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+        if result.ok and said.get("probe") == "done":
+            version = major_minor(said.get("file")) or major_minor(said.get("package"))
+            facts = {"version": version, "version_text": said.get("file") or said.get("package"),
+                     "isaac_sim": said.get("isaac_sim") == "1"}
+            if ctx.store is not None:
+                ctx.store.save_image_facts(image_id, facts)
+        else:
+            ctx.write_log("the image did not say its Isaac Lab version: taking it from the tag")
+        ctx.memo["memo_facts"] = facts
+    ctx.memo["isaac_sim"] = facts.get("isaac_sim")
+    ctx.record.isaaclab_version = (ctx.settings.isaaclab_version or facts.get("version")
+                                   or requirements.isaaclab_version(ctx.settings.image))
 
 
 def _key_bytes(ctx: StepContext) -> bytes | None:
@@ -259,25 +319,68 @@ def _folders(ctx: StepContext) -> list[str]:
     return [f"{ctx.host_root}/{folder}" for folder in HOST_FOLDERS]
 
 
+def _generation(ctx: StepContext):
+    from isaacctl.isaaclab import generation_for
+
+    return generation_for(ctx.record.isaaclab_version, ctx.settings.image)
+
+
+def _owner(ctx: StepContext) -> int:
+    """Who the job containers run as, and so who must be able to write the cache folders."""
+    if ctx.settings.runtime == "pip":  # jobs run as the login user
+        return 0
+    return _generation(ctx).container.host_uid
+
+
 def folders_exist(ctx: StepContext) -> bool:
     tests: list[str] = []
     for folder in _folders(ctx):
         tests += ["-d", folder, "-a"]
-    return ctx.run(["test", *tests[:-1]], timeout=60).ok
+    if not ctx.run(["test", *tests[:-1]], timeout=60).ok:
+        return False
+    owner = _owner(ctx)
+    if owner == 0:
+        return True
+    caches = [folder for folder in _folders(ctx) if not folder.endswith(("/jobs", "/uploads"))]
+    result = ctx.run(["stat", "-c", "%u", *caches], timeout=60)
+    return result.ok and set(result.stdout.split()) == {str(owner)}
 
 
 def make_folders(ctx: StepContext) -> None:
     ctx.need(ctx.run(["mkdir", "-p", *_folders(ctx)], timeout=60), "cannot make the host folders")
+    owner = _owner(ctx)
+    if owner == 0:
+        return
+    # The image runs as uid `owner` (3.x: 1000), which must write the caches. The login user
+    # may be another uid without sudo, but it can run Docker: a root container of the image
+    # itself hands the folders over (jobs/ and uploads/ stay the login user's; each job's own
+    # folder is handed over when the job starts).
+    caches = [folder for folder in _folders(ctx) if not folder.endswith(("/jobs", "/uploads"))]
+    mounts: list[str] = []
+    inside: list[str] = []
+    for index, folder in enumerate(caches):
+        mounts += ["--volume", f"{folder}:/isaacctl-folder-{index}"]
+        inside.append(f"/isaacctl-folder-{index}")
+    ctx.need(ctx.run(
+        ["docker", "run", "--rm", "--network", "none", "--user", "0:0",
+         "--label", f"{CONTAINER_LABEL}={ctx.record.name}", "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
+         *mounts, "--entrypoint", "chown", ctx.settings.image, "-R", f"{owner}:{owner}", *inside],
+        timeout=600), f"cannot give the cache folders to uid {owner}, the image's user")
 
 
 # -- 9. smoke run ------------------------------------------------------------------------------
 def smoke_run(ctx: StepContext) -> None:
     gpu_args = ["--gpus", "all"] if ctx.settings.gpus == "all" else []
-    probe = "test -x /workspace/isaaclab/isaaclab.sh && echo isaaclab-found"
+    generation = _generation(ctx)
+    entry = generation.commands["train"][0]
+    # the generation's own entry point: ./isaaclab.sh in the working dir (2.x), isaaclab on PATH (3.x)
+    found = f"test -x {generation.container.workdir}/{entry[2:]}" if entry.startswith("./") else f"command -v {entry}"
+    probe = f"{found} >/dev/null && echo isaaclab-found"
     if gpu_args:
         probe += " && nvidia-smi -L"
     result = ctx.run(
-        ["docker", "run", "--rm", *gpu_args, "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
+        ["docker", "run", "--rm", *gpu_args, *(["--user", generation.container.user] if generation.container.user else []),
+         "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
          "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
          "--entrypoint", "bash", ctx.settings.image, "-c", probe],
         timeout=900,
@@ -285,7 +388,9 @@ def smoke_run(ctx: StepContext) -> None:
     ctx.need(result, "the Isaac Lab container did not start" + (" with the GPUs" if gpu_args else ""),
              hint="a GPU failure usually means the NVIDIA Container Toolkit runtime is not configured")
     if "isaaclab-found" not in result.stdout:
-        raise StepFailed(f"{ctx.settings.image} has no /workspace/isaaclab/isaaclab.sh: is it an Isaac Lab image?")
+        raise StepFailed(f"{ctx.settings.image} has no {entry} for Isaac Lab {generation.label} "
+                         f"(version {ctx.record.isaaclab_version}): is it an Isaac Lab image?",
+                         hint="if the image says the wrong version, give the right one with --isaaclab-version")
 
 
 STEPS: tuple[Step, ...] = (
@@ -305,9 +410,10 @@ STEPS: tuple[Step, ...] = (
     Step("image-pull", "pull the Isaac Lab image", pull_image, check=image_present,
          inputs=lambda ctx: {"image": ctx.settings.image}),
     Step("host-folders", "cache, log and job folders", make_folders, check=folders_exist,
-         inputs=lambda ctx: {"folders": _folders(ctx)}),
+         inputs=lambda ctx: {"folders": _folders(ctx), "owner": _owner(ctx)}),
     Step("smoke", "start the container once", smoke_run,
-         inputs=lambda ctx: {"image_id": ctx.record.image_id, "gpus": ctx.settings.gpus}),
+         inputs=lambda ctx: {"image_id": ctx.record.image_id, "gpus": ctx.settings.gpus,
+                             "version": ctx.record.isaaclab_version}),
 )
 
 # The pip runtime's steps (services/bootstrap/pip_steps.py), after the shared ones.

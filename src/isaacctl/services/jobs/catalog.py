@@ -61,9 +61,55 @@ def _tasks_of(generation: Generation) -> dict[str, TaskInfo]:
     }
 
 
-def tasks(generation: Generation | None = None) -> dict[str, TaskInfo]:
-    """The catalog keyed by task id as `generation` (default: a new deployment's) spells it."""
-    return _tasks_of(generation or _default_generation())
+def tasks(generation: Generation | None = None, listed: list[dict[str, Any]] | None = None) -> dict[str, TaskInfo]:
+    """The catalog keyed by task id as `generation` (default: a new deployment's) spells it:
+    `listed` (what the deployment's own list_envs said, see parse_list_envs) when given, with
+    experiment and iterations from the shipped catalog where it knows the task."""
+    generation = generation or _default_generation()
+    shipped = _tasks_of(generation)
+    if not listed:
+        return shipped
+    known = generation.library_names
+    found: dict[str, TaskInfo] = {}
+    for entry in listed:
+        name = entry["task"]
+        info = shipped.get(name)
+        said = entry.get("libraries")
+        libraries = tuple(lib for lib in said if lib in known) if said is not None else (
+            info.libraries if info else ())
+        default = info.default_library if info else catalog_default_library()
+        if libraries and default not in libraries:
+            default = libraries[0]
+        found[name] = TaskInfo(name=name, libraries=libraries, experiment=info.experiment if info else "-",
+                               iterations=info.iterations if info else 0, default_library=default,
+                               catalog_id=info.catalog_id if info else name)
+    return found
+
+
+def parse_list_envs(output: str) -> list[dict[str, Any]]:
+    """The tasks of list_envs' table ("Available Environments in Isaac Lab": S. No., Task Name,
+    Entry Point, Config[, RL Libraries] (3.x)), each {"task", "libraries" (None on 2.x)}."""
+    header: list[str] | None = None
+    found: list[dict[str, Any]] = []
+    for line in output.splitlines():
+        line = line.strip()
+        if not (line.startswith("|") and line.endswith("|")) or line.count("|") < 3:
+            continue
+        cells = [cell.strip() for cell in line[1:-1].split("|")]
+        if header is None:
+            if "Task Name" in cells:
+                header = cells
+            continue
+        if len(cells) != len(header):
+            continue  # a continued cell (--show_presets lines)
+        row = dict(zip(header, cells))
+        name = row.get("Task Name", "")
+        if not name or not row.get("S. No.", "").isdigit():
+            continue
+        libraries = row.get("RL Libraries")
+        found.append({"task": name, "libraries": None if libraries is None else
+                      [lib.strip() for lib in libraries.split(",") if lib.strip() and lib.strip() != "(none)"]})
+    return found
 
 
 def _other_spellings(generation: Generation) -> dict[str, str]:
@@ -84,15 +130,17 @@ def _other_spellings(generation: Generation) -> dict[str, str]:
 
 
 def resolve_task(task: str, *, force: bool, flag: str = "--task", generation: Generation | None = None,
-                 notice: Callable[[str], None] = lambda message: None) -> tuple[str, TaskInfo | None]:
+                 notice: Callable[[str], None] = lambda message: None,
+                 listed: list[dict[str, Any]] | None = None) -> tuple[str, TaskInfo | None]:
     """The id to run and its catalog entry (None for an unknown task let through with --force).
-    An id of the other generation runs under this one's name, with a one-line notice."""
+    An id of the other generation runs under this one's name, with a one-line notice. listed:
+    the deployment's own task list, when isaacctl has it."""
     generation = generation or _default_generation()
-    known = tasks(generation)
+    known = tasks(generation, listed)
     if task in known:
         return task, known[task]
     translated = _other_spellings(generation).get(task)
-    if translated is not None:
+    if translated is not None and translated in known:
         notice(f"{flag}: Isaac Lab {generation.label} calls {task} {translated}; running {translated}")
         return translated, known[translated]
     if force:
@@ -124,3 +172,49 @@ def check_library(info: TaskInfo | None, library: str, generation: Generation, *
 def _catalog_libraries() -> frozenset[str]:
     return frozenset(lib for entry in _catalog()[1].values() for lib in entry["libraries"])
 
+
+
+def deployment_tasks(store: Any, record: Any, generation: Generation, run: Callable[[list[str]], Any] | None,
+                     notice: Callable[[str], None] = lambda message: None) -> list[dict[str, Any]] | None:
+    """The deployment's own task list, as its Isaac Lab's list_envs says: kept in the state
+    folder per image id (asked of the host once), asked with `run` (argv -> CommandResult) when
+    not kept yet. None when it cannot be had: the shipped catalog stands in, with a notice."""
+    key = getattr(record, "image_id", None)
+    if key:
+        kept = store.image_facts(key).get("tasks")
+        if kept is not None:
+            return kept
+    if run is None or not key:
+        return None
+    try:
+        result = run(generation.list_envs_argv())
+    except Exception as exc:  # noqa: BLE001 - any failure to ask leaves the shipped catalog
+        notice(f"cannot ask {record.name}'s Isaac Lab for its tasks ({exc}); showing isaacctl's own list")
+        return None
+    listed = parse_list_envs(result.stdout) if result.ok else []
+    if not listed:
+        notice(f"{record.name}'s Isaac Lab did not list its tasks (exit {result.exit_status}); "
+               "showing isaacctl's own list")
+        return None
+    store.save_image_facts(key, {"tasks": listed})
+    return listed
+
+
+def list_envs_in_container(remote: Any, record: Any, generation: Generation) -> Callable[[list[str]], Any]:
+    """Runs a list_envs argv in a throw-away container of the deployment's image (the container
+    runtime's way; it needs no GPU and no network)."""
+    from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
+
+    layout = generation.container
+
+    def run(argv: list[str]) -> Any:
+        import shlex
+
+        return remote.run(["docker", "run", "--rm", "--network", "none",
+                           *(["--user", layout.user] if layout.user else []),
+                           "--label", f"{CONTAINER_LABEL}={record.name}", "--label", f"{CONTAINER_ID_LABEL}={record.id}",
+                           *[part for setting in layout.env for part in ("--env", setting)],
+                           "--entrypoint", "bash", str(record.image),
+                           "-c", f"cd {shlex.quote(layout.workdir)} && exec {shlex.join(argv)}"], timeout=900)
+
+    return run

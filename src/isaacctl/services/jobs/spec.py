@@ -155,7 +155,8 @@ def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation: Generation | None = None,
-               notice: Callable[[str], None] = lambda message: None) -> JobSpec:
+               notice: Callable[[str], None] = lambda message: None,
+               listed: list[dict[str, Any]] | None = None) -> JobSpec:
     """Flags win over --config; then validation against the model, the task catalog and the
     deployment's Isaac Lab generation (default: a new deployment's). A task id of the other
     generation is run under this one's name, told through `notice`."""
@@ -180,7 +181,7 @@ def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation:
 
         raise from_validation(exc, where) from None
     task, info = resolve_task(spec.task, force=spec.force, flag=sources.get("task", "--task"),
-                              generation=generation, notice=notice)
+                              generation=generation, notice=notice, listed=listed)
     library_flag = sources.get("rl_library", "--rl-library")
     library = generation.library_for(spec.rl_library, info.default_library if info else _catalog_default())
     check_library(info, library, generation, flag=library_flag, notice=notice)

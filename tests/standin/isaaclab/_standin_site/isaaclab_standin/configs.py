@@ -23,6 +23,13 @@ def env_cfg(task: Task) -> dict:
 
 
 def agent_cfg(library: str, task: Task) -> dict:
+    cfg = _agent_cfg(library, task)
+    # every 3.x agent config has a device (a CPU host passes agent.device=cpu)
+    cfg.setdefault("device", "cuda:0")
+    return cfg
+
+
+def _agent_cfg(library: str, task: Task) -> dict:
     if library in ("rsl_rl", "torchrl"):  # torchrl's agent config is shaped like rsl_rl's
         return {
             "seed": 42,
