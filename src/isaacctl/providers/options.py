@@ -23,11 +23,11 @@ class HostOptions(BaseModel):
     @field_validator("host_dir")
     @classmethod
     def _host_dir(cls, value: str) -> str:
-        # Relative folders depend on where a login lands; ':' and ',' end a Docker mount
-        # spec, and whitespace or control characters would be split by the host's shell steps.
+        # Relative folders depend on where a login lands; ':' and ',' end a Docker mount spec;
+        # control characters (a newline, a tab) no folder name should have. Spaces are fine.
         if not (value.startswith("/") or value == "~" or value.startswith("~/")):
             raise ValueError("expected an absolute folder on the host (/... or ~/...)")
-        bad = sorted({c for c in value if c in ":," or c.isspace() or not c.isprintable()})
+        bad = sorted({c for c in value if c in ":," or not c.isprintable()})
         if bad:
             raise ValueError(f"expected a folder without {' '.join(repr(c) for c in bad)} in it")
         return value.rstrip("/") if value.rstrip("/") else "/"
