@@ -42,6 +42,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "a lowercase letter, then lowercase letters, digits or hyphens, at most 32 characters"
 DEFAULT_STATE_DIR = "state"
 LOCK_TIMEOUT_SECONDS = 30.0
+BENCHMARK_ID = re.compile(r"^bench-\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
 def validate_name(name: str) -> str:
@@ -347,3 +348,32 @@ class StateStore:
             shown = ", ".join(job.id for job in matches[:5])
             raise JobNotFound(f"job: {job_ref!r} matches several jobs ({shown}); give more of the id")
         return matches[0]
+
+    # -- benchmark runs ------------------------------------------------------------------------
+    @property
+    def benchmarks_folder(self) -> Path:
+        # A dot-folder, not state/benchmarks/: that is a valid deployment name, and destroying
+        # such a deployment removes its folder, which would take every kept benchmark with it.
+        return self.root / ".benchmarks"
+
+    def save_benchmark(self, run_id: str, data: dict[str, Any]) -> Path:
+        """One `isaacctl benchmark` run (its conditions and every deployment's figures)."""
+        if not BENCHMARK_ID.fullmatch(run_id):
+            raise IsaacctlError(f"state: {run_id!r} is not a benchmark run id")
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.benchmarks_folder.mkdir(mode=0o700, exist_ok=True)
+        path = self.benchmarks_folder / f"{run_id}.json"
+        atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        return path
+
+    def benchmarks(self) -> list[dict[str, Any]]:
+        """Every kept benchmark run, oldest first; a file that is not one is passed over."""
+        found = []
+        for path in sorted(self.benchmarks_folder.glob("bench-*.json")):
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("id") == path.stem:
+                found.append(data)
+        return sorted(found, key=lambda run: (str(run.get("created_at")), run["id"]))
