@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tensorboard": ("isaacctl.cli.tensorboard", "tensorboard_command", "Run TensorBoard over all of a deployment's jobs and forward it here through SSH."),
     "fetch-logs": ("isaacctl.cli.artifacts", "fetch_logs_command", "Bring jobs' results home: checkpoints/, metrics.csv, config.json, videos/, output.txt and the raw run folder."),
     "metrics": ("isaacctl.cli.artifacts", "metrics_command", "Summarise a job's metrics (fetching them first when needed) and optionally plot them."),
+    "benchmark": ("isaacctl.cli.benchmark", "benchmark_command", "Benchmark Isaac Lab on several deployments at once and rank them by dollars per result."),
     "upload": ("isaacctl.cli.artifacts", "upload_command", "Copy a local file or folder into a folder on the workstation (rsync: only changes travel)."),
     "download": ("isaacctl.cli.artifacts", "download_command", "Copy a file or folder from the workstation into a local folder (rsync: only changes travel)."),
 }
