@@ -70,6 +70,11 @@ def iteration_seconds() -> float:
     return env_float("STANDIN_ITERATION_SECONDS", 0.02)
 
 
+def standin_fps() -> float:
+    """The steps/s a run reports (STANDIN_FPS): what a benchmark test sets per host."""
+    return env_float("STANDIN_FPS", 52000.0) or 52000.0
+
+
 def play_step_seconds() -> float:
     return env_float("STANDIN_PLAY_STEP_SECONDS", 0.01)
 
@@ -244,7 +249,7 @@ class Curve:
         scale = abs(task.reward) or 1.0
         reward = task.reward * (0.05 + 0.95 * shape) + rng.gauss(0.0, 0.03 * scale)
         ep_len = max(1.0, task.episode * (0.08 + 0.87 * shape) + rng.gauss(0.0, 0.02 * task.episode))
-        fps = max(1000.0, 52000.0 * self.world * (1.0 + rng.gauss(0.0, 0.03)))
+        fps = max(1.0, standin_fps() * self.world * (1.0 + rng.gauss(0.0, 0.03)))
         terms = {}
         for i, term in enumerate(task.reward_terms):
             terms[term] = reward / max(1, len(task.reward_terms)) * (1.0 if i % 3 else 1.1)

@@ -227,13 +227,33 @@ def benchmark(argv: list[str]) -> int:
         return exc.code
     os.makedirs(args.output_path, exist_ok=True)
     name = args.kind.removesuffix("_multigpu") + ".json"
-    result = {"task": task.name, "num_envs": args.num_envs, "rl_library": args.rl_library,
-              "max_iterations": args.max_iterations, "standin": True,
-              "startup_time_s": 0.1, "env_steps_per_s": 52000.0 * args.num_envs / 4096}
+    fps = common.standin_fps() * args.num_envs / 4096
     with open(os.path.join(args.output_path, name), "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2)
+        json.dump(_kpi_phases(args, task.name, fps), handle, indent=4)
     common.out(f"[INFO] Benchmark results written to {os.path.join(args.output_path, name)}")
     return 0
+
+
+def _kpi_phases(args, task: str, fps: float) -> list:
+    """Isaac Lab's JSONFileMetrics file: test phases, every measurement and metadata name
+    prefixed "<workflow> <phase> " when the session ends."""
+    workflow = f"benchmark_{args.rl_library}_train"
+
+    def phase(name: str, measurements: list, metadata: list) -> dict:
+        return {"phase_name": name,
+                "measurements": [{"name": f"{workflow} {name} {m}", "value": v, "unit": u, "type": "single"}
+                                 for m, v, u in measurements],
+                "metadata": [{"name": f"{workflow} {name} {k}", "data": d}
+                             for k, d in [("workflow_name", workflow), ("phase", name), *metadata]]}
+
+    run = [("task", task), ("seed", 42), ("num_envs", args.num_envs), ("max_iterations", args.max_iterations)]
+    return [phase("benchmark_info", [], run),
+            phase("startup", [("App Launch Time", 1200.0, "ms"), ("Python Imports Time", 300.0, "ms"),
+                              ("Task Creation and Start Time", 500.0, "ms"),
+                              ("Total Start Time (Launch to Train)", 2000.0, "ms")], []),
+            phase("runtime", [("Min Total FPS", fps * 0.98, "FPS"), ("Mean Total FPS", fps, "FPS"),
+                              ("Max Total FPS", fps * 1.02, "FPS")], []),
+            phase("train", [("Max Rewards", 4.5, "float"), ("Last Reward", 4.4, "float")], [])]
 
 
 def usage() -> str:
