@@ -344,8 +344,9 @@ def test_jobs_need_a_bootstrapped_deployment(cli, tmp_path):
 
 
 def test_tasks_lists_the_catalog(cli):
-    listed = json.loads(cli("tasks", "-k", "anymal-d", "--json").stdout)["data"]
-    assert {t["task"] for t in listed} >= {"Isaac-Velocity-Rough-Anymal-D-v0", "Isaac-Velocity-Flat-Anymal-D-v0"}
+    # without -d: as a new deployment (Isaac Lab 3.0) spells them
+    listed = json.loads(cli("tasks", "-k", "anymald", "--json").stdout)["data"]
+    assert {t["task"] for t in listed} >= {"Isaac-Velocity-Rough-AnymalD", "Isaac-Velocity-Flat-AnymalD"}
     assert all(t["libraries"] == ["rsl_rl", "skrl"] for t in listed)
 
 
