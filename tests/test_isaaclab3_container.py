@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from harness import docker_env
 from harness.cli import Cli
 

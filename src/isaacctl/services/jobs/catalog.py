@@ -102,7 +102,7 @@ def parse_list_envs(output: str) -> list[dict[str, Any]]:
             continue
         if len(cells) != len(header):
             continue  # a continued cell (--show_presets lines)
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=True))
         name = row.get("Task Name", "")
         if not name or not row.get("S. No.", "").isdigit():
             continue

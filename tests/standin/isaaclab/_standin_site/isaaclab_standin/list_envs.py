@@ -25,10 +25,10 @@ def main(argv=None) -> int:
     common.out("+" + "-" * inner + "+")
     common.out("|" + title.center(inner) + "|")
     common.out(sep)
-    common.out("| " + " | ".join(h.center(w) for h, w in zip(headers, widths)) + " |")
+    common.out("| " + " | ".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + " |")
     common.out(sep)
     for row in rows:
-        common.out("| " + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:])])
+        common.out("| " + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
                    + " |")
     common.out(sep)
     return 0
@@ -61,9 +61,9 @@ def _table(headers, rows) -> None:
     common.out("+" + "-" * inner + "+")
     common.out("|" + "Available Environments in Isaac Lab".center(inner) + "|")
     common.out(sep)
-    common.out("| " + " | ".join(h.center(w) for h, w in zip(headers, widths)) + " |")
+    common.out("| " + " | ".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + " |")
     common.out(sep)
     for row in rows:
-        common.out("| " + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:])])
+        common.out("| " + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
                    + " |")
     common.out(sep)
