@@ -104,7 +104,8 @@ def test_bootstrap_adopts_the_venv_with_a_real_import_and_no_docker(station):
     assert record["asset_root"] == str(ASSETS)
     assert record["image"] is None
     steps = record["nodes"][0]["bootstrap"]
-    assert set(steps) == {"reach", "facts", "nvidia-driver", "host-folders", "python-env", "isaaclab-import"}
+    assert {"reach", "facts", "host-folders", "python-env", "isaaclab-import"} <= set(steps)
+    assert not set(steps) & {"docker", "container-toolkit", "registry-login", "image-pull", "smoke"}
     log = (station.state_dir / "lab" / "bootstrap.log").read_text()
     assert "isaaclab 3.0.0 imported from" in log
     commands = [line.split("$ ", 1)[1] for line in log.splitlines() if "$ " in line]
