@@ -199,3 +199,35 @@ def test_the_managed_identity_is_tried_only_on_azure(monkeypatch, tmp_path):
     assert ManagedIdentityCredential not in kinds  # off Azure: the metadata address is never asked
     tag.write_text(api.AZURE_ASSET_TAG + "\n")
     assert ManagedIdentityCredential in [type(c) for c in api.make_credential().credentials]
+
+
+def test_the_fake_refuses_what_azure_refuses_through_the_real_clients(azure, monkeypatch):
+    """The fake is strict where Azure is: a Basic dynamic address made Standard, a VM without a
+    key or password, a Spot VM without an eviction policy; the product reports Azure's code."""
+    from isaacctl.errors import ProviderError
+    from isaacctl.providers.azure.api import Azure
+    from isaacctl.providers.azure.options import AzureOptions
+
+    for key, value in azure.env().items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    client = Azure(AzureOptions())
+    client.resources.resource_groups.create_or_update("g", {"location": "westus3"})
+    with pytest.raises(ProviderError, match="StandardSkuPublicIPAddressesMustBeStatic"):
+        client.wait("making an address", client.call("making an address",
+                    client.network.public_ip_addresses.begin_create_or_update, "g", "ip",
+                    {"location": "westus3", "sku": {"name": "Standard"},
+                     "properties": {"publicIPAllocationMethod": "Dynamic"}}))
+    vm = {"location": "westus3", "properties": {
+        "hardwareProfile": {"vmSize": "Standard_NC8as_T4_v3"},
+        "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy",
+                                              "sku": "22_04-lts-gen2", "version": "latest"},
+                           "osDisk": {"createOption": "FromImage"}},
+        "osProfile": {"computerName": "x", "adminUsername": "azureuser", "linuxConfiguration": {}},
+        "networkProfile": {"networkInterfaces": []}}}
+    with pytest.raises(ProviderError, match="InvalidParameter.*SSH key"):
+        client.call("making a VM", client.compute.virtual_machines.begin_create_or_update, "g", "vm", vm)
+    assert [c.op for c in azure.calls if c.op == "vm.create"] == ["vm.create"]
+    assert "token" in azure.ops() and azure.tokens  # the bearer token came from the fake's endpoint

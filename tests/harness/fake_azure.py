@@ -294,6 +294,8 @@ class FakeAzure:
         split = urlsplit(raw_path)
         path, query = unquote(split.path), {k: v[0] for k, v in parse_qs(split.query).items()}
         if path.endswith("/.well-known/openid-configuration") or path.endswith("/oauth2/v2.0/token"):
+            with self.lock:
+                self.calls.append(Call(method, path, "token", time.monotonic()))
             return self._identity(method, path, body)
         op = _op_name(method, path)
         location, zone = None, None

@@ -132,6 +132,11 @@ class AzureProvider(Provider[AzureOptions]):
             )
             offers: dict[str, instances.SizeOffer | None] = {}
 
+            if resolved.get("places"):  # the planned location's offer, as the plan found it
+                offers[options.location] = instances.SizeOffer(
+                    [z for _, z in resolved["places"] if z], resolved.get("vcpus"), resolved.get("gpus", 0),
+                    resolved.get("family"), resolved.get("premium_io", True), None)
+
             def offer_for(location: str) -> instances.SizeOffer | None:
                 if location not in offers:
                     offers[location] = instances.size_offer(azure, options.size, location)

@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -97,6 +97,13 @@ def cli_default_subscription() -> str | None:
         if subscription.get("isDefault") and subscription.get("id"):
             return str(subscription["id"])
     return None
+
+
+@lru_cache(maxsize=1)
+def shared_credential() -> TokenCredential:
+    """One credential for the whole process: every client shares its token cache, so a command
+    asks for a token once (plan, the name check and create each make their clients)."""
+    return make_credential()
 
 
 def make_credential() -> TokenCredential:
@@ -186,7 +193,7 @@ class Azure:
     @property
     def credential(self) -> TokenCredential:
         if self._credential is None:
-            self._credential = make_credential()
+            self._credential = shared_credential()
         credential: TokenCredential = self._credential
         return credential
 

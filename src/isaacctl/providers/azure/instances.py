@@ -78,10 +78,15 @@ def vm_name(options_name: str, index: int) -> str:
 
 def find_vms(azure: Azure, ctx_name: str, rg: str, owner: Any) -> list[dict[str, Any]]:
     """The deployment's VMs in its group (carrying its id), with their instance views."""
-    exists = azure.get_or_none("reading the resource group", azure.resources.resource_groups.get, rg)
-    if exists is None:
-        return []
-    vms = [plain(v) for v in azure.call("listing VMs", lambda: list(azure.compute.virtual_machines.list(rg)))]
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:  # a missing group answers 404 ResourceGroupNotFound: no GET of the group first
+        listed = azure.call("listing VMs", lambda: list(azure.compute.virtual_machines.list(rg)))
+    except ProviderError as error:
+        if isinstance(error.__cause__, ResourceNotFoundError):
+            return []
+        raise
+    vms = [plain(v) for v in listed]
     return sorted((v for v in vms if owned_by(v.get("tags"), owner)), key=lambda v: node_index(v))
 
 

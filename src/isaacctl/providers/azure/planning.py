@@ -96,6 +96,7 @@ def make_plan(azure: Azure, name: str) -> Plan:
             "skipped": [asdict(a) for a in skipped],
             "failover_locations": failover,
             "vcpus": offer.vcpus,
+            "premium_io": offer.premium_io,
             "gpus": offer.gpus,
             "family": offer.family or info.family,
             "driver": info.driver if info.driver != "unknown" else ("datacenter" if offer.gpus else "none"),

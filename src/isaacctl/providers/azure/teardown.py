@@ -63,12 +63,12 @@ def destroy(azure: Azure, ctx: DeployContext[AzureOptions]) -> None:
     groups = {r.resource_id.rsplit("/", 1)[1] for r in tagged if r.kind == "resource-group"}
     # resources tagged for the deployment outside its group would be left by the group's
     # delete: their groups are named, and the verification at the end lists them
-    rg = group_name(identity)
-    if azure.get_or_none("reading the resource group", azure.resources.resource_groups.get, rg) is not None:
-        groups.add(rg)
+    # the deployment's own group even if its tags were lost: its name carries the id
+    own = group_name(identity)
+    groups.add(own)
     for group in sorted(groups):
         found = azure.get_or_none("reading the resource group", azure.resources.resource_groups.get, group)
-        if found is None or not owned_by(plain(found).get("tags"), identity):
+        if found is None or (group != own and not owned_by(plain(found).get("tags"), identity)):
             continue
         _delete_vms(azure, ctx, group)
         ctx.on_progress(f"deleting resource group {group} and all it holds")

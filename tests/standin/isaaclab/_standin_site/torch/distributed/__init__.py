@@ -1,1 +1,0 @@
-"""isaacctl stand-in: only the `run` launcher module."""
