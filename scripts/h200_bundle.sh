@@ -18,7 +18,7 @@ ISAACLAB=(isaaclab==3.0.0 newton==1.6.1 warp-lang==1.17.0 mujoco==3.12.0 mujoco-
           farama-notifications==0.0.6 prettytable==3.18.0 wcwidth==0.9.4 gitpython==3.2.1 gitdb==4.0.12
           smmap==5.0.3 cloudpickle importlib-metadata zipp rich markdown-it-py mdurl pygments
           tensorboard tensorboard-data-server markdown werkzeug absl-py grpcio protobuf
-          onnx onnxscript onnx-ir ml-dtypes lazy-loader einops psutil pyyaml
+          onnx onnxscript onnx-ir ml-dtypes lazy-loader einops psutil pyyaml numpy
           pyglet==2.1.19 moviepy==1.0.3 decorator==4.4.2 proglog==0.1.12 imageio-ffmpeg==0.5.1
           imageio pillow tqdm requests charset-normalizer idna urllib3 certifi pyopengl glfw)
 # isaacctl's own (pyproject.toml), for `python3.12 -m isaacctl` there.
