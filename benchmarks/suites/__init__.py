@@ -1,13 +1,14 @@
 """Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
 reference it is compared against (ratio, against) and the goal."""
 
-from suites import alibaba, aws, bootstrap, gcp, jobs, startup
+from suites import alibaba, aws, azure, bootstrap, gcp, jobs, startup
 
 SUITES = {
     "startup": startup.run,
     "bootstrap": bootstrap.run,
     "jobs": jobs.run_suite,
     "aws": aws.run,
+    "azure": azure.run,
     "gcp": gcp.run,
     "alibaba": alibaba.run,
 }
