@@ -93,6 +93,33 @@ class StepRecord(_Model):
     message: str = ""
 
 
+AutostopAction = Literal["stop", "destroy"]
+
+
+class AutostopSettings(_Model):
+    """What the watchdog on the workstation does when it finds the host idle (or over budget).
+    It runs there, not here: a closed laptop cannot leak a GPU."""
+
+    idle_seconds: int | None = None  # None: no idle stop (a budget alone may still be set)
+    action: AutostopAction = "stop"
+    # local and ssh machines are not isaacctl's to stop: only a command the user gave runs there
+    command: str | None = None
+    max_cost_usd: float | None = None
+    max_hours: float | None = None
+    gpu_threshold: float = 10.0  # % utilisation at or above which a GPU counts as busy
+    set_at: datetime = Field(default_factory=utc_now)
+
+
+class AutostopDecision(_Model):
+    """The watchdog's last decision as read from the host (it logs every one there)."""
+
+    at: datetime
+    decision: str  # "active", "idle", "stop", "destroy", "over-budget", "failed"...
+    reason: str = ""
+    idle_for_s: float | None = None
+    read_at: datetime = Field(default_factory=utc_now)
+
+
 NodeRole = Literal["head", "worker"]
 
 
@@ -155,6 +182,9 @@ class DeploymentRecord(_Model):
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
     last_error: str | None = None
+    # The autostop watchdog installed on the host (None: none), and what it last decided.
+    autostop: AutostopSettings | None = None
+    autostop_decision: AutostopDecision | None = None
 
     @property
     def head(self) -> Node | None:

@@ -33,6 +33,21 @@ RUNTIME = typer.Option(None, "--runtime", help="Where jobs run: 'container' (the
 ISAACLAB_PYTHON = typer.Option(None, "--isaaclab-python", help="With --runtime pip: the python of an environment on the host that already has isaaclab (a researcher's venv), adopted instead of making one.")
 ASSET_ROOT = typer.Option(None, "--asset-root", help="Folder on the host with a mirror of NVIDIA's assets: ISAACSIM_ASSET_ROOT for every job.")
 
+# Autostop (services/autostop.py): bootstrap flags rather than provider options, as the watchdog
+# is host software bootstrap installs; it changes without re-making the machine (and never
+# makes a resumed deploy "differ"), and 'isaacctl autostop NAME' changes it later.
+AUTOSTOP = typer.Option(None, "--autostop", help="Stop the machine after this long idle (no job, no interactive SSH session, GPUs under 10 %), checked on the machine itself: 30m, 2h, 90s, or 'off' [default: off, or as set before].")
+AUTOSTOP_ACTION = typer.Option(None, "--autostop-action", help="'stop' (disks kept) or 'destroy' when idle or over budget [default: stop].")
+AUTOSTOP_COMMAND = typer.Option(None, "--autostop-command", help="local and ssh only: the command the watchdog runs there when idle, e.g. 'sudo systemctl suspend'.")
+MAX_COST = typer.Option(None, "--max-cost", help="Stop the machine once the deployment cost this many USD (catalog prices), busy or not.")
+MAX_HOURS = typer.Option(None, "--max-hours", help="Stop the machine once it ran this many hours, busy or not.")
+AUTOSTOP_PARAMETERS = (
+    ("autostop", Optional[str], AUTOSTOP),
+    ("autostop_action", Optional[str], AUTOSTOP_ACTION),
+    ("autostop_command", Optional[str], AUTOSTOP_COMMAND),
+    ("max_cost", Optional[float], MAX_COST),
+    ("max_hours", Optional[float], MAX_HOURS),
+)
 
 FLAG_PARAMETERS = (
     ("skip_bootstrap", bool, typer.Option(False, "--skip-bootstrap", help="Only create or adopt the host; run 'isaacctl bootstrap' later.")),
@@ -49,6 +64,7 @@ FLAG_PARAMETERS = (
     ("isaaclab_python", Optional[str], ISAACLAB_PYTHON),
     ("asset_root", Optional[str], ASSET_ROOT),
 )
+FLAG_PARAMETERS += AUTOSTOP_PARAMETERS
 
 
 def with_bootstrap_flags(command):
@@ -89,6 +105,11 @@ def bootstrap_request(
     runtime: str | None = None,
     isaaclab_python: str | None = None,
     asset_root: str | None = None,
+    autostop: str | None = None,
+    autostop_action: str | None = None,
+    autostop_command: str | None = None,
+    max_cost: float | None = None,
+    max_hours: float | None = None,
 ) -> "BootstrapRequest":
     """Flags win; otherwise what the last bootstrap of this deployment used; then defaults."""
     from isaacctl.services.bootstrap import BootstrapSettings
@@ -127,6 +148,7 @@ def bootstrap_request(
         isaaclab_python=_host_path("--isaaclab-python", isaaclab_python),
         asset_root=_host_path("--asset-root", asset_root) or (record.asset_root if record else None),
     )
+    settings.autostop = _autostop_flags(record, autostop, autostop_action, autostop_command, max_cost, max_hours)
     if chosen_runtime == "pip":
         return BootstrapRequest(settings=settings, registry_key=lambda: None,
                                 on_event=view.on_event, on_pull=view.on_pull)
@@ -163,6 +185,21 @@ def _runtime(record: "DeploymentRecord | None", given: str | None, *, image: str
     elif isaaclab_python is not None:
         raise UserError("--isaaclab-python: only with --runtime pip")
     return chosen
+
+
+def _autostop_flags(record: "DeploymentRecord | None", autostop: str | None, action: str | None,
+                    command: str | None, max_cost: float | None, max_hours: float | None):
+    """Checked now (exit 2 before anything is made); applied by the autostop step."""
+    from isaacctl.services.autostop import AutostopFlags, check_provider, settings_from
+
+    flags = AutostopFlags(autostop, action, command, max_cost, max_hours)
+    if flags.given:
+        settings = settings_from(flags, record.autostop if record else None)
+        if record is not None:
+            from isaacctl.providers.registry import get_provider
+
+            check_provider(get_provider(record.provider, sdk=False), settings)
+    return flags
 
 
 def _host_path(flag: str, value: str | None) -> str | None:
@@ -213,6 +250,11 @@ def bootstrap_command(
     runtime: Optional[str] = RUNTIME,
     isaaclab_python: Optional[str] = ISAACLAB_PYTHON,
     asset_root: Optional[str] = ASSET_ROOT,
+    autostop: Optional[str] = AUTOSTOP,
+    autostop_action: Optional[str] = AUTOSTOP_ACTION,
+    autostop_command: Optional[str] = AUTOSTOP_COMMAND,
+    max_cost: Optional[float] = MAX_COST,
+    max_hours: Optional[float] = MAX_HOURS,
 ) -> None:
     """Make a deployment's host ready for Isaac Lab: Docker, the NVIDIA driver and Container
     Toolkit, the Isaac Lab image, cache folders. Steps already done are skipped.
@@ -220,7 +262,7 @@ def bootstrap_command(
     \b
     Steps: reach, facts, nvidia-driver, docker, container-toolkit, registry-login,
            image-pull, host-folders, smoke (--runtime pip: reach, facts, nvidia-driver,
-           host-folders, python-env, isaaclab-import)
+           host-folders, python-env, isaaclab-import); then autostop (the idle watchdog)
     Example:  NGC_API_KEY=... isaacctl bootstrap ws1
               isaacctl bootstrap ws1 --only image-pull --force --image nvcr.io/nvidia/isaac-lab:2.2.0
     """
@@ -236,7 +278,8 @@ def bootstrap_command(
             allow_unsupported_gpu=allow_unsupported_gpu, allow_low_disk=allow_low_disk,
             reach_timeout=reach_timeout, registry=registry, force=force, only=only,
             isaaclab_version=isaaclab_version, runtime=runtime, isaaclab_python=isaaclab_python,
-            asset_root=asset_root,
+            asset_root=asset_root, autostop=autostop, autostop_action=autostop_action,
+            autostop_command=autostop_command, max_cost=max_cost, max_hours=max_hours,
         )
         result = app.deployments().bootstrap(name, request)
     nodes = f" on {len(result.nodes)} nodes" if len(result.nodes) > 1 else ""

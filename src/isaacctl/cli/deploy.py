@@ -12,6 +12,7 @@ from isaacctl.cli import bootstrap as bootstrap_options
 from isaacctl.cli.context import app_of, confirm_or_refuse
 from isaacctl.cli.plugin_deploy import DeployGroup
 from isaacctl.cli.render import render_deploy
+from isaacctl.errors import UserError
 
 app = typer.Typer(
     cls=DeployGroup,
@@ -54,7 +55,9 @@ def run_deploy(
     flags = dict(bootstrap)
     skip = flags.pop("skip_bootstrap")
     request = None if skip else bootstrap_options.bootstrap_request(view, None, **flags)
+    _check_autostop(None, flags, skip)
     prepared = service.prepare(provider, name, given)
+    _check_autostop(prepared.provider, flags, skip)
     if app.store.exists(name):
         service.check_same_deployment(app.store.load(name), prepared.provider,
                                       prepared.options.model_dump(mode="json"))
@@ -69,6 +72,22 @@ def run_deploy(
     with view:
         result = service.deploy(provider, name, given, request, prepared=prepared)
     render_deploy(app.terminal, result, as_json)
+
+
+def _check_autostop(provider: Any | None, flags: dict[str, Any], skip: bool) -> None:
+    """Autostop flags the provider cannot honour, or that nothing would install, are bad input."""
+    from isaacctl.services.autostop import AutostopFlags, check_provider, settings_from
+
+    given = AutostopFlags(flags.get("autostop"), flags.get("autostop_action"), flags.get("autostop_command"),
+                          flags.get("max_cost"), flags.get("max_hours"))
+    if not given.given:
+        return
+    if skip:
+        raise UserError("--autostop: the watchdog is installed by bootstrap; leave out --skip-bootstrap, "
+                        "or run 'isaacctl autostop NAME ...' after 'isaacctl bootstrap'")
+    settings = settings_from(given)
+    if provider is not None:
+        check_provider(provider, settings)
 
 
 @app.callback()

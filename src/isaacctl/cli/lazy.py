@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "stop": ("isaacctl.cli.lifecycle", "stop_command", "Stop a cloud workstation: compute billing stops, the disk (and its bill) stays, running jobs end."),
     "start": ("isaacctl.cli.lifecycle", "start_command", "Start a stopped cloud workstation and wait until SSH answers."),
     "destroy": ("isaacctl.cli.deployments", "destroy_command", "Destroy a deployment: cloud resources are deleted and verified gone; adopted machines (local, ssh) lose only isaacctl's containers and are forgotten."),
+    "autostop": ("isaacctl.cli.autostop", "autostop_command", "Stop an idle workstation on its own: a watchdog on the machine checks jobs, interactive SSH sessions and GPU use, and stops it the way that ends that cloud's compute billing."),
+    "cost": ("isaacctl.cli.cost", "cost_command", "What each deployment cost: hours each machine ran x its catalog price (piece by piece across instance types and markets), its disk while it existed, each job's share, and totals per provider."),
     "check": ("isaacctl.cli.lifecycle", "check_command", "Check that cloud credentials work, and say whose they are."),
     "gc": ("isaacctl.cli.lifecycle", "gc_command", "List cloud resources isaacctl tagged that belong to no deployment in this state folder; delete the ones you name."),
     "tasks": ("isaacctl.cli.jobs", "tasks_command", "List the Isaac Lab tasks isaacctl knows and the RL libraries each supports."),

@@ -28,7 +28,8 @@ NAME_HELP = "Deployment name: a lowercase letter, then letters, digits or hyphen
 FIELD_PREFIX = "option_"
 # Flags every deploy command has: a provider field of the same name would be unreachable.
 RESERVED = {"name", "json", "dry_run", "yes", "help", "skip_bootstrap", "image", "gpus", "ngc_api_key_file",
-            "registry", "registry_user", "allow_unsupported_gpu", "allow_low_disk", "reach_timeout"}
+            "registry", "registry_user", "allow_unsupported_gpu", "allow_low_disk", "reach_timeout",
+            "autostop", "autostop_action", "autostop_command", "max_cost", "max_hours"}
 
 
 def flag_of(field_name: str) -> str:

@@ -67,11 +67,13 @@ def render_list(terminal: Terminal, records: list[DeploymentRecord], as_json: bo
     if not records:
         terminal.info("No deployments yet. Start with: isaacctl deploy local --name desk")
         return
-    headers = ["NAME", "PROVIDER", "STATUS", "HOST", "NODES", "TYPE", "GPU", "AGE"]
+    from isaacctl.services.autostop import describe
+
+    headers = ["NAME", "PROVIDER", "STATUS", "HOST", "NODES", "TYPE", "GPU", "AGE", "AUTOSTOP"]
     rows = []
     for r in records:
         rows.append([r.name, r.provider, r.status, r.address, node_states(r), r.instance_type or "-",
-                     r.gpu_summary, age(r.created_at)])
+                     r.gpu_summary, age(r.created_at), describe(r.autostop, r.autostop_decision)])
         if refreshed:
             error = errors.get(r.name)
             rows[-1].append(f"refresh failed: {error}" if error else "")
@@ -104,6 +106,12 @@ def render_status(terminal: Terminal, result: StatusResult, as_json: bool) -> No
     ]
     if record.last_error:
         rows.append(("last error", record.last_error))
+    if record.autostop is not None:
+        from isaacctl.cli.render_cost import decision_text
+        from isaacctl.services.autostop import describe
+
+        rows.append(("autostop", describe(record.autostop, record.autostop_decision)))
+        rows.append(("autostop decided", decision_text(record.autostop_decision)))
     if result.live is not None:
         reachable = result.live.get("reachable")
         rows.append(("reachable now", "-" if reachable is None else ("yes" if reachable else "no")))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from isaacctl.records import DeploymentRecord, HostFacts, Node, StepRecord
+    from isaacctl.records import AutostopDecision, AutostopSettings, DeploymentRecord, HostFacts, Node, StepRecord
 
 API_VERSION = 1
 
@@ -100,6 +100,23 @@ def deployment_view(record: DeploymentRecord) -> dict[str, Any]:
         "facts": facts_view(record.facts),
         "bootstrap": steps_view(record.bootstrap),
         "nodes": [node_view(node) for node in record.nodes],
+        "autostop": autostop_view(record.autostop, record.autostop_decision),
+    }
+
+
+def autostop_view(settings: AutostopSettings | None, decision: AutostopDecision | None) -> dict[str, Any] | None:
+    if settings is None and decision is None:
+        return None
+    return {
+        "idle_seconds": settings.idle_seconds if settings else None,
+        "action": settings.action if settings else None,
+        "command": settings.command if settings else None,
+        "max_cost_usd": settings.max_cost_usd if settings else None,
+        "max_hours": settings.max_hours if settings else None,
+        "gpu_threshold": settings.gpu_threshold if settings else None,
+        "last_decision": None if decision is None else {
+            "at": decision.at.isoformat(), "decision": decision.decision, "reason": decision.reason,
+            "idle_for_s": decision.idle_for_s, "read_at": decision.read_at.isoformat()},
     }
 
 

@@ -402,7 +402,21 @@ class DeploymentService:
                     live["reachable"] = False
                     live["error"] = error if len(record.nodes) == 1 else f"node {node.index}: {error}"
                     break
+            if live["reachable"] and record.autostop is not None:
+                self._learn_autostop(provider, record)
         return StatusResult(record, live)
+
+    def _learn_autostop(self, provider: Provider[Any], record: DeploymentRecord) -> None:
+        """The watchdog's last decision (and the stops it made while nobody looked) from the head."""
+        from isaacctl.services.autostop import learn_from_host
+
+        with self.store.lock(record.name):
+            try:
+                with provider.remote(record, str(self.store.paths(record.name).known_hosts), 0) as remote:
+                    learn_from_host(self.store, record, remote)
+            except RemoteError:
+                return
+            self.store.save(record)
 
     def refresh(self, name: str, lock_timeout: float | None = None) -> tuple[DeploymentRecord, list[NodeStatus]]:
         """Ask the provider about every node and save what it says in the record."""
@@ -412,10 +426,20 @@ class DeploymentService:
             record = self.store.load(name)
             provider, _ = self.provider_for(record)
             statuses = provider.query(record)
+            from isaacctl.services import autostop
+
+            noticed = autostop.noticed(record, statuses)
             notes = learn_status(record, statuses)
             self.store.save(record)
             for note in notes:
                 self.store.append_event(name, "node.lost", note=note)
+            if noticed is not None:
+                self.store.append_event(name, "autostop.noticed", action=noticed)
+        if noticed == "destroy":
+            # the watchdog stopped (or deleted) the machine meant to be destroyed: the rest
+            # (disks, network, state) goes now, with the user's credentials, which it never had
+            self.progress(f"{name} was stopped by its autostop watchdog to be destroyed: destroying the rest")
+            self.destroy(name)
         return record, statuses
 
     def list_deployments(self, refresh: bool = False) -> list[ListEntry]:
@@ -461,6 +485,9 @@ class DeploymentService:
                 self.store.append_event(name, "destroy.failed", reason=reason)
                 raise
             self.store.append_event(name, "destroy.done")
+            from isaacctl.services import cost
+
+            cost.archive(self.store, record)  # `cost` still counts a destroyed deployment
             self.store.remove(name)
         return result
 

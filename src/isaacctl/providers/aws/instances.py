@@ -204,6 +204,9 @@ def launch(
                 "VolumeSize": options.disk_gb, "VolumeType": "gp3", "DeleteOnTermination": True, "Encrypted": True,
             }}],
             MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
+            # a shutdown from inside (the autostop watchdog) stops the instance, ending compute
+            # billing with the disk kept; "terminate" would lose the disk
+            InstanceInitiatedShutdownBehavior="stop",
             TagSpecifications=[tag_spec(kind, identity) for kind in ("instance", "volume", "network-interface")],
         )
         if placement["group"]:

@@ -436,6 +436,47 @@ RUNTIME_STEPS = {
 }
 
 
+# -- autostop: the idle watchdog on the host (services/autostop.py), for every runtime ---------
+def _autostop_wanted(ctx: StepContext):
+    from isaacctl.services.autostop import AutostopFlags, settings_from
+
+    flags = ctx.settings.autostop or AutostopFlags()
+    if not flags.given:
+        return ctx.record.autostop
+    return settings_from(flags, ctx.record.autostop)
+
+
+def _autostop_inputs(ctx: StepContext) -> dict[str, Any]:
+    wanted = _autostop_wanted(ctx)
+    return {"settings": None if wanted is None else wanted.model_dump(mode="json", exclude={"set_at"}),
+            "scripts": [template_text(f"autostop/{name}") for name in (
+                "watchdog.py", "install.py", "isaacctl-autostop.service", "isaacctl-autostop.timer")]}
+
+
+def autostop_in_place(ctx: StepContext) -> bool:
+    wanted = _autostop_wanted(ctx)
+    if wanted is None and ctx.record.autostop is None:
+        return True  # never installed (`autostop off` clears the record): no need to ask the host
+    there = ctx.run(["test", "-f", f"{ctx.host_root}/autostop/config.json"], timeout=60).ok
+    return there == (wanted is not None)
+
+
+def install_autostop(ctx: StepContext) -> None:
+    from isaacctl.providers.registry import get_provider
+    from isaacctl.services import autostop
+
+    wanted = _autostop_wanted(ctx)
+    mode = autostop.install(ctx.remote, ctx.store, ctx.record, get_provider(ctx.record.provider), wanted,
+                            ctx.node_index)
+    ctx.write_log(f"autostop watchdog: {mode}")
+    ctx.record.autostop = wanted
+
+
+STEPS += (Step("autostop", "idle watchdog on the host", install_autostop, check=autostop_in_place,
+               inputs=_autostop_inputs),)
+RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STEPS.items()}
+
+
 def steps_for(runtime: str) -> tuple[Step, ...]:
     return tuple(step for step in STEPS if step.name in RUNTIME_STEPS[runtime])
 
