@@ -220,6 +220,44 @@ class DeploymentRecord(_Model):
         return gpu_summary(self.facts)
 
 
+ManagedState = Literal["running", "recovering", "succeeded", "failed", "cancelled"]
+
+
+class ManagedSettings(_Model):
+    """`train --managed`: isaacctl keeps the run going across preemptions (services/managed)."""
+
+    max_restarts: int = 5
+    fallback_on_demand: bool = False
+    checkpoint_bucket: str | None = None
+    # The whole run's iterations: each resume is given what is left after its checkpoint, so
+    # the resumed run ends where the first one would have.
+    total_iterations: int
+    state: ManagedState = "running"
+    # Set before a recovery starts and cleared once the job runs again: a controller killed in
+    # between finds it and carries on, and a failed container meanwhile is not the job failing.
+    recovering_since: datetime | None = None
+    last_seen_running: datetime | None = None
+    last_sync: datetime | None = None
+
+
+class ManagedAttempt(_Model):
+    """One recovery: why, what was done, where the job went, and from which checkpoint."""
+
+    number: int
+    at: datetime
+    reason: str
+    action: str = ""  # "start" (same instance), "redeploy" (new instance), "resume" (host kept running)
+    where: str | None = None  # "aws us-east-1b spot i-0abc"
+    checkpoint: str | None = None  # the file it resumed from (None: from the start)
+    from_iteration: int | None = None
+    job: str | None = None  # the run that carries on (its container and folder)
+    result: Literal["ok", "failed", "running"] = "running"
+    error: str | None = None
+    lost_seconds: float | None = None
+    # a redeploy deletes the old machine's resources once, before making new ones
+    destroyed_old: bool = False
+
+
 JobStatus = Literal["starting", "running", "unknown", "succeeded", "failed", "cancelled"]
 FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
 
@@ -248,6 +286,13 @@ class JobRecord(_Model):
     mean_reward: float | None = None
     checkpoint: str | None = None  # evaluate: the checkpoint it played, host path
     error: str | None = None
+    # `train --managed` (None: an ordinary job). Each recovery is an attempt; `container`,
+    # `host_dir` and `command` are always the run that carries on now.
+    managed: ManagedSettings | None = None
+    restarts: int = 0
+    attempts: list[ManagedAttempt] = Field(default_factory=list)
+    lost_seconds: float = 0.0  # wall time without a running job, summed over recoveries
+    runs_on: str | None = None  # where it runs now: "aws us-east-1b spot i-0abc"
 
     @property
     def finished(self) -> bool:

@@ -298,6 +298,18 @@ class StateStore:
         except FileNotFoundError:
             raise JobNotFound(f"job: no job {job_id!r} on deployment {name!r}") from None
 
+    def remove_job(self, name: str, job_id: str) -> None:
+        """A job record folded into another (a managed job's resumed run takes over its record)."""
+        (self.paths(name).jobs / f"{job_id}.json").unlink(missing_ok=True)
+
+    @property
+    def watch_folder(self) -> Path:
+        """`isaacctl watch`'s lock, pid file and log: a dot-folder, as 'watch' is a valid
+        deployment name whose destroy would remove them."""
+        path = self.root / ".watch"
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+
     def jobs(self, name: str) -> list[JobRecord]:
         from isaacctl.records import JobRecord
 

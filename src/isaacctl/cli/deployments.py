@@ -62,6 +62,14 @@ def destroy_command(
 
     app = app_of(ctx)
     record = app.store.load(name)  # a missing or invalid name fails here, before asking
+    if not yes:
+        from isaacctl.services.managed import ManagedService
+
+        kept = ManagedService(app.store).running_on(name)
+        if kept:  # the recovery loop would bring it back: only an explicit --yes ends it
+            from isaacctl.errors import UserError
+
+            raise UserError(f"--yes: managed job {kept[0].id} runs on {name}; cancel it first or pass --yes")
     confirm_or_refuse(app, yes, "destroy", f"Destroy {record.provider} deployment {name!r}?")
     with app.terminal.spinner(f"destroying {name}") as progress:
         result = app.deployments(progress).destroy(name)

@@ -33,7 +33,7 @@ def job_service(app: App) -> "JobService":
 
 
 def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: Optional[str],
-           follow: bool, as_json: bool) -> None:
+           follow: bool, as_json: bool, managed: Optional[dict] = None) -> None:
     from isaacctl.cli.render_jobs import render_started
     from isaacctl.services.jobs.spec import build_spec
 
@@ -47,7 +47,16 @@ def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: 
     listed = deployment_tasks(app.store, record, service.generation(record), None)
     spec = build_spec(flags, config, generation=service.generation(record), notice=app.terminal.warning,
                       listed=listed)
+    if managed is not None:  # services/managed: checked before anything starts
+        from isaacctl.services.managed import ManagedService
+
+        keeper = ManagedService(app.store, app.terminal.info)
+        settings = keeper.settings_for(flags, library=str(spec.rl_library), total_iterations=spec.max_iterations,
+                                       **managed)
     job = service.submit(record.name, spec)
+    if managed is not None:
+        job = keeper.enrol(job, settings)
+        app.terminal.info("managed: recovery runs while 'isaacctl watch' (or 'watch --daemon') runs")
     render_started(app.terminal, job, as_json)
     if follow:
         _follow(app, service, job, tail=None)
@@ -103,6 +112,10 @@ def train_command(
     force: bool = FORCE,
     follow: bool = FOLLOW,
     as_json: bool = JSON,
+    managed: bool = typer.Option(False, "--managed", help="Keep the run going across preemptions (docs/managed.md)."),
+    max_restarts: int = typer.Option(5, "--max-restarts", help="With --managed: recoveries before giving up."),
+    fallback_on_demand: bool = typer.Option(False, "--fallback-on-demand", help="With --managed: redeploy on demand when spot has no room."),
+    checkpoint_bucket: Optional[str] = typer.Option(None, "--checkpoint-bucket", help="With --managed: object storage for checkpoints (not supported yet)."),
     overrides: Optional[List[str]] = typer.Argument(None, help="Hydra overrides after --, e.g. env.scene.num_envs=64."),
 ) -> None:
     """Train a policy with Isaac Lab in a detached container on the workstation.
@@ -116,7 +129,23 @@ def train_command(
                  gpus=gpus, resume=resume, run_name=run_name, extension=str(extension) if extension else None,
                  overrides=list(overrides or []), force=force or None)
     _require_task(task, config)
-    _start(ctx, flags, config, deployment, follow, as_json)
+    _start(ctx, flags, config, deployment, follow, as_json,
+           _managed_flags(managed, max_restarts, fallback_on_demand, checkpoint_bucket))
+
+
+def _managed_flags(managed: bool, max_restarts: int, fallback_on_demand: bool,
+                   checkpoint_bucket: Optional[str]) -> Optional[dict]:
+    from isaacctl.errors import UserError
+    from isaacctl.services.managed import check_flags
+
+    if not managed:
+        given = [flag for flag, on in (("--max-restarts", max_restarts != 5), ("--fallback-on-demand", fallback_on_demand),
+                                       ("--checkpoint-bucket", checkpoint_bucket is not None)) if on]
+        if given:
+            raise UserError(f"{given[0]}: only with --managed")
+        return None
+    check_flags(max_restarts=max_restarts, checkpoint_bucket=checkpoint_bucket)
+    return {"max_restarts": max_restarts, "fallback_on_demand": fallback_on_demand}
 
 
 def evaluate_command(
@@ -219,7 +248,13 @@ def cancel_command(
 
     app = app_of(ctx)
     check_grace(grace)
-    record = job_service(app).cancel(job, deployment, grace=grace)
+    found = app.store.find_job(job, deployment)
+    if found.managed is not None and found.managed.state in ("running", "recovering"):
+        from isaacctl.services.managed import ManagedService
+
+        record = ManagedService(app.store, app.terminal.info).cancel(found, grace)  # recovery stops too
+    else:
+        record = job_service(app).cancel(job, deployment, grace=grace)
     render_job(app.terminal, record, as_json)
 
 

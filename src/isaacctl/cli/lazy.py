@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("isaacctl.cli.jobs", "evaluate_command", "Play a trained policy (Isaac Lab's play.py) and record a video."),
     "jobs": ("isaacctl.cli.jobs", "jobs_command", "List jobs: status, duration, last logged step and mean reward."),
     "logs": ("isaacctl.cli.jobs", "logs_command", "Show a job's output."),
+    "watch": ("isaacctl.cli.watch", "watch_command", "Keep managed jobs going: recover preempted ones and sync their checkpoints home."),
     "cancel": ("isaacctl.cli.jobs", "cancel_command", "Stop a job: interrupt first so the run can save, kill after a grace period."),
     "tensorboard": ("isaacctl.cli.tensorboard", "tensorboard_command", "Run TensorBoard over all of a deployment's jobs and forward it here through SSH."),
     "fetch-logs": ("isaacctl.cli.artifacts", "fetch_logs_command", "Bring jobs' results home: checkpoints/, metrics.csv, config.json, videos/, output.txt and the raw run folder."),

@@ -1,0 +1,307 @@
+"""Managed training on spot (issue 15): preemptions injected on moto while a long stand-in run
+goes on; the run resumes from its last checkpoint on the same or a new instance, every
+iteration is in the final run once (repeats only within one save interval), and nothing tagged
+leaks when a redeploy replaces the instance.
+
+How a preemption is simulated: the "instance" is the loopback sshd sharing this machine's
+Docker, so taking the instance away in moto (stop or terminate) does not stop anything here.
+The test then does what the cloud would have done to the machine: it kills the job's container
+(`docker kill`), and for a terminated instance it also deletes the job's folders on the host (the
+disk is gone). It stops the instance first and kills the container second, as a real machine
+loses its containers only once it is going away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+SLOW_IMAGE = "isaacctl-test/isaac-lab-slow:2.3.2"
+TOTAL = 300
+SAVE = 20  # agent.save_interval: the most a resume may repeat
+
+
+@pytest.fixture(scope="module")
+def slow_image(standin_image_local):
+    """The stand-in at 0.04 s an iteration, so a run lasts long enough to be preempted."""
+    built = subprocess.run(["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
+                           input=f"FROM {standin_image_local}\nENV STANDIN_ITERATION_SECONDS=0.04\n",
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    return SLOW_IMAGE
+
+
+@pytest.fixture
+def workstation(aws, cli, sshd, slow_image):
+    sshd.write_ssh_config(cli.ssh_config, ["*"])
+    made = cli("deploy", "aws", "--name", "ws1", "--yes", "--spot", "--instance-type", "g6e.2xlarge",
+               "--gpus", "none", "--image", slow_image, timeout=900)
+    assert made.returncode == 0, made.stderr
+    record = status(cli)
+    yield aws, record
+    _remove_containers(record["id"])
+
+
+def status(cli):
+    return json.loads(cli("status", "ws1", "--json").stdout)["data"]
+
+
+def job_of(cli, job_id):
+    return next(j for j in json.loads(cli("jobs", "-d", "ws1", "--json").stdout)["data"] if j["id"] == job_id)
+
+
+def _remove_containers(deployment_id):
+    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
+                           capture_output=True, text=True).stdout.split()
+    if found:
+        subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
+
+
+def start_managed(cli, *extra):
+    started = cli("train", "-d", "ws1", "--task", "Isaac-Cartpole-Direct-v0", "--managed",
+                  "--max-iterations", str(TOTAL), *extra, "--json", "--", f"agent.save_interval={SAVE}")
+    assert started.returncode == 0, started.stderr
+    return json.loads(started.stdout)["data"]["id"]
+
+
+def watch_once(cli):
+    done = cli("watch", "--once", "--sync-interval", "1", timeout=900)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def home_checkpoints(cli, job_id):
+    logs = cli.state_dir / "ws1" / "artifacts" / job_id / "logs"
+    return sorted(int(m.group(1)) for p in logs.rglob("model_*.pt") if (m := re.fullmatch(r"model_(\d+)\.pt", p.name)))
+
+
+def until_synced(cli, job_id, at_least, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        watch_once(cli)
+        if [n for n in home_checkpoints(cli, job_id) if n >= at_least]:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no checkpoint >= {at_least} came home: {home_checkpoints(cli, job_id)}")
+
+
+def preempt(aws, record, job, how):
+    """What the cloud does to the machine (see the module's docstring)."""
+    ec2 = aws.client()
+    instance = record["nodes"][0]["instance_id"]
+    if how == "stop":
+        ec2.stop_instances(InstanceIds=[instance])
+    else:
+        ec2.terminate_instances(InstanceIds=[instance])
+    subprocess.run(["docker", "kill", job["container"]], capture_output=True)
+    if how == "terminate":
+        shutil.rmtree(Path(record["host_root"]) / "jobs", ignore_errors=True)
+
+
+def until_finished(cli, job_id, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        watch_once(cli)
+        job = job_of(cli, job_id)
+        if job["managed"]["state"] != "running" or job["status"] not in ("running", "starting", "unknown"):
+            if job["managed"]["state"] in ("succeeded", "failed", "cancelled"):
+                return job
+        time.sleep(1)
+    raise AssertionError(f"{job_id} did not finish: {job_of(cli, job_id)}")
+
+
+def iterations(outputs):
+    """Every 'Learning iteration N/T' of every run, in order."""
+    seen = []
+    for text in outputs:
+        seen += [int(n) for n in re.findall(r"Learning iteration (\d+)/\d+", text)]
+    return seen
+
+
+def outputs_of(host_root, job):
+    runs = [job["id"]] + [a["job"] for a in job["attempts"] if a.get("job")]
+    return [(Path(host_root) / "jobs" / run / "output.txt").read_text() for run in runs
+            if (Path(host_root) / "jobs" / run / "output.txt").exists()]
+
+
+def check_every_iteration_once(seen, resumed_from):
+    assert set(seen) == set(range(TOTAL)), sorted(set(range(TOTAL)) - set(seen))
+    repeated = len(seen) - TOTAL
+    assert 0 <= repeated <= (SAVE + 1) * len(resumed_from), (repeated, resumed_from)
+
+
+def test_a_stopped_spot_instance_is_started_again_and_the_run_resumes_on_its_disk(workstation, cli):
+    aws, record = workstation
+    job_id = start_managed(cli)
+    until_synced(cli, job_id, 2 * SAVE)
+    job = job_of(cli, job_id)
+    preempt(aws, record, job, "stop")
+
+    finished = until_finished(cli, job_id)
+    assert finished["status"] == "succeeded" and finished["managed"]["state"] == "succeeded"
+    assert finished["restarts"] == 1
+    attempt = finished["attempts"][0]
+    assert attempt["action"] == "start" and attempt["result"] == "ok"
+    assert attempt["from_iteration"] >= 2 * SAVE and attempt["checkpoint"].endswith(f"model_{attempt['from_iteration']}.pt")
+    assert record["nodes"][0]["instance_id"] in finished["runs_on"]  # the same instance
+    assert finished["lost_seconds"] > 0
+    host = status(cli)
+    seen = iterations(outputs_of(host["host_root"], finished))
+    check_every_iteration_once(seen, [attempt["from_iteration"]])
+    assert TOTAL - 1 in home_checkpoints(cli, job_id)  # the last checkpoint came home too
+
+
+def test_a_terminated_instance_is_replaced_elsewhere_from_the_checkpoint_synced_home(workstation, cli):
+    aws, record = workstation
+    old = record["nodes"][0]["instance_id"]
+    job_id = start_managed(cli)
+    until_synced(cli, job_id, 2 * SAVE)
+    job = job_of(cli, job_id)
+    preempt(aws, record, job, "terminate")
+    newest = max(home_checkpoints(cli, job_id))
+    # preempted during a checkpoint upload: rsync's temporary file of a newer one is all that came
+    # home of it; it must not be taken for a checkpoint
+    torn = next((cli.state_dir / "ws1" / "artifacts" / job_id / "logs").rglob(f"model_{newest}.pt")).parent
+    (torn / f".model_{newest + SAVE}.pt.Ab12Cd").write_bytes(b"PK\x03\x04 torn")
+
+    finished = until_finished(cli, job_id)
+    assert finished["status"] == "succeeded", finished
+    attempt = finished["attempts"][0]
+    assert attempt["action"] == "redeploy" and attempt["from_iteration"] == newest
+    now = status(cli)
+    new = now["nodes"][0]["instance_id"]
+    assert new != old and new in finished["runs_on"]
+    assert now["zone"] != record["zone"]  # the next zone first
+    # nothing of the old instance is left, and one of each kind is there now
+    assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
+    assert old not in [rid for _, rid in aws.tagged("ws1")]
+    seen = iterations(outputs_of(now["host_root"], finished))
+    # the first run's output went with its disk: what is left starts at the checkpoint
+    assert min(seen) == newest and set(seen) == set(range(newest, TOTAL))
+
+    destroyed = cli("destroy", "ws1", "--yes", timeout=600)
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert aws.tagged("ws1") == []
+
+
+def test_the_controller_killed_mid_recovery_carries_on_when_started_again(workstation, cli):
+    aws, record = workstation
+    job_id = start_managed(cli)
+    until_synced(cli, job_id, SAVE)
+    preempt(aws, record, job_of(cli, job_id), "terminate")
+    events = cli.state_dir / "ws1" / "events.jsonl"
+    before = len(events.read_text().splitlines())
+    controller = subprocess.Popen([sys.executable, "-m", "isaacctl", "watch", "--interval", "1"],
+                                  env=cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            new = [json.loads(line) for line in events.read_text().splitlines()[before:] if line.strip()]
+            if any(e.get("event") == "resource.created" and e.get("kind") == "instance" for e in new):
+                break
+            assert controller.poll() is None
+            time.sleep(0.05)
+        os.kill(controller.pid, signal.SIGKILL)  # the new instance exists, nothing runs on it yet
+        controller.wait(10)
+    finally:
+        if controller.poll() is None:
+            controller.kill()
+            controller.wait(10)
+    assert job_of(cli, job_id)["managed"]["state"] == "recovering"
+
+    finished = until_finished(cli, job_id)
+    assert finished["status"] == "succeeded" and finished["restarts"] == 1
+    assert len(finished["attempts"]) == 1 and finished["attempts"][0]["result"] == "ok"
+    assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
+    seen = iterations(outputs_of(status(cli)["host_root"], finished))
+    assert set(seen) == set(range(finished["attempts"][0]["from_iteration"], TOTAL))
+
+
+def test_preempted_again_during_the_bootstrap_of_its_replacement(workstation, cli):
+    aws, record = workstation
+    job_id = start_managed(cli)
+    until_synced(cli, job_id, SAVE)
+    preempt(aws, record, job_of(cli, job_id), "terminate")
+    events = cli.state_dir / "ws1" / "events.jsonl"
+    before = len(events.read_text().splitlines())
+    controller = subprocess.Popen([sys.executable, "-m", "isaacctl", "watch", "--once"],
+                                  env=cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            new = [json.loads(line) for line in events.read_text().splitlines()[before:] if line.strip()]
+            if any(e.get("event") == "bootstrap.start" for e in new):
+                break
+            time.sleep(0.05)
+        replacement = status(cli)["nodes"][0]["instance_id"]
+        aws.client().stop_instances(InstanceIds=[replacement])  # the cloud takes it back mid-bootstrap
+        controller.wait(600)
+    finally:
+        if controller.poll() is None:
+            controller.kill()
+            controller.wait(10)
+        controller.stderr.close()
+    assert not subprocess.run(["docker", "ps", "-q", "--filter", f"label=isaacctl.job={job_id}"],
+                              capture_output=True, text=True).stdout.strip()  # nothing started on it
+
+    finished = until_finished(cli, job_id)
+    assert finished["status"] == "succeeded" and finished["restarts"] == 1
+    assert "preempted again" in (finished["attempts"][0].get("error") or "") or finished["attempts"][0]["result"] == "ok"
+    assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
+
+
+def test_cancel_stops_recovery_and_destroy_asks_for_yes_while_a_managed_job_runs(workstation, cli):
+    aws, record = workstation
+    job_id = start_managed(cli)
+    refused = cli("destroy", "ws1")
+    assert refused.returncode == 2 and refused.stderr.count("error:") == 1 and "--yes" in refused.stderr
+    assert job_id in refused.stderr
+    preempt(aws, record, job_of(cli, job_id), "stop")
+    cancelled = cli("cancel", job_id, "--grace", "0", "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    job = job_of(cli, job_id)
+    assert job["status"] == "cancelled" and job["managed"]["state"] == "cancelled"
+    watch_once(cli)  # recovery leaves it alone: the instance stays stopped
+    state = aws.client().describe_instances(InstanceIds=[record["nodes"][0]["instance_id"]])
+    assert state["Reservations"][0]["Instances"][0]["State"]["Name"] == "stopped"
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["--max-restarts", "-1"], "--max-restarts"),
+    (["--max-restarts", "101"], "--max-restarts"),
+    (["--checkpoint-bucket", "ftp://x"], "--checkpoint-bucket"),
+    (["--checkpoint-bucket", "s3://bucket/runs"], "--checkpoint-bucket"),
+    (["--resume", "train-x"], "--resume"),
+    (["--rl-library", "skrl"], "--managed"),
+    (["--no-max"], "--max-iterations"),
+])
+def test_bad_managed_flags_exit_2_naming_the_flag(cli, sshd, standin_image_local, args, flag):
+    sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
+    made = cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none", "--image",
+               standin_image_local, "--host-dir", str(sshd.home / "isaacctl"), timeout=600)
+    assert made.returncode == 0, made.stderr
+    base = ["train", "--task", "Isaac-Cartpole-Direct-v0", "--managed"]
+    if args != ["--no-max"]:
+        base += ["--max-iterations", "10"]
+    result = cli(*base, *[a for a in args if a != "--no-max"])
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and flag in lines[0], result.stderr
+    assert not (cli.state_dir / "ws1" / "jobs").exists() or not list((cli.state_dir / "ws1" / "jobs").iterdir())
+    loose = cli("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-restarts", "3")
+    assert loose.returncode == 2 and "--max-restarts" in loose.stderr
+    bad = cli("watch", "--interval", "0")
+    assert bad.returncode == 2 and "--interval" in bad.stderr
