@@ -7,6 +7,7 @@ run every container with `--network none`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -424,14 +425,18 @@ def test_play_without_video_runs_until_sigint(standin_image, tmp_path):
 
 
 @pytest.mark.docker
-def test_distributed_runs_rank0_once(standin_image, tmp_path):
+def test_distributed_ranks_really_meet_and_rank0_writes_the_run(standin_image, tmp_path):
+    """The real torchrun and torch.distributed (gloo): two ranks all-reduce; only rank 0
+    writes events, the other its own rank_1/."""
     proc = run_standin(tmp_path, "./isaaclab.sh -p -m torch.distributed.run --nnodes=1 --nproc_per_node=2 "
                                  f"{RL}/rsl_rl/train.py --task Isaac-Cartpole-Direct-v0 --headless "
                                  "--max_iterations 2 --distributed")
     assert proc.returncode == 0, proc.stderr
-    assert "simulating 2 process(es)" in proc.stdout
+    assert "rank 1/2 (node 0, local rank 1) joined over gloo: all-reduce sum 3" in proc.stdout
     run = only((tmp_path / "rsl_rl" / "cartpole_direct").iterdir())
     only(run.glob("events.out.tfevents.*"))
+    assert json.loads((run / "distributed.json").read_text())["all_reduce_sum"] == 3
+    assert json.loads((run / "rank_1" / "distributed.json").read_text())["rank"] == 1
     proc = run_standin(tmp_path, f"./isaaclab.sh -p {RL}/rsl_rl/train.py --task Isaac-Cartpole-Direct-v0 "
                                  "--headless --distributed")
     assert proc.returncode == 1

@@ -17,6 +17,14 @@
 #   STANDIN_CACHE_DIR      where rootfs tarballs and downloaded .debs are kept
 #   STANDIN_DEBIAN_MIRROR  Debian mirror for debootstrap (build time only)
 #   STANDIN_REBUILD_BASE=1 ignore both caches and run debootstrap again
+#   STANDIN_TORCH_WHEEL    the torch CPU wheel for Python 3.11 (default: /opt/wheels/torch-*+cpu-cp311-*.whl)
+#   STANDIN_TORCH_DEPS     a folder of its dependencies' wheels (default: $STANDIN_CACHE_DIR/torch-deps,
+#                          filled once with `pip download` when PyPI is reachable)
+#   STANDIN_NO_TORCH=1     build without torch (the distributed tests then skip)
+#
+# torch is there for the distributed path only: torchrun and torch.distributed (gloo on the
+# CPU) are the real ones, so ranks really rendezvous. It costs ~190 MB of wheel, ~0.7 GB
+# installed, one layer shared by both generations' images and built once (layer cache).
 set -euo pipefail
 
 GENERATION=2
@@ -115,6 +123,40 @@ else
     log "imported $BASE_REF"
 fi
 log "base stage: $(elapsed "$T_BASE") s"
+
+# ---- 1b. torch for the distributed path ----------------------------------
+TORCH_DEPS=(filelock typing-extensions sympy mpmath networkx jinja2 markupsafe fsspec)
+STAGE=$HERE/.torch-wheels
+stage_torch() {
+    rm -rf "$STAGE"
+    mkdir -p "$STAGE"
+    [[ "${STANDIN_NO_TORCH:-0}" == 1 ]] && { log "STANDIN_NO_TORCH=1: no torch in the image"; return; }
+    local wheel=${STANDIN_TORCH_WHEEL:-}
+    if [[ -z "$wheel" ]]; then
+        wheel=$(find /opt/wheels -maxdepth 1 -name 'torch-*+cpu-cp311-*.whl' 2>/dev/null | sort | tail -n 1)
+    fi
+    if [[ -z "$wheel" || ! -f "$wheel" ]]; then
+        log "WARNING: no torch CPU wheel for Python 3.11 (STANDIN_TORCH_WHEEL): no torch in the image"
+        return
+    fi
+    local deps=${STANDIN_TORCH_DEPS:-$CACHE_DIR/torch-deps}
+    if [[ $(find "$deps" -maxdepth 1 -name '*.whl' 2>/dev/null | wc -l) -lt ${#TORCH_DEPS[@]} ]]; then
+        mkdir -p "$deps"
+        log "downloading torch's dependencies into $deps"
+        python3 -m pip download --quiet --disable-pip-version-check --only-binary=:all: --no-deps \
+            --python-version 3.11 --implementation cp --abi cp311 --platform manylinux2014_x86_64 \
+            --dest "$deps" "${TORCH_DEPS[@]}" >/dev/null 2>&1 || true
+    fi
+    if [[ $(find "$deps" -maxdepth 1 -name '*.whl' 2>/dev/null | wc -l) -lt ${#TORCH_DEPS[@]} ]]; then
+        log "WARNING: torch's dependencies are not in $deps (and PyPI did not answer): no torch in the image"
+        return
+    fi
+    # hard links where the file system allows: the wheel is 190 MB
+    ln -f "$wheel" "$STAGE/" 2>/dev/null || cp "$wheel" "$STAGE/"
+    for dep in "$deps"/*.whl; do ln -f "$dep" "$STAGE/" 2>/dev/null || cp "$dep" "$STAGE/"; done
+    log "torch: $(basename "$wheel") and ${#TORCH_DEPS[@]} dependencies"
+}
+stage_torch
 
 # ---- 2. stand-in image ---------------------------------------------------
 T_BUILD=$(now)

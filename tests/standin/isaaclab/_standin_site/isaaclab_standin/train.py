@@ -561,7 +561,7 @@ def main_v3(library: str, argv: list[str]) -> int:
 
 def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
     common.install_signal_handlers()
-    driver = None
+    driver = group = None
     try:
         if prepare is None:
             parser = cli.build_parser(library, "train")
@@ -581,9 +581,10 @@ def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
             if "LOCAL_RANK" not in os.environ:
                 raise common.fail("TypeError: int() argument must be a string, a bytes-like object or a real "
                                   "number, not 'NoneType' (--distributed needs torch.distributed.run)")
-            local_rank = int(os.environ["LOCAL_RANK"])
-            rank = int(os.environ.get("RANK", local_rank))
-            world = int(os.environ.get("WORLD_SIZE", "1"))
+            from .distributed import Group
+
+            group = Group()  # the real rendezvous: returns once every rank of every node joined
+            local_rank, rank, world = group.local_rank, group.rank, group.world
         rank0 = rank == 0
         out(common.banner(library, "train", task))
         if common.GENERATION == 3:
@@ -598,6 +599,8 @@ def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
 
         driver = DRIVERS[library](task, args, env_cfg, agent_cfg, rank0, world)
         driver.setup()
+        if group is not None:
+            group.write(driver.run_dir)
         out(f"[INFO]: Base environment: {task.name} ({task.entry_point})")
         out(f"\tEnvironment device    : {env_cfg['sim']['device']}")
         out(f"\tEnvironment seed      : {env_cfg['seed']}")
@@ -621,6 +624,8 @@ def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
             if sleep:
                 time.sleep(sleep)
             m = curve.at(it)
+            if group is not None:  # as gradients are: every rank waits for every other, every iteration
+                m["reward"] = group.mean(m["reward"])
             driver.metrics = m
             it_time = max(time.time() - t0, 1e-6)
             driver.log(it, m, it_time)
@@ -630,6 +635,8 @@ def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
                 _train_videos(driver, args, (it + 1) * driver.horizon(), videos_done)
         driver.finish()
         driver.close()
+        if group is not None:
+            group.close()
         if driver.rank0:
             out(f"Training time: {round(time.time() - t_train, 2)} seconds")
         out(f"[STANDIN] Training finished: {driver.run_dir}")

@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import signal
+import subprocess
 import sys
+import time
 from datetime import datetime
 
 from . import catalog, cli, common
@@ -177,31 +181,71 @@ def run_rl(mode: str, argv: list[str]) -> int:
     return play.main_v3(library, rest)
 
 
+TORCHRUN_ARGS = ("nnodes", "node_rank", "master_addr", "master_port", "rdzv_backend", "rdzv_endpoint", "rdzv_id",
+                 "max_restarts", "monitor_interval", "start_method", "role", "tee", "redirects",
+                 "local_ranks_filter", "log_dir")
+
+
 def train_multigpu(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="isaaclab train_multigpu", add_help=True)
-    parser.add_argument("--rl_library", choices=LIBRARIES, required=True)
-    parser.add_argument("--num_gpus", type=int, required=True)
-    for name in ("--nnodes", "--node_rank", "--master_addr", "--master_port", "--rdzv_backend",
-                 "--rdzv_endpoint", "--rdzv_id"):
-        parser.add_argument(name, type=str, default=None)
+    """As isaaclab 3.0.0's (isaaclab/cli/multigpu.py, isaaclab_rl/entrypoints/multigpu.py): the
+    real torchrun with the rendezvous options passed on, one --run_timestamp for every rank
+    unless given (so nodes given the same one share a run folder name), console output of local
+    rank 0 only, and a supervisor that forwards SIGINT/SIGTERM to the whole worker group."""
+    parser = argparse.ArgumentParser(prog="train_multigpu", allow_abbrev=False)
+    parser.add_argument("--rl_library", choices=LIBRARIES, default="rsl_rl")
+    parser.add_argument("--num_gpus", "--nproc_per_node", dest="nproc_per_node", default="gpu")
+    for name in TORCHRUN_ARGS:
+        parser.add_argument(f"--{name}", default=None)
+    parser.add_argument("--log_all_ranks", action="store_true")
+    parser.add_argument("--dry_run", action="store_true")
     try:
         args, rest = parser.parse_known_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     if args.rl_library in NO_DISTRIBUTED:
-        common.err(f"train_multigpu: error: {args.rl_library} does not support distributed training")
+        sys.stderr.write(f"train_multigpu: error: argument --rl_library: invalid choice: '{args.rl_library}'\n")
         return 2
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    launch = ["python", "-m", "torch.distributed.run", f"--nnodes={args.nnodes or 1}",
-              f"--nproc_per_node={args.num_gpus}", "-m", "isaaclab", "train", "--rl_library", args.rl_library,
-              *rest, f"--run_timestamp={stamp}", "--distributed"]
-    common.out("[INFO] Launching: " + " ".join(launch))
-    os.environ.update({"LOCAL_RANK": "0", "RANK": "0", "WORLD_SIZE": str(args.num_gpus),
-                       "LOCAL_WORLD_SIZE": str(args.num_gpus), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"})
-    common.out(f"[STANDIN] torch.distributed.run: simulating {args.num_gpus} process(es); running rank 0 only")
-    from . import train
+    if not any(a == "--run_timestamp" or a.startswith("--run_timestamp=") for a in rest):
+        rest.append(f"--run_timestamp={datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(args.nproc_per_node)]
+    for name in TORCHRUN_ARGS:
+        if getattr(args, name) is not None:
+            command += [f"--{name}", str(getattr(args, name))]
+    if not args.log_all_ranks and args.local_ranks_filter is None:
+        command += ["--local_ranks_filter", "0"]
+    command += ["-m", "isaaclab", "train", "--rl_library", args.rl_library, *rest]
+    if "--distributed" not in rest:
+        command.append("--distributed")
+    if args.dry_run:
+        print(shlex.join(command))
+        return 0
+    print(f"[INFO] Launching distributed workers with: {shlex.join(command)}", flush=True)
+    return _supervise(command)
 
-    return train.main_v3(args.rl_library, [*rest, "--run_timestamp", stamp, "--distributed"])
+
+def _supervise(command: list[str]) -> int:
+    proc = subprocess.Popen(command, start_new_session=True)
+    group = os.getpgid(proc.pid)
+
+    def forward(signum, frame):
+        try:
+            os.killpg(group, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    code = proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # workers that outlived torchrun
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            break
+        time.sleep(0.2)
+    else:
+        forward(signal.SIGKILL, None)
+    return code
 
 
 def benchmark(argv: list[str]) -> int:
