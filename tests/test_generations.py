@@ -14,6 +14,7 @@ from isaacctl import tfevents
 from isaacctl.errors import UserError
 from isaacctl.isaaclab import (
     JobRequest,
+    Rendezvous,
     Resume,
     generation,
     generation_for,
@@ -25,9 +26,9 @@ from isaacctl.isaaclab import (
     versions,
 )
 from isaacctl.records import GpuFact, HostFacts
+from isaacctl.runtimes.container import docker_run_argv
 from isaacctl.services.bootstrap.requirements import DEFAULT_IMAGE, judge_gpus
 from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
-from isaacctl.runtimes.container import docker_run_argv
 from isaacctl.services.jobs.command import isaaclab_argv
 from isaacctl.services.jobs.spec import build_spec
 
@@ -41,6 +42,8 @@ def _request(fields: dict) -> JobRequest:
     fields = dict(fields)
     if "resume" in fields:
         fields["resume"] = Resume(**fields["resume"])
+    if "rendezvous" in fields:
+        fields["rendezvous"] = Rendezvous(**fields["rendezvous"])
     fields["overrides"] = tuple(fields.get("overrides", ()))
     return JobRequest(**fields)
 

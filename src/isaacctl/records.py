@@ -262,6 +262,25 @@ JobStatus = Literal["starting", "running", "unknown", "succeeded", "failed", "ca
 FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
 
 
+class NodeRun(_Model):
+    """One node's part of a job that spans several nodes: its own container (or process group),
+    folder and command (torchrun's node rank differs). Node 0's is the job's own."""
+
+    index: int  # the deployment's node index, which is also torchrun's node rank
+    container: str
+    host_dir: str
+    command: list[str]
+    status: JobStatus = "starting"
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_JOB_STATES
+
+
 class JobRecord(_Model):
     """One training or evaluation run. `spec` is what was asked (a dict of JobSpec), `command`
     exactly what ran in the container."""
@@ -293,10 +312,19 @@ class JobRecord(_Model):
     attempts: list[ManagedAttempt] = Field(default_factory=list)
     lost_seconds: float = 0.0  # wall time without a running job, summed over recoveries
     runs_on: str | None = None  # where it runs now: "aws us-east-1b spot i-0abc"
+    # Several GPUs or nodes: one process (rank) per GPU on each node, torchrun on every node.
+    nodes: int = 1
+    gpus_per_node: int = 1
+    rendezvous: str | None = None  # several nodes: the head's private address and port
+    node_runs: list[NodeRun] = Field(default_factory=list)  # several nodes: each node's part, node 0 first
 
     @property
     def finished(self) -> bool:
         return self.status in FINAL_JOB_STATES
+
+    @property
+    def ranks(self) -> int:
+        return self.nodes * self.gpus_per_node
 
 
 def legacy_deployment_id(data: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: 
     # the deployment's own task list when isaacctl has it (`tasks -d`, bootstrap); else the shipped one
     listed = deployment_tasks(app.store, record, service.generation(record), None)
     spec = build_spec(flags, config, generation=service.generation(record), notice=app.terminal.warning,
-                      listed=listed)
+                      listed=listed, deployment=record)
     if managed is not None:  # services/managed: checked before anything starts
         from isaacctl.services.managed import ManagedService
 
@@ -62,13 +62,13 @@ def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: 
         _follow(app, service, job, tail=None)
 
 
-def _follow(app: App, service: "JobService", job: "JobRecord", tail: Optional[int]) -> None:
+def _follow(app: App, service: "JobService", job: "JobRecord", tail: Optional[int], node: int = 0) -> None:
     def emit(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
     try:
-        final = service.follow(job, emit, follow=True, tail=tail, on_reconnect=app.terminal.warning)
+        final = service.follow(job, emit, follow=True, tail=tail, on_reconnect=app.terminal.warning, node=node)
     except KeyboardInterrupt:
         from isaacctl.cli import Interrupt
 
@@ -104,7 +104,9 @@ def train_command(
     video: bool = typer.Option(False, "--video", help="Record videos while training."),
     video_length: Optional[int] = typer.Option(None, "--video-length", help="Steps per video [default: 200]."),
     video_interval: Optional[int] = typer.Option(None, "--video-interval", help="Steps between videos [default: 2000]."),
-    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs on the node (torchrun --distributed when > 1)."),
+    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs (ranks) on each node [default: all of them where the library trains on several (rsl_rl, skrl, rl_games), else 1]."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", help="Nodes of the deployment to train on (torchrun on each) [default: 1]."),
+    env: Optional[List[str]] = typer.Option(None, "--env", help="KEY=VALUE for the job's processes, repeatable (wins over isaacctl's NCCL settings)."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue from JOB[:CHECKPOINT]."),
     run_name: Optional[str] = typer.Option(None, "--run-name", help="Suffix of the run folder (rsl_rl)."),
     extension: Optional[Path] = EXTENSION,
@@ -126,8 +128,8 @@ def train_command(
     """
     flags = dict(mode="train", task=task, rl_library=rl_library, num_envs=num_envs, max_iterations=max_iterations,
                  seed=seed, video=video or None, video_length=video_length, video_interval=video_interval,
-                 gpus=gpus, resume=resume, run_name=run_name, extension=str(extension) if extension else None,
-                 overrides=list(overrides or []), force=force or None)
+                 gpus=gpus, num_nodes=nodes, env=list(env or []), resume=resume, run_name=run_name,
+                 extension=str(extension) if extension else None, overrides=list(overrides or []), force=force or None)
     _require_task(task, config)
     _start(ctx, flags, config, deployment, follow, as_json,
            _managed_flags(managed, max_restarts, fallback_on_demand, checkpoint_bucket))
@@ -211,6 +213,7 @@ def logs_command(
     deployment: Optional[str] = DEPLOYMENT,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the job ends."),
     tail: Optional[int] = typer.Option(None, "--tail", "-n", help="Only the last N lines."),
+    node: int = typer.Option(0, "--node", help="Which node's output, for a job on several nodes [default: 0, rank 0's]."),
 ) -> None:
     """Show a job's output. With --follow, Ctrl-C leaves the job running, a dropped connection
     is re-established, and the exit status is the job's.
@@ -226,9 +229,9 @@ def logs_command(
     service = job_service(app)
     record = service.get(job, deployment)
     if follow:
-        _follow(app, service, record, tail)
+        _follow(app, service, record, tail, node)
         return
-    service.follow(record, lambda text: sys.stdout.write(text), follow=False, tail=tail)
+    service.follow(record, lambda text: sys.stdout.write(text), follow=False, tail=tail, node=node)
 
 
 def cancel_command(

@@ -19,14 +19,33 @@ def _duration(job: JobRecord) -> str:
 
 
 def job_json(job: JobRecord) -> dict[str, Any]:
-    return job.model_dump(mode="json")
+    return job.model_dump(mode="json") | {"ranks": job.ranks}
+
+
+def _shape(job: JobRecord) -> str:
+    """nodes x GPUs (ranks per node)."""
+    return f"{job.nodes}\u00d7{job.gpus_per_node}"
+
+
+def _step(job: JobRecord) -> str:
+    """Rank 0's last logged iteration: every iteration ends in an all-reduce over all ranks, so
+    no node is further behind. A node whose part has ended while the job runs is said."""
+    step = "-" if job.last_iteration is None else str(job.last_iteration)
+    if job.finished or not job.node_runs:
+        return step
+    behind = [f"n{run.index} {run.status}" for run in job.node_runs if run.status not in ("running", "succeeded")]
+    return f"{step} ({', '.join(behind)})" if behind else step
 
 
 def render_started(terminal: Terminal, job: JobRecord, as_json: bool) -> None:
     if as_json:
         terminal.json("Job", job_json(job))
         return
-    terminal.success(f"started {job.id} ({job.mode} {job.task}, {job.rl_library}) on {job.deployment}")
+    shape = f", {job.nodes} nodes \u00d7 {job.gpus_per_node} GPUs" if job.nodes > 1 else (
+        f", {job.gpus_per_node} GPUs" if job.gpus_per_node > 1 else "")
+    terminal.success(f"started {job.id} ({job.mode} {job.task}, {job.rl_library}{shape}) on {job.deployment}")
+    if job.rendezvous:
+        terminal.info(f"  nodes meet at {job.rendezvous} (node 0); other nodes: isaacctl logs {job.id} --node 1")
     terminal.info(f"  follow:  isaacctl logs {job.id} --follow")
     terminal.info(f"  fetch:   isaacctl fetch-logs {job.id}")
     terminal.info(f"  cancel:  isaacctl cancel {job.id}")
@@ -40,12 +59,11 @@ def render_jobs(terminal: Terminal, jobs: list[JobRecord], as_json: bool) -> Non
     if not jobs:
         terminal.info("No jobs yet. Start one: isaacctl train --task Isaac-Cartpole-Direct-v0 --follow")
         return
-    rows = [[job.id, job.deployment, job.mode, job.task, job.rl_library, job.status,
-             f"{job.started_at:%Y-%m-%d %H:%M}" if job.started_at else "-", _duration(job),
-             "-" if job.last_iteration is None else str(job.last_iteration),
+    rows = [[job.id, job.deployment, job.mode, job.task, job.rl_library, _shape(job), job.status,
+             f"{job.started_at:%Y-%m-%d %H:%M}" if job.started_at else "-", _duration(job), _step(job),
              "-" if job.mean_reward is None else f"{job.mean_reward:.2f}"] for job in jobs]
-    terminal.table(["JOB", "DEPLOYMENT", "MODE", "TASK", "LIBRARY", "STATUS", "STARTED (UTC)", "DURATION",
-                    "STEP", "REWARD"], rows)
+    terminal.table(["JOB", "DEPLOYMENT", "MODE", "TASK", "LIBRARY", "NODES\u00d7GPUS", "STATUS", "STARTED (UTC)",
+                    "DURATION", "STEP", "REWARD"], rows)
 
 
 def render_job(terminal: Terminal, job: JobRecord, as_json: bool) -> None:

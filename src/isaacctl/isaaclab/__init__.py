@@ -13,6 +13,7 @@ from isaacctl.isaaclab.generation import (
     Generation,
     JobRequest,
     Library,
+    Rendezvous,
     Resume,
     generation,
     generations,
@@ -32,7 +33,7 @@ from isaacctl.isaaclab.versions import (
 )
 
 __all__ = [
-    "CheckpointRef", "ContainerLayout", "Generation", "GpuRule", "JobRequest", "Library", "Resume",
+    "CheckpointRef", "ContainerLayout", "Generation", "GpuRule", "JobRequest", "Library", "Rendezvous", "Resume",
     "VersionInfo", "default_version", "generation", "generation_for", "generations", "gpu_rule",
     "image_for", "isaaclab_version", "judge_gpu", "known_versions", "major_minor", "library", "library_names", "version_info", "versions",
 ]

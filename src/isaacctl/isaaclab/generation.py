@@ -18,7 +18,7 @@ from isaacctl.isaaclab.tables import table
 if TYPE_CHECKING:
     from isaacctl.services.jobs.spec import JobSpec
 
-__all__ = ["CheckpointRef", "ContainerLayout", "Generation", "JobRequest", "Library", "Resume",
+__all__ = ["CheckpointRef", "ContainerLayout", "Generation", "JobRequest", "Library", "Rendezvous", "Resume",
            "generation", "generations"]
 
 # rsl_rl's run folder name, which --run_timestamp replaces: jobs keep sorting by name.
@@ -40,6 +40,16 @@ CheckpointRef = str
 
 
 @dataclass(frozen=True)
+class Rendezvous:
+    """Where the nodes of one job meet (torchrun's static rendezvous on the head node)."""
+
+    master_addr: str  # the head node's private address
+    master_port: int
+    rdzv_id: str  # the same on every node: the job id
+    node_rank: int = 0
+
+
+@dataclass(frozen=True)
 class JobRequest:
     """What one train or evaluate run is asked to do, free of any generation's spelling."""
 
@@ -52,7 +62,9 @@ class JobRequest:
     video: bool = False
     video_length: int = 200
     video_interval: int = 2000
-    gpus: int = 1
+    gpus: int = 1  # processes (ranks) on each node
+    nodes: int = 1
+    rendezvous: Rendezvous | None = None  # several nodes: where they meet, and this node's rank
     run_name: str | None = None
     checkpoint: CheckpointRef | None = None  # evaluate
     resume: Resume | None = None  # train
@@ -62,13 +74,19 @@ class JobRequest:
 
     @classmethod
     def from_spec(cls, spec: JobSpec, *, checkpoint: CheckpointRef | None = None, resume: Resume | None = None,
-                  run_timestamp: str | None = None, cpu: bool = False) -> JobRequest:
+                  run_timestamp: str | None = None, cpu: bool = False,
+                  rendezvous: Rendezvous | None = None) -> JobRequest:
         assert spec.rl_library is not None, "build_spec resolves the library"
         return cls(mode=spec.mode, task=spec.task, library=spec.rl_library, num_envs=spec.num_envs, seed=spec.seed,
                    max_iterations=spec.max_iterations, video=spec.video, video_length=spec.video_length,
-                   video_interval=spec.video_interval, gpus=spec.gpus, run_name=spec.run_name,
+                   video_interval=spec.video_interval, gpus=spec.gpus or 1, nodes=spec.num_nodes,
+                   rendezvous=rendezvous, run_name=spec.run_name,
                    checkpoint=checkpoint, resume=resume, run_timestamp=run_timestamp,
                    overrides=tuple(spec.overrides), cpu=cpu)
+
+    @property
+    def distributed(self) -> bool:
+        return self.gpus > 1 or self.nodes > 1
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,7 @@ class Generation:
     video_extra: tuple[str, ...]
     distributed_flag: str | None
     run_timestamp_flag: str | None
+    rendezvous_flags: tuple[str, ...]
     benchmark_flags: tuple[str, ...]
     benchmark_output_flag: str | None
     resume_styles: dict[str, str]
@@ -156,8 +175,19 @@ class Generation:
         return catalog_id
 
     # -- commands ----------------------------------------------------------------------------
-    def _command(self, kind: str, **values: Any) -> list[str]:
-        return [part.format(**values) for part in self.commands[kind]]
+    def _command(self, kind: str, rendezvous: Rendezvous | None = None, **values: Any) -> list[str]:
+        argv = []
+        for part in self.commands[kind]:
+            if part == "{rendezvous}":
+                argv += self.rendezvous_argv(rendezvous, values.get("nodes", 1)) if rendezvous else []
+            else:
+                argv.append(part.format(**values))
+        return argv
+
+    def rendezvous_argv(self, rendezvous: Rendezvous, nodes: int) -> list[str]:
+        return [part.format(nodes=nodes, node_rank=rendezvous.node_rank, master_addr=rendezvous.master_addr,
+                            master_port=rendezvous.master_port, rdzv_id=rendezvous.rdzv_id)
+                for part in self.rendezvous_flags]
 
     def job_argv(self, request: JobRequest) -> list[str]:
         """The command that runs the job in Isaac Lab's working directory."""
@@ -175,17 +205,17 @@ class Generation:
                          "--video_interval", str(r.video_interval), *self.video_extra]
             if r.run_name:
                 args += ["--run_name", r.run_name]
-            # Several GPUs: the multi-GPU launcher gives every rank one timestamp of its own.
             # Isaac Lab 3.0 registers --run_timestamp with --distributed only: sb3 and torchrl
-            # train would refuse it as an unrecognized argument.
-            if r.run_timestamp and self.run_timestamp_flag and r.gpus == 1 and self._distributed(r.library):
+            # train would refuse it as an unrecognized argument. train_multigpu keeps a given
+            # one, so every node names the run folder alike.
+            if r.run_timestamp and self.run_timestamp_flag and self._distributed(r.library):
                 args += [self.run_timestamp_flag, r.run_timestamp]
             if r.resume is not None:
                 if self.resume_styles.get(r.library) == "load_run":
                     args += ["--resume", "--load_run", r.resume.run_folder, "--checkpoint", r.resume.checkpoint_file]
                 else:
                     args += ["--checkpoint", r.resume.container_path]
-            if r.gpus > 1 and self.distributed_flag:
+            if r.distributed and self.distributed_flag:
                 args.append(self.distributed_flag)
         else:
             if r.checkpoint is None:
@@ -198,8 +228,9 @@ class Generation:
         args += self.cpu_flags if cpu else ()
         args += r.overrides
         args += self.cpu_overrides if cpu else ()
-        kind = "train_multigpu" if r.mode == "train" and r.gpus > 1 else r.mode
-        return [*self._command(kind, library=r.library, gpus=r.gpus), *args]
+        kind = "train_multigpu" if r.mode == "train" and r.distributed else r.mode
+        rendezvous = r.rendezvous if r.nodes > 1 else None
+        return [*self._command(kind, rendezvous, library=r.library, gpus=r.gpus, nodes=r.nodes), *args]
 
     @staticmethod
     def _distributed(name: str) -> bool:
@@ -255,6 +286,7 @@ def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Ge
         commands={kind: tuple(argv) for kind, argv in entry["commands"].items()},
         always=tuple(flags["always"]), video_extra=tuple(flags["video_extra"]),
         distributed_flag=flags.get("distributed"), run_timestamp_flag=flags.get("run_timestamp"),
+        rendezvous_flags=tuple(flags.get("rendezvous") or ()),
         benchmark_flags=tuple(flags.get("benchmark") or ()), benchmark_output_flag=flags.get("benchmark_output"),
         resume_styles=dict(entry.get("resume") or {}),
         checkpoint_keywords=tuple(entry.get("checkpoint_keywords") or ()),

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 RUNTIME_NAMES = ("container", "pip")
 
+# Port 0 is the kernel's choice among free ports; bound on every address, as the rendezvous is.
+_FREE_PORT = "import socket; s = socket.socket(); s.bind(('', 0)); print(s.getsockname()[1])"
+
 
 @dataclass(frozen=True)
 class JobState:
@@ -102,6 +105,19 @@ class Runtime(ABC):
     def stream_logs(self, remote_factory: Callable[[], Remote], job: JobRecord, emit: Callable[[str], None], *,
                     follow: bool, tail: int | None, on_reconnect: Callable[[str], None]) -> None:
         """The job's output, to its end with follow, surviving a dropped connection."""
+
+    def free_port(self, remote: Remote, record: DeploymentRecord) -> int:
+        """A TCP port free on the host now, for a job's rendezvous. Asked of the host itself:
+        jobs use its network (container jobs run with host networking), so what is free there
+        is free for them. Another process may still take it before the job listens."""
+        from isaacctl.errors import RemoteError
+
+        result = remote.run(["python3", "-c", _FREE_PORT], timeout=60)
+        port = result.stdout.strip()
+        if not result.ok or not port.isdigit():
+            raise RemoteError(f"cannot find a free port on {record.name} for the rendezvous",
+                              details=result.tail(5))
+        return int(port)
 
     @abstractmethod
     def start_tensorboard(self, remote: Remote, record: DeploymentRecord, host_port: int) -> str:

@@ -93,10 +93,13 @@ def docker_run_argv(
 
 
 def _docker_time(value: str) -> datetime | None:
+    """Docker's RFC 3339 time, to the microsecond: which node of a job ended first decides
+    which one failed it, and the others' ends follow within a second."""
     if not value or value.startswith("0001-"):
         return None
-    base = value.split(".")[0].rstrip("Z")
-    return datetime.fromisoformat(base).replace(tzinfo=timezone.utc)
+    base, _, fraction = value.rstrip("Z").partition(".")
+    micro = int((fraction.split("+")[0].split("-")[0] + "000000")[:6]) if fraction else 0
+    return datetime.fromisoformat(base.rstrip("Z")).replace(tzinfo=timezone.utc, microsecond=micro)
 
 
 class ContainerRuntime(Runtime):

@@ -5,7 +5,8 @@
     <dest>/<job>/config.json    the job configuration (pipeline JSON, plus the exact command)
     <dest>/<job>/videos/*.mp4   the videos (hard links into logs/)
     <dest>/<job>/output.txt     the job's output
-    <dest>/<job>/logs/          the raw run folder(s) as Isaac Lab wrote them
+    <dest>/<job>/logs/          the raw run folder(s) as Isaac Lab wrote them (rank 0's)
+    <dest>/<job>/ranks/node<K>/ a job on several nodes: node K's logs/ and output.txt
 
 and moves files with rsync, so a second fetch transfers only what is new or changed."""
 
@@ -27,7 +28,7 @@ from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
 from isaacctl.services.metrics import write_metrics_csv
 
 if TYPE_CHECKING:
-    from isaacctl.records import JobRecord
+    from isaacctl.records import JobRecord, NodeRun
     from isaacctl.services.jobs.service import JobService
 
 CHECKPOINT_CHOICES = ("all", "last", "none")
@@ -84,10 +85,22 @@ class ArtifactService:
                 filters += _KEEP_ALWAYS + self._all_but_last(remote, selected)
             stats = sync.pull(remote, jobs_dir, [job.id for job in selected], target,
                               filters=filters, on_progress=on_progress)
-        result = FetchResult(name, stats.files_transferred, stats.bytes_transferred)
+        files, transferred = stats.files_transferred, stats.bytes_transferred
+        for job in selected:
+            for run in job.node_runs[1:]:
+                pulled = self._pull_node(name, job, run, target / job.id / "ranks")
+                files, transferred = files + pulled.files_transferred, transferred + pulled.bytes_transferred
+        result = FetchResult(name, files, transferred)
         for job in selected:
             result.jobs.append(self._lay_out(job, target / job.id))
         return result
+
+    def _pull_node(self, deployment: str, job: JobRecord, run: NodeRun, ranks: Path) -> sync.SyncStats:
+        """Node K's folder (its ranks' logs: rank 0 writes the run, the others their own files,
+        in 3.x under rank_<n>/) into ranks/node<K>/. Its checkpoints, if a library wrote any
+        there, are only copies of rank 0's model and are not laid out as the job's."""
+        with self.jobs.deployments.remote(deployment, run.index) as remote:
+            return sync.pull(remote, run.host_dir, ["logs", "output.txt"], ranks / f"node{run.index}")
 
     def _select(self, deployment: str | None, job_refs: list[str]) -> list[JobRecord]:
         if job_refs:
@@ -142,7 +155,7 @@ def pipeline_config(job: JobRecord) -> dict:
     training["mode"] = job.mode
     return {
         "trainingConfig": training,
-        "computeConfig": {"numNodes": job.spec.get("num_nodes", 1), "gpus": job.spec.get("gpus", 1)},
+        "computeConfig": {"numNodes": job.spec.get("num_nodes", 1), "gpus": job.spec.get("gpus") or 1},
         "isaacctl": {"job": job.id, "deployment": job.deployment, "status": job.status,
                      "exit_code": job.exit_code, "command": job.command, "spec": job.spec},
     }

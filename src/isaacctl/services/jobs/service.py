@@ -12,31 +12,45 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from isaacctl.errors import IsaacctlError, RemoteError, UserError, failure_reason
-from isaacctl.isaaclab import Generation, generation_for
+from isaacctl.isaaclab import Generation, Rendezvous, generation_for
 from isaacctl.runtimes import JobState, Launch, Runtime, Unknown, runtime_for
 from isaacctl.runtimes import runtime as runtime_for_name
 from isaacctl.services.jobs import command as commands
 from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
 from isaacctl.services.jobs.host_files import list_files, summarize_jobs
+from isaacctl.services.jobs.placement import MULTI_NODE_ENV, place
 
 if TYPE_CHECKING:
-    from isaacctl.records import DeploymentRecord, JobRecord
+    from isaacctl.records import DeploymentRecord, JobRecord, NodeRun
     from isaacctl.remote import Remote
     from isaacctl.services.deployments import DeploymentService
     from isaacctl.services.jobs.spec import JobSpec
 
 CANCEL_GRACE_SECONDS = 30.0
 MAX_CANCEL_GRACE_SECONDS = 3600.0
+NODES_SETTLE_SECONDS = 120.0
 
 
 def new_job_id(mode: str) -> str:
     return f"{mode}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def node_job_id(job_id: str, index: int) -> str:
+    """What names node K's part on its host: its own container and folder, so that nodes
+    sharing a Docker engine or a file system (adopted hosts, the tests) never collide."""
+    return job_id if index == 0 else f"{job_id}-node{index}"
+
+
+def node_view(job: JobRecord, run: NodeRun) -> JobRecord:
+    """The job as one node's runtime sees it (its id, container, folder and command)."""
+    return job.model_copy(update={"id": node_job_id(job.id, run.index), "container": run.container,
+                                  "host_dir": run.host_dir, "command": run.command, "node_runs": []})
 
 
 class JobService:
@@ -82,11 +96,12 @@ class JobService:
     def submit(self, deployment: str | None, spec: JobSpec, *, command: list[str] | None = None) -> JobRecord:
         """command: an Isaac Lab command to run in the spec's place (a generation's own
         benchmark); the spec still names the job's task and library."""
-        from isaacctl.records import JobRecord
+        from isaacctl.records import JobRecord, NodeRun
 
         record = self.ready_deployment(deployment)
         assert record.host_root is not None and spec.rl_library is not None
         generation, runtime = self.generation(record), self.runtime(record)
+        spec = place(spec, record, generation)  # nodes and GPUs there are, before anything starts
         job_id = new_job_id(spec.mode)
         staging = Staging(job_dir=f"{record.host_root}/jobs/{job_id}", generation=generation, runtime=runtime)
         with self._remote(record.name) as remote:
@@ -95,34 +110,94 @@ class JobService:
                 checkpoint = self._evaluation_checkpoint(remote, record, spec, staging)
             elif spec.resume:
                 resume = self._resume_from(remote, record, spec, staging)
-            if command is None:
-                command = commands.isaaclab_argv(spec, checkpoint=checkpoint, resume=resume, generation=generation,
-                                                 run_timestamp=generation.run_timestamp(datetime.now()),
-                                                 cpu=record.gpus == "none")
-            if runtime.name == "pip":
-                command = runtime.command(record, command)  # type: ignore[attr-defined]
+            rendezvous = self._rendezvous(remote, record, runtime, job_id) if spec.num_nodes > 1 else None
+            run_timestamp = generation.run_timestamp(datetime.now())  # one for every node
+
+            def node_command(node_rank: int) -> list[str]:
+                argv = command
+                if argv is None:
+                    argv = commands.isaaclab_argv(
+                        spec, checkpoint=checkpoint, resume=resume, generation=generation, run_timestamp=run_timestamp,
+                        cpu=record.gpus == "none",
+                        rendezvous=replace(rendezvous, node_rank=node_rank) if rendezvous else None)
+                return runtime.command(record, argv) if runtime.name == "pip" else argv  # type: ignore[attr-defined]
+
             job = JobRecord(
                 id=job_id, deployment=record.name, mode=spec.mode, task=spec.task,
-                rl_library=spec.rl_library, spec=spec.model_dump(mode="json"), command=command,
+                rl_library=spec.rl_library, spec=spec.model_dump(mode="json"), command=node_command(0),
                 container=runtime.handle(record, job_id), host_dir=staging.job_dir,
-                checkpoint=checkpoint,
+                checkpoint=checkpoint, nodes=spec.num_nodes, gpus_per_node=spec.gpus or 1,
+                rendezvous=f"{rendezvous.master_addr}:{rendezvous.master_port}" if rendezvous else None,
             )
+            if spec.num_nodes > 1:
+                job.node_runs = [NodeRun(index=index, container=runtime.handle(record, node_job_id(job_id, index)),
+                                         host_dir=f"{record.host_root}/jobs/{node_job_id(job_id, index)}",
+                                         command=node_command(index))
+                                 for index in range(spec.num_nodes)]
             self.store.save_job(job)
+            env = {"ISAACSIM_ASSET_ROOT": record.asset_root} if record.asset_root else {}
+            if spec.num_nodes > 1:
+                env |= MULTI_NODE_ENV
+            env |= dict(setting.split("=", 1) for setting in spec.env)
             try:
                 self.progress(f"preparing {staging.job_dir}")
                 self._stage(remote, record, spec, job, staging)
                 self.progress(f"starting {job.container} ({runtime.name} runtime)")
-                env = {"ISAACSIM_ASSET_ROOT": record.asset_root} if record.asset_root else {}
-                runtime.start(remote, Launch(record=record, job=job, generation=generation, command=command,
+                runtime.start(remote, Launch(record=record, job=job, generation=generation, command=job.command,
                                              video=spec.video, env=env))
+                if job.node_runs:
+                    job.node_runs[0].status = "running"
+                    self._start_workers(record, spec, job, generation, runtime, env)
             except BaseException as exc:  # a job that never started must not look "starting"
                 job.status, job.error = "failed", failure_reason(exc)
                 job.finished_at = datetime.now(timezone.utc)
                 self.store.save_job(job)
+                if job.node_runs:
+                    self._stop_nodes(job, runtime, "the job did not start on every node")
                 raise
             job.status, job.started_at = "running", datetime.now(timezone.utc)
             self.store.save_job(job)
         return job
+
+    # -- several nodes -----------------------------------------------------------------------
+    def _rendezvous(self, remote: Remote, record: DeploymentRecord, runtime: Runtime, job_id: str) -> Rendezvous:
+        """The head's private address (what the other nodes reach over the deployment's
+        internal rule), a port free where the job will listen, and the job id as rendezvous id."""
+        head = record.node(0)
+        address = head.private_ip or head.public_ip
+        assert address is not None, "placement checked it"
+        return Rendezvous(master_addr=address, master_port=runtime.free_port(remote, record), rdzv_id=job_id)
+
+    def _start_workers(self, record: DeploymentRecord, spec: JobSpec, job: JobRecord, generation: Generation,
+                       runtime: Runtime, env: dict[str, str]) -> None:
+        """Nodes 1.. after the head, which hosts the rendezvous; each gets its own folder (the
+        extension too, not the head's checkpoints: several nodes never resume)."""
+        for run in job.node_runs[1:]:
+            view = node_view(job, run)
+            with self.deployments.remote(record.name, run.index) as remote:
+                self.progress(f"node {run.index}: preparing {run.host_dir}")
+                self._stage(remote, record, spec, view, Staging(job_dir=run.host_dir, generation=generation,
+                                                                runtime=runtime))
+                self.progress(f"node {run.index}: starting {run.container}")
+                runtime.start(remote, Launch(record=record, job=view, generation=generation, command=run.command,
+                                             video=spec.video, env=env))
+            run.status, run.started_at = "running", datetime.now(timezone.utc)
+            self.store.save_job(job)
+
+    def _stop_nodes(self, job: JobRecord, runtime: Runtime, why: str, *, but: int | None = None) -> None:
+        """Kill every node's part that may still run (one failed: the rest would wait on it
+        until NCCL's timeout). A node that cannot be reached is said, not raised."""
+        for run in job.node_runs:
+            if run.index == but or run.finished:
+                continue
+            try:
+                with self.deployments.remote(job.deployment, run.index) as remote:
+                    runtime.kill(remote, node_view(job, run))
+            except IsaacctlError as exc:
+                self.progress(f"{job.id}: could not stop node {run.index}: {exc.message}")
+                continue
+            run.status, run.error = "cancelled", why
+            run.finished_at = run.finished_at or datetime.now(timezone.utc)
 
     def _stage(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, job: JobRecord, staging: Staging) -> None:
         """The job's folder on the host in one round trip (run.sh, spec.json, logs/, the
@@ -248,7 +323,7 @@ class JobService:
             states = runtime.states(remote, open_jobs)
             ended = []
             for job in open_jobs:
-                if self._apply_state(job, states.of(job.id)):
+                if not job.node_runs and self._apply_state(job, states.of(job.id)):
                     ended.append(job)
             summaries = summarize_jobs(remote, str(Path(open_jobs[0].host_dir).parent),
                                        [job.id for job in open_jobs])
@@ -256,9 +331,57 @@ class JobService:
                 summary = summaries.get(job.id) or {}
                 job.last_iteration = summary.get("last_step", job.last_iteration)
                 job.mean_reward = summary.get("mean_reward", job.mean_reward)
+                if job.node_runs:
+                    continue  # saved below, once every node has answered
                 if job in ended and job.status == "failed":
                     job.error = self._output_tail(remote, job)
                 self.store.save_job(job)
+        for job in open_jobs:
+            if job.node_runs:
+                self._refresh_nodes(job, runtime)
+                self.store.save_job(job)
+
+    def _refresh_nodes(self, job: JobRecord, runtime: Runtime) -> None:
+        """A job on several nodes is one thing: it runs while any node runs, fails as soon as
+        one node fails (the others are stopped then, not left waiting on it), and succeeds
+        when every node has. Rank 0 (node 0) writes the events, so the job's step is node 0's;
+        as every iteration ends in an all-reduce over all ranks, it is the slowest node's too."""
+        for run in job.node_runs:
+            if run.finished:
+                continue
+            view = node_view(job, run)
+            try:
+                with self.deployments.remote(job.deployment, run.index) as remote:
+                    state = runtime.states(remote, [view]).of(view.id)
+                    ended = self._apply_state(view, state)
+                    if ended and view.status == "failed":
+                        view.error = self._output_tail(remote, view) or view.error
+            except RemoteError as exc:
+                state, ended = Unknown(exc.message), False
+                self._apply_state(view, state)
+            run.status, run.exit_code, run.error = view.status, view.exit_code, view.error
+            run.started_at, run.finished_at = view.started_at or run.started_at, view.finished_at
+        failed = sorted((run for run in job.node_runs if run.status == "failed"),
+                        key=lambda run: run.finished_at or datetime.now(timezone.utc))
+        if failed and not job.cancel_requested:
+            first = failed[0]
+            self._stop_nodes(job, runtime, f"stopped: node {first.index} failed")
+            job.status, job.exit_code = "failed", first.exit_code
+            code = "without an exit status" if first.exit_code is None else f"with exit code {first.exit_code}"
+            job.error = f"node {first.index} failed {code}" + (f"\n{first.error}" if first.error else "")
+        elif all(run.finished for run in job.node_runs):
+            job.status = "cancelled" if job.cancel_requested else "succeeded"
+            job.exit_code = 0 if job.status == "succeeded" else job.node_runs[0].exit_code
+            job.error = None
+        elif any(run.status == "unknown" for run in job.node_runs):
+            job.status = "unknown"
+            job.error = "; ".join(f"node {run.index}: {run.error}" for run in job.node_runs if run.status == "unknown")
+            return
+        else:
+            job.status, job.error, job.finished_at = "running", None, None
+            return
+        job.finished_at = max((run.finished_at for run in job.node_runs if run.finished_at),
+                              default=datetime.now(timezone.utc))
 
     @staticmethod
     def _apply_state(job: JobRecord, state: JobState | Unknown | None) -> bool:
@@ -299,12 +422,26 @@ class JobService:
         return job
 
     def follow(self, job: JobRecord, emit: Callable[[str], None], *, follow: bool, tail: int | None,
-               on_reconnect: Callable[[str], None] = lambda message: None) -> JobRecord:
-        """Stream the job's output (to its end with follow); returns the job as it is then."""
+               on_reconnect: Callable[[str], None] = lambda message: None, node: int = 0) -> JobRecord:
+        """Stream the job's output (to its end with follow); returns the job as it is then.
+        node: which node's (0, the head, runs rank 0)."""
         runtime = self.runtime(self.store.load(job.deployment))
-        runtime.stream_logs(lambda: self._remote(job.deployment), job, emit,
+        view = job
+        if node != 0:
+            run = next((run for run in job.node_runs if run.index == node), None)
+            if run is None:
+                spans = f"nodes 0-{job.nodes - 1}" if job.nodes > 1 else "node 0 only"
+                raise UserError(f"--node: {job.id} runs on {spans}, not node {node}")
+            view = node_view(job, run)
+        runtime.stream_logs(lambda: self.deployments.remote(job.deployment, node), view, emit,
                             follow=follow, tail=tail, on_reconnect=on_reconnect)
-        return self.get(job.id, job.deployment)
+        job = self.get(job.id, job.deployment)
+        # one node's output has ended; the others end with it (or fail it), moments later
+        deadline = time.monotonic() + NODES_SETTLE_SECONDS
+        while follow and job.node_runs and not job.finished and time.monotonic() < deadline:
+            time.sleep(1.0)
+            job = self.get(job.id, job.deployment)
+        return job
 
     # -- cancel ------------------------------------------------------------------------------
     def cancel(self, job_ref: str, deployment: str | None = None,
@@ -317,6 +454,8 @@ class JobService:
         if job.finished:
             raise UserError(f"job: {job.id} has already {job.status}")
         runtime = self.runtime(self.store.load(job.deployment))
+        if job.node_runs:
+            return self._cancel_nodes(job, runtime, grace)
         with self._remote(job.deployment) as remote:
             if not runtime.interrupt(remote, job):
                 # It ended on its own meanwhile: what it ended as is the answer.
@@ -332,6 +471,32 @@ class JobService:
             else:
                 self.progress(f"{job.id} still running after {grace:g} s: killing it")
                 runtime.kill(remote, job)
+        return self.get(job.id, job.deployment)
+
+
+    def _cancel_nodes(self, job: JobRecord, runtime: Runtime, grace: float) -> JobRecord:
+        """Every node at once: SIGINT to each, then each one's kill after the grace period."""
+        took = False
+        for run in job.node_runs:
+            if run.finished:
+                continue
+            with self.deployments.remote(job.deployment, run.index) as remote:
+                took = runtime.interrupt(remote, node_view(job, run)) or took
+        if not took:  # every node had ended on its own: what it ended as is the answer
+            return self.get(job.id, job.deployment)
+        job.cancel_requested = True
+        self.store.save_job(job)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            job = self.get(job.id, job.deployment)
+            if job.finished:
+                return job
+            time.sleep(0.5)
+        self.progress(f"{job.id} still running after {grace:g} s: killing it on every node")
+        for run in job.node_runs:
+            if not run.finished:
+                with self.deployments.remote(job.deployment, run.index) as remote:
+                    runtime.kill(remote, node_view(job, run))
         return self.get(job.id, job.deployment)
 
 

@@ -18,8 +18,11 @@ from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
 
 if TYPE_CHECKING:
     from isaacctl.isaaclab import Generation
+    from isaacctl.records import DeploymentRecord
 
 OVERRIDE = re.compile(r"^\+?[A-Za-z_][\w.]*=.*$")
+# no newline or NUL in a value: it becomes one `docker run --env` / `env` argument
+ENV_SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[^\n\r\x00]*$")
 
 
 class JobSpec(BaseModel):
@@ -36,8 +39,12 @@ class JobSpec(BaseModel):
     video: bool = False
     video_length: int = Field(200, ge=1, le=100_000)
     video_interval: int = Field(2000, ge=1, le=10_000_000)
-    gpus: int = Field(1, ge=1, le=16)
-    num_nodes: int = Field(1, ge=1, le=1)
+    # Processes (one per GPU) on each node. None: every GPU of a node where the library trains
+    # on several, else 1; JobService.submit decides from the deployment's facts.
+    gpus: int | None = Field(None, ge=1, le=16)
+    num_nodes: int = Field(1, ge=1, le=64)
+    # KEY=VALUE settings for the job's processes (NCCL_*, ...); they win over isaacctl's own.
+    env: list[str] = Field(default_factory=list)
     resume: str | None = Field(None, pattern=r"^[\w-]+(:[\w.*-]+)?$")
     run_name: str | None = Field(None, pattern=r"^[\w.-]{1,64}$")
     extension: str | None = None
@@ -53,6 +60,14 @@ class JobSpec(BaseModel):
                 raise ValueError(f"Hydra overrides like agent.max_iterations=10, got {value!r}")
         return values
 
+    @field_validator("env")
+    @classmethod
+    def _environment(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not ENV_SETTING.match(value):
+                raise ValueError(f"KEY=VALUE with KEY a shell variable name, got {value!r}")
+        return values
+
     @field_validator("extension")
     @classmethod
     def _extension_exists(cls, value: str | None) -> str | None:
@@ -66,7 +81,7 @@ class JobSpec(BaseModel):
 
 # Where each field came from, to name it in errors: the flag, or the --config JSON path.
 FLAG_NAMES = {name: "--" + name.replace("_", "-") for name in JobSpec.model_fields}
-FLAG_NAMES |= {"overrides": "HYDRA_OVERRIDES", "gpus": "--gpus", "num_nodes": "computeConfig.numNodes"}
+FLAG_NAMES |= {"overrides": "HYDRA_OVERRIDES", "gpus": "--gpus", "num_nodes": "--nodes"}
 
 PIPELINE_MODES = {"train": "train", "evaluate": "evaluate", "eval": "evaluate", "evaluation": "evaluate"}
 
@@ -156,10 +171,11 @@ def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
 def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation: Generation | None = None,
                notice: Callable[[str], None] = lambda message: None,
-               listed: list[dict[str, Any]] | None = None) -> JobSpec:
+               listed: list[dict[str, Any]] | None = None, deployment: DeploymentRecord | None = None) -> JobSpec:
     """Flags win over --config; then validation against the model, the task catalog and the
     deployment's Isaac Lab generation (default: a new deployment's). A task id of the other
-    generation is run under this one's name, told through `notice`."""
+    generation is run under this one's name, told through `notice`. With a deployment, its
+    nodes and GPUs are checked against what the job asks (services/jobs/placement.py)."""
     from isaacctl.isaaclab import generation_for
 
     generation = generation or generation_for(None)
@@ -187,6 +203,10 @@ def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation:
     check_library(info, library, generation, flag=library_flag, notice=notice)
     spec = spec.model_copy(update={"task": task, "rl_library": library})
     _check_combinations(spec, generation, sources)
+    if deployment is not None:
+        from isaacctl.services.jobs.placement import place
+
+        spec = place(spec, deployment, generation, sources)
     return spec
 
 
@@ -200,14 +220,19 @@ def _check_combinations(spec: JobSpec, generation: Generation, sources: dict[str
     assert spec.rl_library is not None
     info = generation.library(spec.rl_library)
     assert info is not None
-    if spec.gpus > 1 and not info.distributed:
+    if (spec.gpus or 1) > 1 and not info.distributed:
         raise UserError(f"{sources.get('gpus', '--gpus')}: {spec.rl_library} cannot train on several GPUs "
                         f"(use one of {', '.join(generation.distributed_libraries)})")
+    if spec.num_nodes > 1 and not info.distributed:
+        raise UserError(f"{sources.get('num_nodes', '--nodes')}: {spec.rl_library} cannot train on several nodes "
+                        f"(its train has no --distributed; use one of {', '.join(generation.distributed_libraries)})")
     if spec.mode == "evaluate":
+        if spec.num_nodes > 1:
+            raise UserError(f"{sources.get('num_nodes', '--nodes')}: evaluation runs on one node")
         for field in ("max_iterations", "resume", "run_name"):
             if getattr(spec, field) is not None:
                 raise UserError(f"{FLAG_NAMES[field]}: only for train, not evaluate")
-        if spec.gpus > 1:
+        if (spec.gpus or 1) > 1:
             raise UserError("--gpus: evaluation runs on one GPU")
     if spec.run_name is not None and not info.run_name:
         raise UserError(f"--run-name: only {', '.join(_run_naming(generation))} names runs; {spec.rl_library} does not")
