@@ -35,6 +35,9 @@ class LabOptions(HostOptions):
     cloud_dir: str = Field(min_length=1, description="the folder standing in for the cloud")
     region: str = Field("lab-1", min_length=1, description="where the machines live")
     nodes: int = Field(2, ge=1, le=8, description="how many machines")
+    # Multi-node jobs on one machine (tests/test_distributed.py): every node's private address
+    # is where the others reach it; Docker's host-networked containers share one loopback.
+    private_ips: str = Field("", description="each node's private address, comma-separated [default: 10.0.0.10+i]")
 
 
 def _instances(options: LabOptions) -> list[dict]:
@@ -84,8 +87,10 @@ class LabCloud(Provider):
             if instance is None:
                 instance_id = f"i-{secrets.token_hex(4)}"
                 ctx.creating("instance", instance_id, index=index)
+                given = [ip for ip in options.private_ips.split(",") if ip]
                 instance = {"id": instance_id, "index": index, "state": "running", "public_ip": hosts[index],
-                            "private_ip": f"10.0.0.{10 + index}", "tags": ctx.identity.labels()}
+                            "private_ip": given[index] if index < len(given) else f"10.0.0.{10 + index}",
+                            "tags": ctx.identity.labels()}
                 _write(options, instance)
                 ctx.created("instance", instance_id)
             nodes.append(Node(index=index, role="head" if index == 0 else "worker",
