@@ -1,12 +1,13 @@
 """Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
 reference it is compared against (ratio, against) and the goal."""
 
-from suites import alibaba, aws, azure, bootstrap, gcp, jobs, startup
+from suites import alibaba, aws, azure, bootstrap, distributed, gcp, jobs, startup
 
 SUITES = {
     "startup": startup.run,
     "bootstrap": bootstrap.run,
     "jobs": jobs.run_suite,
+    "distributed": distributed.run,
     "aws": aws.run,
     "azure": azure.run,
     "gcp": gcp.run,
