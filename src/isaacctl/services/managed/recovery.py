@@ -295,7 +295,9 @@ class ManagedService:
                 provider.destroy(self.deployments.context(record, options))
                 attempt.destroyed_old = True
                 self.store.save_job(job)
-                record.options, record.nodes, record.status = after, [], "creating"
+                # the old nodes stay in the record until create returns the new ones: `jobs`
+                # meanwhile still has a node to ask (and learns nothing from a gone machine)
+                record.options, record.status = after, "creating"
                 self.store.save(record)
         request = self._bootstrap_request(record)
         choices = [record.options]
@@ -318,7 +320,7 @@ class ManagedService:
                 with self.store.lock(name):
                     record = self.store.load(name)
                     provider.destroy(self.deployments.context(record, self.deployments.provider_for(record)[1]))
-                    record.nodes, record.status = [], "creating"
+                    record.status = "creating"
                     self.store.save(record)
         raise last or ProviderError(f"{name}: no placement left to try")
 
