@@ -18,6 +18,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from harness.azure_fixtures import (  # noqa: F401 - the Azure fixtures the Azure test uses
+    azure_fixture,
+    fake_azure_server_fixture,
+    routed_azure_fixture,
+    sshd_twin_fixture,
+)
 
 GUEST_SHUTDOWN = Path(__file__).parent / "harness" / "guest_shutdown.py"
 SYSTEM_PYTHON = "/usr/bin/python3"  # the watchdog needs nothing but the standard library
@@ -225,6 +231,40 @@ def test_the_idle_clock_survives_a_restart_of_the_service(routed, cli, sshd, tmp
     # the clock kept counting from before the restart, not from the restart
     assert stop["at"] - idle_since >= 6
     assert stop["at"] < restarted_at + 6
+
+
+def test_azure_vm_deallocates_itself_with_its_own_identity(routed_azure, cli, sshd):
+    from harness.fake_azure import CLIENT_SECRET, IMDS_PATH, VM_CONTRIBUTOR
+
+    fake = routed_azure
+    cli("deploy", "azure", "--name", "az1", "--yes", "--skip-bootstrap", "--host-dir", host_dir(sshd),
+        check=True, timeout=600)
+    cli("bootstrap", "az1", "--only", "autostop", "--gpus", "none", "--allow-low-disk", "--autostop", "2s",
+        check=True, timeout=300)
+    record = status(cli, "az1")
+    folder = Path(record["host_root"]) / "autostop"
+    end_loop(folder)
+    [vm] = fake.vms("az1")
+    principal = vm["identity"]["principalId"]
+    [grant] = fake.role_assignments()
+    assert grant["properties"]["principalId"] == principal
+    assert grant["properties"]["roleDefinitionId"].endswith(VM_CONTRIBUTOR)
+    assert grant["properties"]["scope"].endswith(f"/resourceGroups/{vm['_group']}")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["route"] == "azure" and config["vm"] == vm["name"]
+    assert config["resource_group"].lower() == vm["_group"] and config["subscription"]
+    assert CLIENT_SECRET not in (folder / "config.json").read_text()  # the user's credentials never go there
+
+    env = {"PATH": os.environ["PATH"], "SSL_CERT_FILE": str(fake.ca_file),
+           "ISAACCTL_AUTOSTOP_IMDS": f"{fake.side_url}{IMDS_PATH}{vm['properties']['vmId']}"}
+    before = len(fake.calls)
+    decisions = checks_until(folder, env, "stop", within=30)
+    assert decisions[-1]["done"] == "deallocation succeeded, asked with the VM's identity"
+    assert fake.vms("az1")[0]["_power"] == "deallocated"
+    asked = [c for c in fake.calls[before:] if c.op == "vm.deallocate"]
+    assert [c.principal for c in asked] == [principal]  # the VM's own identity, not the user's
+    live = json.loads(cli("status", "az1", "--refresh", "--json", check=True).stdout)["data"]
+    assert live["status"] == "stopped"
 
 
 def test_destroy_action_is_finished_by_the_controllers_next_command(routed, cli, sshd, tmp_path):

@@ -154,3 +154,32 @@ def test_cost_bad_input(tmp_path, cli, args, named):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) <= 2 and lines[0].startswith(f"error: {named}"), result.stderr
+
+
+def test_other_providers_events_are_priced_too():
+    """Azure logs its machines as `vm` with a `size`, GCP with a `machine_type` and an instance
+    name; both are priced from their own catalogs."""
+    azure = DeploymentRecord(name="az1", id="1a2b3c4d", provider="azure", region="westus3",
+                             instance_type="Standard_NC4as_T4_v3", market="spot", options={"disk_gb": 256})
+    events = [
+        {"ts": hours(0), "event": "resource.creating", "kind": "vm", "id": "isaacctl-az1-0",
+         "size": "Standard_NC8as_T4_v3", "market": "spot"},
+        {"ts": hours(0), "event": "resource.created", "kind": "vm", "id": "/subscriptions/s/resourceGroups/g/vm0"},
+        {"ts": hours(2), "event": "resource.deleted", "kind": "vm", "id": "/subscriptions/s/resourceGroups/g/vm0"},
+    ]
+    result = cost.compute(azure, events, [], now=hours(5))
+    assert [(p.instance_type, p.market, p.hours) for p in result.pieces] == [("Standard_NC8as_T4_v3", "spot", 2.0)]
+    assert result.compute_usd == pytest.approx(2 * 0.23)
+    assert result.disk_usd == pytest.approx(2 * 256 * 0.15 / 730)
+
+    gcp = DeploymentRecord(name="g1", id="2a2b3c4d", provider="gcp", instance_type="g2-standard-8",
+                           market="on-demand", options={"disk_gb": 200})
+    events = [
+        {"ts": hours(0), "event": "resource.creating", "kind": "instance", "id": "g1-0", "machine_type": "g2-standard-8",
+         "market": "on-demand"},
+        {"ts": hours(0), "event": "resource.created", "kind": "instance", "id": "812345", "instance_name": "g1-0"},
+        {"ts": hours(1.5), "event": "stop.done"},
+    ]
+    result = cost.compute(gcp, events, [], now=hours(3))
+    assert result.compute_usd == pytest.approx(1.5 * 0.854)
+    assert result.stopped_hours == pytest.approx(1.5)

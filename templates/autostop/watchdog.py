@@ -212,30 +212,37 @@ def guest_shutdown(config, action):
 def http(method, url, headers, timeout=30):
     request = urllib.request.Request(url, method=method, headers=headers, data=b"" if method == "POST" else None)
     with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - fixed endpoints
-        return answer.status, answer.read()
+        return answer.status, answer.read(), answer.headers
 
 
 def azure(config, action):
-    """Only a deallocation ends an Azure VM's compute bill: asked of ARM with the VM's own
-    managed identity (a token from the metadata service; its role is scoped to the resource
-    group), never the user's credentials."""
+    """Only a deallocation ends an Azure VM's compute bill: asked of Resource Manager with the
+    VM's own managed identity (a token from its metadata service; the identity holds Virtual
+    Machine Contributor on the deployment's resource group only), never the user's
+    credentials. That role cannot delete the group, so `destroy` deallocates too and the
+    controller's next command deletes the rest."""
     imds = os.environ.get("ISAACCTL_AUTOSTOP_IMDS", AZURE_IMDS).rstrip("/")
     arm = (config.get("arm_endpoint") or AZURE_ARM).rstrip("/")
-    query = urllib.parse.urlencode({"api-version": "2018-02-01", "resource": AZURE_ARM + "/",
-                                    **({"client_id": config["client_id"]} if config.get("client_id") else {})})
-    _, body = http("GET", "%s/metadata/identity/oauth2/token?%s" % (imds, query), {"Metadata": "true"})
+    query = urllib.parse.urlencode({"api-version": "2018-02-01", "resource": AZURE_ARM + "/"})
+    _, body, _ = http("GET", "%s/metadata/identity/oauth2/token?%s" % (imds, query), {"Metadata": "true"})
     token = json.loads(body.decode())["access_token"]
     vm = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s" % (
         config["subscription"], config["resource_group"], config["vm"])
     auth = {"Authorization": "Bearer " + token}
-    if action == "destroy":
-        # the resource group is the deployment's own: deleting it deletes everything in it
-        target = "/subscriptions/%s/resourcegroups/%s?api-version=2021-04-01" % (
-            config["subscription"], config["resource_group"])
-        status, _ = http("DELETE", arm + target, auth)
-        return "resource group %s deleted with the VM's identity (HTTP %s)" % (config["resource_group"], status)
-    status, _ = http("POST", "%s%s/deallocate?api-version=%s" % (arm, vm, AZURE_API), auth)
-    return "deallocated with the VM's identity (HTTP %s)" % status
+    status, _, headers = http("POST", "%s%s/deallocate?api-version=%s" % (arm, vm, AZURE_API), auth)
+    operation = headers.get("Azure-AsyncOperation")
+    deadline = time.time() + 600
+    while operation and time.time() < deadline:
+        # followed while the VM still runs: on Azure this process ends with the deallocation
+        try:
+            _, body, _ = http("GET", operation, auth)
+        except OSError:
+            break
+        state = json.loads(body.decode() or "{}").get("status")
+        if state not in (None, "InProgress"):
+            return "deallocation %s, asked with the VM's identity" % state.lower()
+        time.sleep(2)
+    return "deallocation asked with the VM's identity (HTTP %s)" % status
 
 
 def user_command(config, action):

@@ -56,6 +56,8 @@ CLIENT_ID = "0c5e7a11-2f41-4b7e-8e11-fake00000002"
 CLIENT_SECRET = "not-a-real-secret"  # noqa: S105 - the fake's own
 MYIP_PATH = "/isaacctl-test/myip"
 ROUTE_PATH = "/isaacctl-test/route"
+IMDS_PATH = "/isaacctl-test/imds/"  # + a VM's vmId: that VM's instance metadata service
+VM_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"  # the built-in role's id
 MYIP_ADDRESS = "203.0.113.20"  # documentation range: never dialled
 
 # Sizes per location and the zones that sell them; family names as the SKU API gives them.
@@ -129,6 +131,7 @@ class Call:
     path: str
     op: str
     at: float
+    principal: str | None = None  # a VM's managed identity, when it was one that asked
 
 
 @dataclass
@@ -149,6 +152,7 @@ class State:
     next_ip: int = 0
     next_private: int = 0
     routes: dict[str, int] = field(default_factory=dict)  # vm id -> sshd index
+    role_assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower id -> assignment
 
 
 def _jwt(claims: dict[str, Any]) -> str:
@@ -166,6 +170,7 @@ class FakeAzure:
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self.tokens: set[str] = set()
+        self.vm_tokens: dict[str, str] = {}  # token from a VM's metadata service -> its principal id
         self.myip = MYIP_ADDRESS
         self.lro_polls = 1  # how many times a long-running operation answers InProgress
         self.port: int | None = None
@@ -312,7 +317,8 @@ class FakeAzure:
             if vm is not None:
                 location, zone = vm["location"], (vm.get("zones") or [None])[0]
         with self.lock:
-            self.calls.append(Call(method, path, op, time.monotonic()))
+            asker = self.vm_tokens.get((headers.get("Authorization") or "").removeprefix("Bearer "))
+            self.calls.append(Call(method, path, op, time.monotonic(), asker))
             chosen = [f for f in self.faults if f.matches(op, location, zone)]
             for fault in chosen:
                 fault.hits += 1
@@ -320,7 +326,12 @@ class FakeAzure:
         if delay:
             time.sleep(delay)
         token = (headers.get("Authorization") or "").removeprefix("Bearer ")
-        if token not in self.tokens:
+        if token in self.vm_tokens:  # a VM's managed identity: only what a role assignment allows
+            with self.lock:
+                denied = self._vm_identity_denied(self.vm_tokens[token], op, path)
+            if denied:
+                return 403, {}, ArmError(403, "AuthorizationFailed", denied).body()
+        elif token not in self.tokens:
             return 401, {"WWW-Authenticate": 'Bearer authorization_uri="x", error="invalid_token"'}, ArmError(
                 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.").body()
         if "api-version" not in query:
@@ -364,6 +375,37 @@ class FakeAzure:
             self.tokens.add(token)
         return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
 
+    def _vm_identity_denied(self, principal: str, op: str, path: str) -> str | None:
+        """Why a VM's identity may not do this (None: it may): Virtual Machine Contributor on a
+        scope above the VM allows reading and deallocating VMs."""
+        if op == "poll":
+            return None
+        for assignment in self.state.role_assignments.values():
+            if (assignment["properties"]["principalId"] == principal and op.startswith("vm.")
+                    and assignment["properties"]["roleDefinitionId"].endswith(VM_CONTRIBUTOR)
+                    and path.lower().startswith(assignment["properties"]["scope"].lower() + "/")):
+                return None
+        return (f"The client with object id '{principal}' does not have authorization to perform action "
+                f"'{op}' over scope '{path}' or the scope is invalid.")
+
+    def imds_token(self, vm_id: str) -> dict[str, Any] | None:
+        """What a VM's metadata service answers for its system identity's token."""
+        with self.lock:
+            vm = next((r for r in self.state.resources.values() if r["type"] == VM
+                       and r["properties"].get("vmId") == vm_id), None)
+            principal = ((vm or {}).get("identity") or {}).get("principalId")
+            if principal is None:
+                return None
+            token = _jwt({"aud": "https://management.azure.com/", "tid": TENANT, "oid": principal,
+                          "xms_mirid": vm["id"], "idtyp": "app", "exp": int(time.time()) + 3600})
+            self.vm_tokens[token] = principal
+        return {"access_token": token, "token_type": "Bearer", "expires_in": "3599",
+                "resource": "https://management.azure.com/", "client_id": principal}
+
+    def role_assignments(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(json.dumps(a)) for a in self.state.role_assignments.values()]
+
     # -- ARM ------------------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict[str, str], payload: dict[str, Any],
                failing: Fault | None) -> tuple[int, dict[str, str], Any]:
@@ -388,6 +430,8 @@ class FakeAzure:
             group = self._require_group(parts[3])
             held = [r for r in self.state.resources.values() if r["_group"] == group["name"].lower()]
             return 200, {}, {"value": [_public(r) for r in self._filtered(held, query.get("$filter", ""))]}
+        if low[2:3] == ["resourcegroups"] and low[4:7] == ["providers", "microsoft.authorization", "roleassignments"]:
+            return self._role_assignment(method, parts, payload)
         if low[2:3] == ["resourcegroups"] and low[4:5] == ["providers"] and len(parts) >= 7:
             group = self._require_group(parts[3])
             kind = f"{parts[5]}/{parts[6]}"
@@ -405,6 +449,21 @@ class FakeAzure:
             return self._resource(method, group, _TYPES.get(kind.lower(), kind), rid, parts[7], action, payload,
                                   query, failing)
         raise ArmError(404, "NotFound", f"No route for {method} {path}")
+
+    def _role_assignment(self, method: str, parts: list[str], payload: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        group = self._require_group(parts[3])
+        rid = "/" + "/".join(parts)
+        if method == "DELETE":
+            return (200 if self.state.role_assignments.pop(rid.lower(), None) else 204), {}, None
+        props = payload.get("properties") or {}
+        principals = {(r.get("identity") or {}).get("principalId") for r in self.state.resources.values()}
+        if props.get("principalId") not in principals:
+            raise ArmError(400, "PrincipalNotFound", f"Principal {props.get('principalId')} does not exist in the directory.")
+        scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group['name']}"
+        assignment = {"id": rid, "name": parts[-1], "type": "Microsoft.Authorization/roleAssignments",
+                      "properties": {**props, "scope": scope}}
+        self.state.role_assignments[rid.lower()] = assignment
+        return 201, {}, assignment
 
     def _filtered(self, items: Any, text: str) -> list[dict[str, Any]]:
         found = list(items)
@@ -567,14 +626,14 @@ class FakeAzure:
         resource = {"id": rid, "name": name, "type": kind, "location": payload["location"],
                     "tags": payload.get("tags") or {}, "properties": json.loads(json.dumps(payload.get("properties") or {})),
                     "_group": group["name"].lower()}
-        for extra in ("zones", "sku"):
+        for extra in ("zones", "sku", "identity"):
             if extra in payload:
                 resource[extra] = payload[extra]
         validate = _VALIDATORS.get(kind)
         if validate is not None:
             validate(self, resource, existing)
         if existing is not None:  # an update keeps what Azure assigned
-            for kept in ("_power", "_ip", "_vm_id", "_disk", "_private"):
+            for kept in ("_power", "_ip", "_vm_id", "_disk", "_private", "_principal"):
                 if kept in existing:
                     resource[kept] = existing[kept]
             if kind == VM and existing.get("properties", {}).get("vmId"):
@@ -672,6 +731,9 @@ class FakeAzure:
         if kind == VM:
             resource["properties"].setdefault("vmId", resource.get("_vm_id") or str(uuid.uuid4()))
             resource["_vm_id"] = resource["properties"]["vmId"]
+            if (resource.get("identity") or {}).get("type") == "SystemAssigned":
+                resource["_principal"] = resource.get("_principal") or str(uuid.uuid4())
+                resource["identity"].update(principalId=resource["_principal"], tenantId=TENANT)
             os_disk = resource["properties"]["storageProfile"]["osDisk"]
             disk_name = os_disk.get("name") or f"{resource['name']}_OsDisk_1_{uuid.uuid4().hex}"
             os_disk["name"] = disk_name
@@ -988,6 +1050,14 @@ class _SideHandler(BaseHTTPRequestHandler):
         if split.path == ROUTE_PATH:
             host = parse_qs(split.query).get("host", [""])[0]
             return self._route(host)
+        if split.path.startswith(IMDS_PATH) and split.path.endswith("/metadata/identity/oauth2/token"):
+            # each VM's own metadata service: /isaacctl-test/imds/<vmId>/metadata/...
+            if self.headers.get("Metadata") != "true" or "resource" not in parse_qs(split.query):
+                return self._reply(400, '{"error": "invalid_request"}\n')
+            answer = self.owner.imds_token(split.path[len(IMDS_PATH):].split("/", 1)[0])
+            if answer is None:
+                return self._reply(400, '{"error": "invalid_request", "error_description": "Identity not found"}\n')
+            return self._reply(200, json.dumps(answer) + "\n")
         return self._reply(404, "not found\n")
 
     def _route(self, host: str) -> None:

@@ -30,6 +30,15 @@ HISTORY = ".history"
 # Events after which no instance of the deployment runs (its disks stay).
 STOPS = ("stop.done", "autostop.acted", "autostop.noticed", "preempted")
 STARTS = ("start.done",)
+MACHINES = ("instance", "vm")  # what each provider calls a machine in its resource events
+
+
+def _type_of(event: dict[str, Any]) -> str | None:
+    """The machine type a provider logged, under its own name for it."""
+    for key in ("instance_type", "machine_type", "size"):
+        if event.get(key):
+            return str(event[key])
+    return None
 
 
 @dataclass
@@ -154,17 +163,21 @@ def pieces_of(events: list[dict[str, Any]], record: DeploymentRecord, now: float
             pieces.append(Piece(instance, info["type"], info["market"], info["state"], info["since"], at))
         info["since"] = at
 
+    last_asked: dict[str, Any] = {}
     for _, event in ordered:
         name, at = event.get("event"), _when(event)
-        if event.get("kind") == "instance" and name == "resource.creating":
-            asked[str(event.get("id"))] = event
-        elif event.get("kind") == "instance" and name == "resource.created":
-            request = asked.get(str(event.get("client_token") or event.get("id")), {})
+        machine = event.get("kind") in MACHINES
+        if machine and name == "resource.creating":
+            asked[str(event.get("id"))] = last_asked = event
+        elif machine and name == "resource.created":
+            # the request it answers: by EC2/ECS client token, GCE instance name, else the last one
+            request = (asked.get(str(event.get("client_token") or event.get("instance_name") or event.get("id")))
+                       or last_asked)
             live[str(event.get("id"))] = {
-                "type": event.get("instance_type") or request.get("instance_type") or record.instance_type,
+                "type": _type_of(event) or _type_of(request) or record.instance_type,
                 "market": event.get("market") or request.get("market") or record.market or "on-demand",
                 "since": at, "state": "running"}
-        elif event.get("kind") == "instance" and name == "resource.deleted":
+        elif machine and name == "resource.deleted":
             if str(event.get("id")) in live:
                 close(str(event.get("id")), at)
                 del live[str(event.get("id"))]

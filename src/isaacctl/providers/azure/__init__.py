@@ -154,6 +154,7 @@ class AzureProvider(Provider[AzureOptions]):
             if driver == "grid":
                 instances.install_grid_driver(azure, ctx, rg, [(instances.node_index(v), v["name"], v["location"])
                                                                for v in found])
+        instances.grant_deallocate(azure, ctx, rg, found)
         record.region = found[0]["location"]
         record.zone = (found[0].get("zones") or [None])[0]
         return self._nodes(azure, ctx, rg, found)

@@ -135,7 +135,10 @@ def _vm_body(ctx: DeployContext[AzureOptions], location: str, zone: str | None, 
         properties.update({"priority": "Spot", "evictionPolicy": "Deallocate", "billingProfile": {"maxPrice": -1}})
     if ppg_id:
         properties["proximityPlacementGroup"] = {"id": ppg_id}
-    body: dict[str, Any] = {"location": location, "tags": tags_of(ctx.identity), "properties": properties}
+    body: dict[str, Any] = {"location": location, "tags": tags_of(ctx.identity), "properties": properties,
+                            # the VM's own identity: its autostop watchdog deallocates it with
+                            # that (grant_deallocate), never with the user's credentials
+                            "identity": {"type": "SystemAssigned"}}
     if zone:
         body["zones"] = [zone]
     return body
@@ -349,3 +352,39 @@ def check_size(azure: Azure, options: AzureOptions, location: str) -> SizeOffer:
 
 
 __all__ = ["Attempt", "group_name", "resource_name"]
+
+
+# "Virtual Machine Contributor": deallocate (and start) VMs, nothing else; scoped to the
+# deployment's own resource group
+VM_CONTRIBUTOR = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c"
+ROLE_API = "2022-04-01"
+
+
+def grant_deallocate(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, vms: list[dict[str, Any]]) -> None:
+    """Lets each VM's system identity deallocate the VMs of its resource group: only a
+    deallocation ends an Azure VM's compute bill, and the autostop watchdog on the VM must do
+    it with no credential of the user's. Assigning a role needs Owner or User Access
+    Administrator; without it deploy goes on and says that autostop cannot deallocate."""
+    import uuid
+
+    from azure.core.rest import HttpRequest
+
+    scope = f"/subscriptions/{azure.subscription}/resourceGroups/{rg}"
+    role = f"/subscriptions/{azure.subscription}/providers/Microsoft.Authorization/roleDefinitions/{VM_CONTRIBUTOR}"
+    for vm in vms:
+        principal = (vm.get("identity") or {}).get("principalId")
+        if not principal:
+            continue
+        # named after the principal: a resumed deploy asks for the same assignment again
+        name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{scope}/{principal}/{VM_CONTRIBUTOR}"))
+        rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+        body = {"properties": {"roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal"}}
+        ctx.creating("role-assignment", rid, vm=vm["name"], role="Virtual Machine Contributor")
+        answer = azure.call("letting the VM deallocate itself", azure.resources.send_request,
+                            HttpRequest("PUT", rid, params={"api-version": ROLE_API}, json=body))
+        if answer.status_code in (200, 201) or "RoleAssignmentExists" in answer.text():
+            ctx.created("role-assignment", rid, vm=vm["name"])
+            continue
+        ctx.failed("role-assignment", rid, code=str(answer.status_code))
+        ctx.on_progress(f"{vm['name']} may not deallocate itself (HTTP {answer.status_code}: assigning a role needs "
+                        "Owner or User Access Administrator on the subscription): autostop cannot end its billing")
