@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from harness.azure_fixtures import (  # noqa: F401 - the Azure fixtures the Azure test uses
     azure_fixture,
     fake_azure_server_fixture,
