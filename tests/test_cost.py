@@ -140,6 +140,11 @@ def test_cost_command_json_and_text(tmp_path, cli):
     text = cli("cost", check=True)
     assert "$10.53" in text.stdout and "train-b" not in text.stdout
     assert "train-b" in cli("cost", "--jobs", check=True).stdout
+    # list: the price per hour now (none: it is gone) and the cost so far
+    listed = cli("list", check=True).stdout.splitlines()
+    assert listed[0].split()[8:10] == ["$/H", "COST"] and listed[1].split()[8:10] == ["-", "10.86"]
+    [row] = json.loads(cli("list", "--json", check=True).stdout)["data"]
+    assert row["hourly_usd"] is None and row["cost_usd"] == pytest.approx(10.526 + 12 * DISK_HOURLY, abs=1e-4)
 
 
 @pytest.mark.parametrize("args, named", [

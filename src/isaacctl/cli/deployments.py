@@ -23,12 +23,18 @@ def list_command(
     app = app_of(ctx)
     if not refresh:
         # Straight from the store: listing needs no provider, and must stay fast (0.3 s budget).
-        render_list(app.terminal, app.store.load_all(), as_json)
+        from isaacctl.services.cost import so_far
+
+        records = app.store.load_all()
+        render_list(app.terminal, records, as_json, costs=so_far(app.store, records))
         return
     with app.terminal.spinner("asking the providers") as progress:
         entries = app.deployments(progress).list_deployments(refresh=True)
-    render_list(app.terminal, [entry.record for entry in entries], as_json,
-                errors={entry.record.name: entry.error for entry in entries})
+    from isaacctl.services.cost import so_far
+
+    records = [entry.record for entry in entries]
+    render_list(app.terminal, records, as_json, errors={entry.record.name: entry.error for entry in entries},
+                costs=so_far(app.store, [r for r in records if app.store.exists(r.name)]))
 
 
 def status_command(

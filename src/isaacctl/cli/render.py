@@ -57,23 +57,33 @@ def render_deploy(terminal: Terminal, result: DeployResult, as_json: bool) -> No
 
 
 def render_list(terminal: Terminal, records: list[DeploymentRecord], as_json: bool,
-                errors: dict[str, str | None] | None = None) -> None:
-    """`errors` is given after a refresh: each deployment's failure, or None."""
+                errors: dict[str, str | None] | None = None,
+                costs: dict[str, tuple[float | None, float]] | None = None) -> None:
+    """`errors` is given after a refresh: each deployment's failure, or None. `costs`: each
+    deployment's price per hour now and its cost so far (services/cost.py)."""
     refreshed = errors is not None
     errors = errors or {}
+    costs = costs or {}
     if as_json:
-        terminal.json("DeploymentList", [list_entry_view(r, errors.get(r.name), refreshed) for r in records])
+        views = [list_entry_view(r, errors.get(r.name), refreshed) for r in records]
+        for view in views:
+            if view["name"] in costs:
+                hourly, total = costs[view["name"]]
+                view["hourly_usd"], view["cost_usd"] = hourly, round(total, 4)
+        terminal.json("DeploymentList", views)
         return
     if not records:
         terminal.info("No deployments yet. Start with: isaacctl deploy local --name desk")
         return
     from isaacctl.services.autostop import describe
 
-    headers = ["NAME", "PROVIDER", "STATUS", "HOST", "NODES", "TYPE", "GPU", "AGE", "AUTOSTOP"]
+    headers = ["NAME", "PROVIDER", "STATUS", "HOST", "NODES", "TYPE", "GPU", "AGE", "$/H", "COST", "AUTOSTOP"]
     rows = []
     for r in records:
+        hourly, total = costs.get(r.name, (None, 0.0))
         rows.append([r.name, r.provider, r.status, r.address, node_states(r), r.instance_type or "-",
-                     r.gpu_summary, age(r.created_at), describe(r.autostop, r.autostop_decision)])
+                     r.gpu_summary, age(r.created_at), "-" if hourly is None else f"{hourly:.2f}",
+                     f"{total:.2f}" if total else "-", describe(r.autostop, r.autostop_decision)])
         if refreshed:
             error = errors.get(r.name)
             rows[-1].append(f"refresh failed: {error}" if error else "")

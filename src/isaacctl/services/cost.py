@@ -122,8 +122,12 @@ class CostReport:
 
 # -- prices ------------------------------------------------------------------------------------
 def _catalog(provider: str) -> Catalog | None:
+    from importlib.resources import files
+
     from isaacctl.providers.toolkit.pricing import load_catalog
 
+    if not (files("isaacctl") / "templates" / provider / "prices.yaml").is_file():
+        return None  # local, ssh, a plugin without a catalog (and no YAML parser loaded for them)
     try:
         return load_catalog(provider)
     except (FileNotFoundError, OSError, KeyError):
@@ -326,6 +330,16 @@ def _read_events(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return events
+
+
+def so_far(store: StateStore, records: list[DeploymentRecord]) -> dict[str, tuple[float | None, float]]:
+    """For `list`: each deployment's price per hour now and its cost so far."""
+    found = {}
+    for record in records:
+        # no job shares: `list` must not pay for the job records' schema (its start-up budget)
+        item = compute(record, store.events(record.name), [])
+        found[record.name] = (item.hourly_usd, item.total_usd)
+    return found
 
 
 def report(store: StateStore, name: str | None = None, since: float | None = None) -> CostReport:
