@@ -29,7 +29,7 @@ ISAACCTL=(typer==0.25.* click rich pydantic pydantic-core annotated-types typing
     --cache-dir "$CACHE/pip-cache" --target "$OUT/site/isaaclab" "${ISAACLAB[@]}"
 "$PY" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
     --cache-dir "$CACHE/pip-cache" --target "$OUT/site/isaacctl" "${ISAACCTL[@]}"
-XZ_OPT="-T0 -6" tar -C "$OUT/site" -cJf "$OUT/bundle.tar.xz" isaaclab isaacctl
+XZ_OPT="${XZ_OPT:--T0 -6}" tar -C "$OUT/site" -cJf "$OUT/bundle.tar.xz" isaaclab isaacctl
 rm -rf "$OUT/site"
 (cd "$OUT" && split -b 60M -d bundle.tar.xz bundle.tar.xz.part- && rm bundle.tar.xz &&
  sha256sum bundle.tar.xz.part-* >SHA256SUMS && cat bundle.tar.xz.part-* | sha256sum | cut -d' ' -f1 >WHOLE.sha256)
