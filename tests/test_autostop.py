@@ -302,6 +302,8 @@ def test_autostop_command_sets_shows_and_turns_off(routed, cli, sshd):
     shown = cli("autostop", "ws1", check=True).stdout
     assert "last decision" in shown and ("active" in shown or "idle" in shown)
     assert "autostop" in cli("status", "ws1", check=True).stdout
+    bad = cli("autostop", "ws1", "soon")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: IDLE: expected an idle time"), bad.stderr
     off = cli("autostop", "ws1", "off", "--json", check=True)
     assert json.loads(off.stdout)["data"]["autostop"] is None
     assert not (folder / "config.json").exists()

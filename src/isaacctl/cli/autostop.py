@@ -34,7 +34,7 @@ def autostop_command(
 
     app = app_of(ctx)
     app.store.require(name)  # a missing name fails here, before anything else is said
-    flags = AutostopFlags(idle, action, command, max_cost, max_hours)
+    flags = AutostopFlags(idle, action, command, max_cost, max_hours, label="IDLE")
     with app.terminal.spinner(f"autostop on {name}") as progress:
         service = AutostopService(app.store, progress)
         if not flags.given:

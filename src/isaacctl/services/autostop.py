@@ -69,6 +69,7 @@ class AutostopFlags:
     command: str | None = None
     max_cost: float | None = None
     max_hours: float | None = None
+    label: str = "--autostop"  # how the idle time was given: the flag, or `autostop`'s IDLE argument
 
     @property
     def given(self) -> bool:
@@ -83,7 +84,7 @@ def settings_from(flags: AutostopFlags, current: AutostopSettings | None = None)
     base = current.model_dump() if current is not None else {}
     base.pop("set_at", None)
     if flags.autostop is not None:
-        base["idle_seconds"] = parse_duration(flags.autostop)
+        base["idle_seconds"] = parse_duration(flags.autostop, flags.label)
         if base["idle_seconds"] is None:  # 'off' ends the budget as well: one word, all off
             return None
     if flags.action is not None:

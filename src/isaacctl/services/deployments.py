@@ -411,12 +411,14 @@ class DeploymentService:
         from isaacctl.services.autostop import learn_from_host
 
         with self.store.lock(record.name):
+            fresh = self.store.load(record.name)  # what another command saved meanwhile is kept
             try:
-                with provider.remote(record, str(self.store.paths(record.name).known_hosts), 0) as remote:
-                    learn_from_host(self.store, record, remote)
+                with provider.remote(fresh, str(self.store.paths(record.name).known_hosts), 0) as remote:
+                    learn_from_host(self.store, fresh, remote)
             except RemoteError:
                 return
-            self.store.save(record)
+            self.store.save(fresh)
+            record.autostop_decision = fresh.autostop_decision
 
     def refresh(self, name: str, lock_timeout: float | None = None) -> tuple[DeploymentRecord, list[NodeStatus]]:
         """Ask the provider about every node and save what it says in the record."""
