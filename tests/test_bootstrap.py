@@ -107,9 +107,12 @@ def test_first_run_pulls_with_the_key_on_stdin_only_then_everything_is_up_to_dat
     shown = cli("status", "ws1").stdout
     assert "BOOTSTRAP STEP" in shown and re.search(r"image-pull\s+ok", shown)
 
-    second = cli("bootstrap", "ws1", "--ngc-api-key-file", "/nonexistent/never-read")
+    # a key file that does not exist is refused up front (issue 17), even when no step would read it
+    refused = cli("bootstrap", "ws1", "--ngc-api-key-file", "/nonexistent/never-read")
+    assert refused.returncode == 2 and "--ngc-api-key-file" in refused.stderr
+    second = cli("bootstrap", "ws1")  # nothing to pull: no key is asked for
     assert second.returncode == 0, second.stderr
-    assert "2 step(s) run, 5 up to date" in second.stderr  # reach and facts always run
+    assert "2 step(s) run, 6 up to date" in second.stderr  # reach and facts always run (autostop is the 6th)
     for step in ("docker", "registry-login", "image-pull", "host-folders", "smoke"):
         assert f"{step}" in second.stderr
     # what the first run recorded is what the second found (same image, not pulled again)

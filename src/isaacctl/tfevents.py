@@ -9,10 +9,13 @@ it must not import anything from isaacctl. Checked against the real reader in th
     python3 tfevents.py summary JOBS_DIR JOB_ID...   -> one JSON line per job
 """
 
+from __future__ import annotations
+
 import json
 import os
 import struct
 import sys
+from typing import Iterator
 
 # The tag that carries the mean episode reward, per library (and the stdout-free ones need it).
 REWARD_TAGS = ("Train/mean_reward", "Reward / Total reward (mean)", "rewards/iter", "rollout/ep_rew_mean")
@@ -99,7 +102,7 @@ def records(path):
             yield data
 
 
-def scalars(path):
+def scalars(path: str) -> Iterator[tuple[str, int, float, float]]:
     """(tag, step, wall_time, value) for every scalar in one event file."""
     for data in records(path):
         wall_time, step, summary = 0.0, 0, None
@@ -115,7 +118,7 @@ def scalars(path):
                 yield tag, step, wall_time, value
 
 
-def event_files(folder):
+def event_files(folder: str) -> Iterator[str]:
     for root, _, names in os.walk(folder):
         for name in sorted(names):
             if name.startswith("events.out.tfevents."):

@@ -2,7 +2,7 @@
 
 
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
@@ -49,7 +49,7 @@ AUTOSTOP_PARAMETERS = (
     ("max_hours", Optional[float], MAX_HOURS),
 )
 
-FLAG_PARAMETERS = (
+FLAG_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
     ("skip_bootstrap", bool, typer.Option(False, "--skip-bootstrap", help="Only create or adopt the host; run 'isaacctl bootstrap' later.")),
     ("image", Optional[str], IMAGE),
     ("isaaclab_version", Optional[str], ISAACLAB_VERSION),

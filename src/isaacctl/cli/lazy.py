@@ -75,6 +75,8 @@ class LazyGroup(TyperGroup):
                 text = COMMANDS[name][2]
                 rows.append((name, text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + "..."))
             else:
-                rows.append((name, super().get_command(ctx, name).get_short_help_str(limit)))
+                command = super().get_command(ctx, name)
+                if command is not None:
+                    rows.append((name, command.get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)

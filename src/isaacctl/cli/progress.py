@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING
 from isaacctl.console import Terminal
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.live import Live
+
     from isaacctl.services.bootstrap import StepEvent
     from isaacctl.services.bootstrap.pull_progress import PullProgress
 
@@ -32,7 +36,7 @@ class BootstrapView:
         self.node_count = nodes
         self.by_node: dict[int, dict[str, StepEvent]] = {}  # node -> step -> its latest event
         self.pulls: dict[int, PullProgress] = {}
-        self._live = None
+        self._live: Live | None = None
         self._last_print = 0.0
 
     @property
@@ -52,10 +56,11 @@ class BootstrapView:
             self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
         if self._live is not None:
             self._live.update(self._render())
-            self._live.__exit__(*exc)
+            self._live.__exit__(kind, error, trace)
 
     def ask_secret(self, question: str) -> str:
         """A hidden prompt, with the live view paused so it does not draw over it."""

@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from isaacctl.errors import HostKeyChanged, RemoteError
 from isaacctl.records import SshEndpoint
@@ -130,7 +130,8 @@ class SshRemote(Remote):
                 target.hostname,
                 port=target.port,
                 username=target.user,
-                key_filename=target.identity_files or None,
+                # paramiko takes a list too (its stubs say str): every IdentityFile, in order
+                key_filename=cast(Any, target.identity_files or None),
                 look_for_keys=not target.identity_files,
                 allow_agent=True,
                 sock=self._open_socket(),
@@ -147,7 +148,7 @@ class SshRemote(Remote):
             raise RemoteError(
                 f"ssh: {target.description} refused the login with {keys} ({exc})"
             ) from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             client.close()
             raise RemoteError(
                 f"ssh: {target.description} did not answer within {self.connect_timeout:.0f} s"

@@ -18,7 +18,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import UserError
 from isaacctl.remote import sync
@@ -29,6 +29,7 @@ from isaacctl.services.metrics import write_metrics_csv
 
 if TYPE_CHECKING:
     from isaacctl.records import JobRecord, NodeRun
+    from isaacctl.remote import Remote
     from isaacctl.services.jobs.service import JobService
 
 CHECKPOINT_CHOICES = ("all", "last", "none")
@@ -115,7 +116,7 @@ class ArtifactService:
         return jobs
 
     @staticmethod
-    def _all_but_last(remote, jobs: list[JobRecord]) -> list[str]:
+    def _all_but_last(remote: Remote, jobs: list[JobRecord]) -> list[str]:
         rules = []
         for job in jobs:
             files = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
@@ -148,7 +149,7 @@ class ArtifactService:
         return rows
 
 
-def pipeline_config(job: JobRecord) -> dict:
+def pipeline_config(job: JobRecord) -> dict[str, Any]:
     """The job as the AWS Isaac Lab pipeline's job JSON, with isaacctl's exact command."""
     reverse = {field: key for key, field in PIPELINE_FIELDS.items()}
     training = {reverse[key]: value for key, value in job.spec.items() if key in reverse and value is not None}

@@ -22,7 +22,7 @@ class TensorBoardSession:
     container: str
     host_port: int
     local_port: int
-    forward: subprocess.Popen | None  # None when the host is this machine
+    forward: subprocess.Popen[bytes] | None  # None when the host is this machine
 
     @property
     def url(self) -> str:

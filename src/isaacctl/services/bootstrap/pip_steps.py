@@ -40,7 +40,8 @@ def _ask(ctx: StepContext, python: str) -> dict[str, Any] | None:
     if not result.ok:
         return None
     try:
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return answer
     except (ValueError, IndexError):
         return None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from isaacctl.errors import HostKeyChanged, RemoteError
 from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
@@ -15,6 +15,11 @@ from isaacctl.services.bootstrap import requirements
 from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed
 from isaacctl.services.bootstrap.facts import parse_facts
 from isaacctl.services.bootstrap.pull_progress import PullProgress
+
+if TYPE_CHECKING:
+    from isaacctl.isaaclab import Generation
+    from isaacctl.records import AutostopSettings
+    from isaacctl.remote import CommandResult
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,10 @@ def _key_registry(ctx: StepContext) -> str | None:
     return registry if registry is not None and registry == (ctx.settings.registry or NGC_REGISTRY) else None
 
 
-def _docker_api(ctx: StepContext, *args: str, stdin: bytes | None = None, on_line=None, timeout=3600):
+def _docker_api(
+    ctx: StepContext, *args: str, stdin: bytes | None = None,
+    on_line: Callable[[str], None] | None = None, timeout: float = 3600,
+) -> CommandResult:
     return ctx.run(["python3", "-c", template_text("remote/docker_api.py"), *args], stdin=stdin,
                    timeout=timeout, shown=f"python3 docker_api.py {' '.join(args)}", on_line=on_line)
 
@@ -151,7 +159,8 @@ def _docker_api(ctx: StepContext, *args: str, stdin: bytes | None = None, on_lin
 def _image_id(ctx: StepContext) -> str | None:
     """The image's id on the host; asked once per run (three steps want it), again after a pull."""
     if "image_id" in ctx.memo:
-        return ctx.memo["image_id"]
+        known: str | None = ctx.memo["image_id"]
+        return known
     result = _docker_api(ctx, "inspect", ctx.settings.image, timeout=60)
     image_id = None
     if result.exit_status != 1:
@@ -273,7 +282,7 @@ def pull_image(ctx: StepContext) -> None:
 
     registry = _key_registry(ctx)
     key = _key_bytes(ctx) if registry else None
-    auth = [registry, ctx.settings.registry_user] if key else []
+    auth = [registry, ctx.settings.registry_user] if key and registry else []
 
     def attempt() -> None:
         progress = PullProgress()
@@ -319,7 +328,7 @@ def _folders(ctx: StepContext) -> list[str]:
     return [f"{ctx.host_root}/{folder}" for folder in HOST_FOLDERS]
 
 
-def _generation(ctx: StepContext):
+def _generation(ctx: StepContext) -> Generation:
     from isaacctl.isaaclab import generation_for
 
     return generation_for(ctx.record.isaaclab_version, ctx.settings.image)
@@ -329,7 +338,8 @@ def _owner(ctx: StepContext) -> int:
     """Who the job containers run as, and so who must be able to write the cache folders."""
     if ctx.settings.runtime == "pip":  # jobs run as the login user
         return 0
-    return _generation(ctx).container.host_uid
+    uid: int = _generation(ctx).container.host_uid
+    return uid
 
 
 def folders_exist(ctx: StepContext) -> bool:
@@ -437,7 +447,7 @@ RUNTIME_STEPS = {
 
 
 # -- autostop: the idle watchdog on the host (services/autostop.py), for every runtime ---------
-def _autostop_wanted(ctx: StepContext):
+def _autostop_wanted(ctx: StepContext) -> AutostopSettings | None:
     from isaacctl.services.autostop import AutostopFlags, settings_from
 
     flags = ctx.settings.autostop or AutostopFlags()

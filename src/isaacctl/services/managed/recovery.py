@@ -190,7 +190,7 @@ class ManagedService:
             # while the machine lives is the run's own failure, left as it is
         if job.status == "succeeded":
             self._sync(job, force=True)
-        job.managed.state = job.status if job.status in ("succeeded", "failed", "cancelled") else "failed"  # type: ignore[assignment]
+        job.managed.state = job.status if job.status in ("succeeded", "failed", "cancelled") else "failed"
         self.store.save_job(job)
         self.store.append_event(deployment, f"managed.{job.managed.state}", job=job.id, restarts=job.restarts)
         return Outcome(job.id, deployment, job.managed.state)
@@ -333,7 +333,7 @@ class ManagedService:
     def _next_zone(provider: Any, record: DeploymentRecord, options: Any) -> dict[str, Any]:
         """The options to deploy with: the zone after the one that was preempted first (the
         provider's own failover tries the region's others after it)."""
-        raw = options.model_dump(mode="json")
+        raw: dict[str, Any] = options.model_dump(mode="json")
         if "zone" not in raw or not record.zone:
             return raw
         try:
