@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -364,3 +365,26 @@ def test_bad_autostop_flags_are_one_error_line_naming_the_flag(aws, cli, flags, 
     assert len(lines) == 1 and lines[0].startswith(f"error: {named}"), result.stderr
     assert not (cli.state_dir / "ws1").exists()
     assert aws.tagged("ws1") == []
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_the_systemd_units_are_valid(tmp_path):
+    """The host units as rendered for a deployment pass systemd's own checker (the test host
+    runs no systemd, so they are not started here)."""
+    from isaacctl.records import DeploymentRecord
+    from isaacctl.services.autostop import AutostopFlags, settings_from, units
+
+    record = DeploymentRecord(name="ws1", id="0a1b2c3d", provider="aws")
+    folder = tmp_path / "isaacctl" / "autostop"
+    folder.mkdir(parents=True)
+    (folder / "watchdog.py").write_text("")
+    service, timer = units(record, settings_from(AutostopFlags("30m")), str(folder))
+    assert "OnUnitActiveSec=60s" in timer and f"--dir {folder}" in service
+    (tmp_path / "isaacctl-autostop-0a1b2c3d.service").write_text(service)
+    (tmp_path / "isaacctl-autostop-0a1b2c3d.timer").write_text(timer)
+    checked = subprocess.run(["systemd-analyze", "verify", "--man=no",
+                              str(tmp_path / "isaacctl-autostop-0a1b2c3d.service"),
+                              str(tmp_path / "isaacctl-autostop-0a1b2c3d.timer")],
+                             capture_output=True, text=True, timeout=60, env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
+    problems = [line for line in checked.stderr.splitlines() if "isaacctl-autostop" in line]
+    assert checked.returncode == 0 and not problems, checked.stderr

@@ -183,15 +183,11 @@ def _unit(record: DeploymentRecord) -> str:
     return f"isaacctl-autostop-{record.id}"
 
 
-def install(remote: Remote, store: StateStore | None, record: DeploymentRecord, provider: Provider[Any],
-            settings: AutostopSettings | None, node_index: int = 0) -> str:
-    """Install, change or (settings None) remove the watchdog on one node; returns how it runs
-    there ("systemd", "loop", "removed")."""
+def units(record: DeploymentRecord, settings: AutostopSettings | None, folder: str) -> tuple[str, str]:
+    """The systemd service and timer for one deployment (named by its id: two deployments on
+    one adopted host each have their own)."""
     from isaacctl.resources import template_text
 
-    if not record.host_root:
-        raise UserError(f"--autostop: {record.name!r} has no host folder yet; run 'isaacctl bootstrap {record.name}'")
-    folder = f"{record.host_root}/{FOLDER}"
     values = {"NAME": record.name, "ID": record.id, "DIR": folder, "PYTHON": "/usr/bin/python3",
               "INTERVAL": str(_interval(settings) if settings else 60)}
 
@@ -201,10 +197,23 @@ def install(remote: Remote, store: StateStore | None, record: DeploymentRecord, 
             text = text.replace(f"@{key}@", value)
         return text
 
+    return unit("isaacctl-autostop.service"), unit("isaacctl-autostop.timer")
+
+
+def install(remote: Remote, store: StateStore | None, record: DeploymentRecord, provider: Provider[Any],
+            settings: AutostopSettings | None, node_index: int = 0) -> str:
+    """Install, change or (settings None) remove the watchdog on one node; returns how it runs
+    there ("systemd", "loop", "removed")."""
+    from isaacctl.resources import template_text
+
+    if not record.host_root:
+        raise UserError(f"--autostop: {record.name!r} has no host folder yet; run 'isaacctl bootstrap {record.name}'")
+    folder = f"{record.host_root}/{FOLDER}"
+    service, timer = units(record, settings, folder)
     spec = {"dir": folder, "unit": _unit(record),
             "config": None if settings is None else host_config(store, record, provider, settings, node_index),
             "watchdog": template_text("autostop/watchdog.py"),
-            "service": unit("isaacctl-autostop.service"), "timer": unit("isaacctl-autostop.timer")}
+            "service": service, "timer": timer}
     result = remote.run(["python3", "-c", template_text("autostop/install.py")],
                         stdin=json.dumps(spec).encode(), timeout=120)
     if not result.ok:
