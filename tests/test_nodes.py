@@ -73,7 +73,7 @@ def test_two_nodes_bootstrap_at_once_and_show_per_node(lab, sshd, sshd2):
     assert [(n["index"], n["role"]) for n in data["nodes"]] == [(0, "head"), (1, "worker")]
     assert [n["ssh"]["host"] for n in data["nodes"]] == ["node-a", "node-b"]
 
-    booted = lab("bootstrap", "ws1", "--gpus", "none", "--only", "host-folders")
+    booted = lab("bootstrap", "ws1", "--gpus", "none", "--isaaclab-version", "2.3", "--only", "host-folders")
     assert booted.returncode == 0, booted.stderr
     assert "on 2 nodes" in booted.stderr
     assert "node 1 host-folders" in booted.stderr  # plain progress lines name the node
@@ -115,7 +115,8 @@ def test_nodes_run_in_parallel(lab, sshd, sshd2):
 
         registry._entry_points.cache_clear()
         events = []
-        request = BootstrapRequest(BootstrapSettings(image="isaacctl-test/none:1", gpus="none", only=("host-folders",)),
+        request = BootstrapRequest(BootstrapSettings(image="isaacctl-test/none:1", gpus="none", isaaclab_version="2.3",
+                                                     only=("host-folders",)),
                                    registry_key=lambda: None,
                                    on_event=lambda e: events.append((time.monotonic(), e.node, e.step, e.state)))
         result = DeploymentService(StateStore(lab.state_dir)).bootstrap("ws1", request)
@@ -134,7 +135,7 @@ def test_a_failure_on_one_node_gives_a_table_per_node(lab, sshd, sshd2):
     blocker = sshd2.home / "lab-fail"
     blocker.write_text("a file where the folder should be\n")  # mkdir -p fails on node 1 only
     try:
-        result = lab("bootstrap", "ws1", "--gpus", "none", "--only", "host-folders")
+        result = lab("bootstrap", "ws1", "--gpus", "none", "--isaaclab-version", "2.3", "--only", "host-folders")
     finally:
         blocker.unlink()
     assert result.returncode == 1
@@ -151,7 +152,7 @@ def test_a_failure_on_one_node_gives_a_table_per_node(lab, sshd, sshd2):
     assert data["nodes"][1]["bootstrap"]["host-folders"]["status"] == "failed"
     assert data["nodes"][0]["bootstrap"]["facts"]["status"] == "ok"
     assert "failed at host-folders" in lab("status", "ws1").stdout
-    again = lab("bootstrap", "ws1", "--gpus", "none", "--only", "host-folders")  # resumes, now fine
+    again = lab("bootstrap", "ws1", "--gpus", "none", "--isaaclab-version", "2.3", "--only", "host-folders")  # resumes, now fine
     assert again.returncode == 0, again.stderr
     assert lab("destroy", "ws1", "--yes").returncode == 0
 
