@@ -78,7 +78,7 @@ def test_two_nodes_bootstrap_at_once_and_show_per_node(lab, sshd, sshd2):
     assert "on 2 nodes" in booted.stderr
     assert "node 1 host-folders" in booted.stderr  # plain progress lines name the node
     data = status(lab)
-    for node, home in zip(data["nodes"], (sshd.home, sshd2.home)):
+    for node, home in zip(data["nodes"], (sshd.home, sshd2.home), strict=True):
         assert node["bootstrap"]["host-folders"]["status"] == "ok"
         assert node["facts"]["cpus"] >= 1
         assert (home / "isaacctl" / "cache" / "kit").is_dir()
@@ -108,6 +108,7 @@ def test_nodes_run_in_parallel(lab, sshd, sshd2):
     sys.path.insert(0, str(lab.env["PYTHONPATH"]))
     try:
         from importlib.metadata import entry_points  # noqa: F401
+
         from isaacctl.providers import registry
         from isaacctl.services.bootstrap import BootstrapSettings
         from isaacctl.services.deployments import BootstrapRequest, DeploymentService

@@ -93,7 +93,7 @@ class Terminal:
         cells = [list(columns), *([str(cell) for cell in row] for row in rows)]
         widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
         for row in cells:
-            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths))
+            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
             sys.stdout.write(line.rstrip() + "\n")
 
     def text(self, message: str) -> None:

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from .util import (REPO_ROOT, free_port, in_ci, in_isolated_netns, is_root, port_open, tail,
-                   wait_until)
+from .util import REPO_ROOT, free_port, in_ci, in_isolated_netns, is_root, port_open, tail, wait_until
 
 IMAGE_REPO = "nvidia/isaac-lab"
 IMAGE_TAG = "2.3.2"
@@ -132,7 +131,7 @@ class Registry:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     @classmethod
-    def from_env(cls) -> "Registry | None":
+    def from_env(cls) -> Registry | None:
         address = os.environ.get("ISAACCTL_TEST_REGISTRY")
         if not address:
             return None
@@ -198,11 +197,11 @@ def start_registry(base_dir: Path | None = None) -> Registry:
                                 stdout=log, stderr=log, start_new_session=True)
         log.close()
         try:
-            wait_until(lambda: proc.poll() is not None or port_open(port), timeout=20,
+            wait_until(lambda proc=proc, port=port: proc.poll() is not None or port_open(port), timeout=20,
                        what="docker-registry")
         except TimeoutError:
             proc.kill()
-            raise HarnessError(f"docker-registry did not start:\n{tail(work / 'registry.log')}")
+            raise HarnessError(f"docker-registry did not start:\n{tail(work / 'registry.log')}") from None
         if proc.poll() is None:
             return Registry(address=f"127.0.0.1:{port}", user=user, password_file=pw_file,
                             proc=proc, workdir=work)

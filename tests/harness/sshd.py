@@ -12,9 +12,9 @@ Needs root (sshd switches users; useradd/usermod).
 from __future__ import annotations
 
 import fcntl
+import grp
 import os
 import pwd
-import grp
 import shutil
 import signal
 import subprocess
@@ -136,11 +136,10 @@ def ensure_user(name: str) -> pwd.struct_passwd:
     except KeyError:
         _run(["groupadd", "--system", "docker"])
     try:
-        pw = pwd.getpwnam(name)
+        pwd.getpwnam(name)
     except KeyError:
         _run(["useradd", "--no-create-home", "--home-dir", "/nonexistent",
               "--shell", "/bin/bash", "--groups", "docker", name])
-        pw = pwd.getpwnam(name)
     if "docker" not in [g.gr_name for g in grp.getgrall() if name in g.gr_mem]:
         _run(["usermod", "-aG", "docker", name])
     # With UsePAM no, sshd refuses accounts whose password field starts with "!" (locked).
@@ -210,7 +209,7 @@ class SshServer:
         self.log_path = self.dir / "sshd.log"
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "SshServer":
+    def start(self) -> SshServer:
         if self.running:
             return self
         Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -230,7 +229,7 @@ class SshServer:
                            timeout=15, what=f"sshd on port {self.port}")
             except TimeoutError:
                 self._terminate()
-                raise SshServerError(f"sshd did not come up:\n{tail(self.log_path)}")
+                raise SshServerError(f"sshd did not come up:\n{tail(self.log_path)}") from None
             if self.proc.poll() is None:
                 self._fixed_port = True  # later restarts reuse this port
                 return self
@@ -347,7 +346,7 @@ class SshServer:
             self._log_fh.close()
             self._log_fh = None
 
-    def __enter__(self) -> "SshServer":
+    def __enter__(self) -> SshServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

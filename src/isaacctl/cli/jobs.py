@@ -231,7 +231,7 @@ def logs_command(
     if follow:
         _follow(app, service, record, tail, node)
         return
-    service.follow(record, lambda text: sys.stdout.write(text), follow=False, tail=tail, node=node)
+    service.follow(record, _write_out, follow=False, tail=tail, node=node)
 
 
 def cancel_command(
@@ -294,3 +294,7 @@ def tasks_command(
         return
     app.terminal.table(["TASK", "LIBRARIES", "EXPERIMENT", "ITERATIONS"],
                        [[t.name, ", ".join(t.libraries), t.experiment, str(t.iterations)] for t in chosen])
+
+
+def _write_out(text: str) -> None:
+    sys.stdout.write(text)

@@ -54,7 +54,7 @@ def read_metrics(path: Path) -> tuple[list[int], dict[str, list[tuple[int, float
         for row in reader:
             step = int(row[0])
             steps.append(step)
-            for tag, cell in zip(header[1:], row[1:]):
+            for tag, cell in zip(header[1:], row[1:], strict=False):
                 if cell:
                     series[tag].append((step, float(cell)))
     return steps, series
@@ -85,7 +85,7 @@ def plot(path: Path, target: Path, title: str) -> None:
     panels = [(tags, label) for tags, label in ((REWARD_TAGS, "mean reward"), (LENGTH_TAGS, "episode length"))
               if any(series.get(tag) for tag in tags)]
     figure, axes = plt.subplots(len(panels) or 1, 1, figsize=(8, 3.2 * max(len(panels), 1)), squeeze=False)
-    for axis, (tags, label) in zip(axes[:, 0], panels):
+    for axis, (tags, label) in zip(axes[:, 0], panels, strict=False):
         for tag in tags:
             points = series.get(tag) or []
             if points:

@@ -181,7 +181,7 @@ def deployment_tasks(store: Any, record: Any, generation: Generation, run: Calla
     not kept yet. None when it cannot be had: the shipped catalog stands in, with a notice."""
     key = getattr(record, "image_id", None)
     if key:
-        kept = store.image_facts(key).get("tasks")
+        kept: list[dict[str, Any]] | None = store.image_facts(key).get("tasks")
         if kept is not None:
             return kept
     if run is None or not key:

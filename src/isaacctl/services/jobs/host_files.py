@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from isaacctl.errors import RemoteError
 from isaacctl.remote import Remote
@@ -30,7 +31,7 @@ def list_files(remote: Remote, folder: str) -> list[HostFile]:
     return files
 
 
-def summarize_jobs(remote: Remote, jobs_dir: str, job_ids: list[str]) -> dict[str, dict]:
+def summarize_jobs(remote: Remote, jobs_dir: str, job_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Last step, mean reward and episode length of each job, read on the host from its
     TensorBoard files (isaacctl/tfevents.py runs there with python3, stdlib only)."""
     if not job_ids:

@@ -124,7 +124,7 @@ class JobService:
 
             job = JobRecord(
                 id=job_id, deployment=record.name, mode=spec.mode, task=spec.task,
-                rl_library=spec.rl_library, spec=spec.model_dump(mode="json"), command=node_command(0),
+                rl_library=spec.rl_library or "", spec=spec.model_dump(mode="json"), command=node_command(0),
                 container=runtime.handle(record, job_id), host_dir=staging.job_dir,
                 checkpoint=checkpoint, nodes=spec.num_nodes, gpus_per_node=spec.gpus or 1,
                 rendezvous=f"{rendezvous.master_addr}:{rendezvous.master_port}" if rendezvous else None,
@@ -221,8 +221,8 @@ class JobService:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(local, target)
             remote.put_tree(folder, f"{record.host_root}/jobs")
-        for source, target_folder in staging.host_copies:
-            result = remote.run(["sh", "-c", 'mkdir -p "$2" && cp -a "$1" "$2/"', "sh", source, target_folder])
+        for host_source, target_folder in staging.host_copies:
+            result = remote.run(["sh", "-c", 'mkdir -p "$2" && cp -a "$1" "$2/"', "sh", host_source, target_folder])
             if not result.ok:
                 raise RemoteError(f"cannot copy {source} for {job.id}: {result.tail(3)}")
 
