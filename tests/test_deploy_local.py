@@ -26,7 +26,7 @@ def test_local_deploy_status_ssh_destroy(cli, tmp_path):
 
 def test_ten_concurrent_deploys_of_one_name_leave_one_valid_record(cli, tmp_path):
     import sys
-    from subprocess import Popen, PIPE
+    from subprocess import PIPE, Popen
 
     args = ["deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap"]
     env = cli.full_env()

@@ -5,7 +5,6 @@ destroy removes only the containers carrying its own name and id. Names are uniq
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import uuid
 from pathlib import Path

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from harness.cli import Cli
 
 pytestmark = pytest.mark.docker

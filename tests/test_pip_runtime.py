@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from harness.cli import Cli
 
 CACHE = Path(os.environ.get("ISAACCTL_TEST_ISAACLAB_CACHE", "/var/cache/isaacctl-test-isaaclab"))

@@ -219,7 +219,7 @@ def test_rsl_rl_layout(trained):
         assert f"Learning iteration {i}/{ITERS}" in proc.stdout
     assert len(re.findall(r"^ +Mean reward: -?\d+\.\d\d$", proc.stdout, re.M)) == ITERS
     assert len(re.findall(r"^ +Mean episode length: \d+\.\d\d$", proc.stdout, re.M)) == ITERS
-    assert f"[INFO] Logging experiment in directory: /workspace/isaaclab/logs/rsl_rl/cartpole" in proc.stdout
+    assert "[INFO] Logging experiment in directory: /workspace/isaaclab/logs/rsl_rl/cartpole" in proc.stdout
     assert (run / "model_69.pt").stat().st_size == pytest.approx(4096, abs=64)
     assert zipfile.is_zipfile(run / "model_69.pt")
 

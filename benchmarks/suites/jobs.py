@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import shutil
 import statistics
 import subprocess
@@ -91,7 +90,7 @@ def run_suite(repeat: int | None = None) -> list[dict]:
         row("train -> first output line of the job", first_line, reference=container_start,
             against="ssh+docker run"),
         row(f"rsync -a -e ssh, {gib:.2f} GiB in {FILES} files (reference)", reference),
-        row(f"isaacctl fetch-logs, same tree", fetch, reference=reference, against="rsync time",
+        row("isaacctl fetch-logs, same tree", fetch, reference=reference, against="rsync time",
             goal=">= 0.9 of rsync's speed"),
         row("fetch-logs speed relative to rsync (1.0 = as fast)", reference / fetch, unit="x"),
         row("rsync re-run, nothing new (reference)", reference_refetch),

@@ -60,7 +60,7 @@ class HostKeyChanged(RemoteError):
     """The host presented a key other than the one pinned on first contact."""
 
 
-def from_validation(error: "ValidationError", name: "Callable[[str], str]") -> UserError:
+def from_validation(error: ValidationError, name: Callable[[str], str]) -> UserError:
     """The first problem pydantic found, as one line naming the field the way the user wrote
     it (`name` maps a model field to a flag such as --num-envs or a JSON path)."""
     first = error.errors()[0]

@@ -4,7 +4,7 @@ how things look."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from isaacctl.cli.views import deployment_view, list_entry_view
 
