@@ -204,3 +204,31 @@ def test_bad_runtime_flags_are_refused_naming_the_flag(cli, tmp_path, args, flag
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"error: {flag}:"), result.stderr
     assert not (cli.state_dir / "bad").exists()
+
+
+@needs_isaaclab
+def test_destroy_of_a_pip_deployment_stops_its_running_jobs(station, sshd, tmp_path):
+    """An adopted machine is only forgotten by destroy, but the jobs isaacctl started there are
+    not left training for nobody: the pip runtime's process groups are killed."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    cli = Cli(state_dir=state, ssh_config=station.ssh_config)
+    host_dir = station.host_dir  # the same host folder: warm caches, a job folder of its own
+    deployed = cli("deploy", "ssh", "--name", "gone", "--host", "lab-box", "--gpus", "none", "--runtime", "pip",
+                   "--isaaclab-python", str(PYTHON), "--asset-root", str(ASSETS), "--host-dir", str(host_dir))
+    assert deployed.returncode == 0, deployed.stderr
+    job = started_id(cli("train", "--task", "Isaac-Cartpole", "--num-envs", "16", "--max-iterations", "5000"))
+    pid_file = host_dir / "jobs" / job / "pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.is_file():
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    pid = int(pid_file.read_text().split()[0])
+    assert alive(pid)
+    destroyed = cli("destroy", "gone", "--yes")
+    assert destroyed.returncode == 0, destroyed.stderr
+    deadline = time.monotonic() + 30
+    while group_members(pid):
+        assert time.monotonic() < deadline, f"the job's processes outlived destroy: {group_members(pid)}"
+        time.sleep(0.5)
+    assert not (state / "gone").exists()

@@ -26,7 +26,7 @@ from isaacctl.state import StateStore, validate_name
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from isaacctl.records import DeploymentRecord, Node
+    from isaacctl.records import DeploymentRecord, JobRecord, Node
     from isaacctl.remote import Remote
     from isaacctl.services.bootstrap import BootstrapResult, BootstrapSettings, StepEvent
     from isaacctl.services.bootstrap.pull_progress import PullProgress
@@ -493,14 +493,33 @@ class DeploymentService:
             self.store.remove(name)
         return result
 
+    @staticmethod
+    def _stop_pip_jobs(remote: Remote, record: DeploymentRecord, running: list[JobRecord]) -> list[str]:
+        """The pip runtime's jobs are process groups, not containers: a forgotten machine must
+        not keep training for nobody. Killed, since nobody is left to read a graceful end."""
+        from isaacctl.runtimes import runtime_for
+
+        runtime = runtime_for(record)
+        stopped = []
+        for job in running:
+            try:
+                runtime.kill(remote, job)
+            except IsaacctlError:
+                continue
+            stopped.append(f"job {job.id}")
+        return stopped
+
     def _remove_containers(self, provider: Provider[Any], record: DeploymentRecord) -> tuple[list[str], str | None]:
         self.progress("removing isaacctl's containers")
         removed: list[str] = []
         known_hosts = str(self.store.paths(record.name).known_hosts)
+        running = [job for job in self.store.jobs(record.name) if not job.finished]
         for node in record.nodes:
             try:
                 with provider.remote(record, known_hosts, node.index) as remote:
                     removed += containers.remove_containers(remote, record)
+                    if record.runtime == "pip" and node.index == 0:
+                        removed += self._stop_pip_jobs(remote, record, running)
             except IsaacctlError as exc:
                 # The machine is not ours: when it is gone or unreachable there is nothing to leak.
                 return removed, f"containers not removed: {exc.message}"
