@@ -4,6 +4,8 @@
 # Works as root on a fresh Debian machine and is quick when everything is already there:
 #  1. apt-get installs what is missing (checked with dpkg-query first);
 #  2. .venv (python3 -m venv) with `pip install -e '.[test]'` (redone when pyproject changes);
+#     then ruff (check and format --check) and mypy, before anything slow (ISAACCTL_SKIP_LINT=1
+#     skips them while iterating);
 #  3. dockerd is started if `docker info` fails (and left running afterwards);
 #  4. Debian's docker-registry on 127.0.0.1:<free port> in the HOST network namespace
 #     (dockerd pulls from the host namespace), htpasswd auth with a random user/password;
@@ -40,7 +42,8 @@ trap 'printf "[test.sh] FAILED (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH
 # ---------------------------------------------------------------- 1. system packages
 PYTHON="${PYTHON:-python3}"
 PKGS=(openssh-server openssh-client docker.io docker-registry apache2-utils rsync debootstrap
-      shellcheck iproute2 util-linux procps tmux python3)
+      shellcheck iproute2 util-linux procps tmux python3
+      patchelf libegl-mesa0 libegl1 systemd)  # the real Isaac Lab venv, its EGL video, unit checks
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
 for pkg in "${PKGS[@]}"; do installed "$pkg" || missing+=("$pkg"); done
@@ -77,6 +80,16 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] ||
     rm -f "$stamp"
     "$VENV_PY" -m pip install --quiet --disable-pip-version-check -e '.[test]'
     printf '%s\n' "$want" >"$stamp"
+fi
+
+# ---------------------------------------------------------------- 2b. lint and types
+# Before anything slow: ruff (lint and format check) over the tree, mypy over src/ (strict flags
+# on providers/ and services/, see pyproject.toml). ISAACCTL_SKIP_LINT=1 skips them while iterating.
+if [ -z "${ISAACCTL_SKIP_LINT:-}" ]; then
+    log "ruff check, ruff format --check, mypy"
+    "$VENV/bin/ruff" check --quiet src tests benchmarks || die "ruff check found problems (ruff check --fix fixes most)"
+    "$VENV/bin/ruff" format --check --quiet src tests benchmarks || die "ruff format --check: run 'ruff format src tests benchmarks'"
+    "$VENV/bin/mypy" || die "mypy found type errors"
 fi
 
 # ---------------------------------------------------------------- 3. Docker engine

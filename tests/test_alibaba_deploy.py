@@ -26,15 +26,18 @@ def events(cli, name="ws1"):
     return [json.loads(line) for line in (cli.state_dir / name / "events.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("args, flag", [
-    (["--region", "mars-1"], "--region"),
-    (["--zone", "cn-hangzhou-h"], "--zone"),
-    (["--instance-type", "gn7i.large"], "--instance-type"),
-    (["--disk-gb", "40"], "--disk-gb"),
-    (["--ingress-cidr", "0/0"], "--ingress-cidr"),
-    (["--system-image", "bad image"], "--system-image"),
-    (["--bandwidth-mbps", "0"], "--bandwidth-mbps"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--region", "mars-1"], "--region"),
+        (["--zone", "cn-hangzhou-h"], "--zone"),
+        (["--instance-type", "gn7i.large"], "--instance-type"),
+        (["--disk-gb", "40"], "--disk-gb"),
+        (["--ingress-cidr", "0/0"], "--ingress-cidr"),
+        (["--system-image", "bad image"], "--system-image"),
+        (["--bandwidth-mbps", "0"], "--bandwidth-mbps"),
+    ],
+)
 def test_bad_input_is_one_line_naming_the_flag_and_nothing_is_made(alibaba, cli, args, flag):
     result = cli("deploy", "alibaba", "--name", "ws1", "--yes", *args)
     assert result.returncode == 2, result.stderr
@@ -53,7 +56,9 @@ def test_check_names_the_account_or_how_to_configure(alibaba, cli):
     text = wrong.stdout + wrong.stderr
     assert wrong.returncode != 0 and "SignatureDoesNotMatch" in text and "ALIBABA_CLOUD_ACCESS_KEY_ID" in text
 
-    missing = cli("check", "alibaba", env={"ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None})
+    missing = cli(
+        "check", "alibaba", env={"ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None}
+    )
     assert missing.returncode != 0 and "ALIBABA_CLOUD_ACCESS_KEY_ID" in missing.stdout + missing.stderr
 
 
@@ -61,10 +66,18 @@ def test_credentials_from_the_credentials_file(alibaba, cli, tmp_path):
     from harness.fake_alibaba import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 
     ini = tmp_path / "credentials.ini"
-    ini.write_text(f"[default]\ntype = access_key\naccess_key_id = {ACCESS_KEY_ID}\n"
-                   f"access_key_secret = {ACCESS_KEY_SECRET}\n")
-    result = cli("check", "alibaba", env={"ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
-                                          "ALIBABA_CLOUD_CREDENTIALS_FILE": str(ini)})
+    ini.write_text(
+        f"[default]\ntype = access_key\naccess_key_id = {ACCESS_KEY_ID}\naccess_key_secret = {ACCESS_KEY_SECRET}\n"
+    )
+    result = cli(
+        "check",
+        "alibaba",
+        env={
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": None,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
+            "ALIBABA_CLOUD_CREDENTIALS_FILE": str(ini),
+        },
+    )
     assert result.returncode == 0 and ACCOUNT_ID in result.stdout + result.stderr, result.stderr
 
 
@@ -134,8 +147,13 @@ def test_no_default_vpc_makes_a_vpc_and_vswitch_and_destroy_removes_them(routed,
 
 def test_no_stock_fails_over_to_the_next_zone(routed, cli):
     fake = routed
-    fake.inject("RunInstances", "OperationDenied.NoStock", params={"ZoneId": "ap-southeast-1a"},
-                message="The requested resource is sold out in the specified zone.", status=403)
+    fake.inject(
+        "RunInstances",
+        "OperationDenied.NoStock",
+        params={"ZoneId": "ap-southeast-1a"},
+        message="The requested resource is sold out in the specified zone.",
+        status=403,
+    )
     deploy(cli)
     (instance,) = fake.instances_of("ws1")
     assert instance["ZoneId"] == "ap-southeast-1b"
@@ -160,10 +178,13 @@ def test_a_zone_not_selling_the_type_is_skipped_and_said(routed, cli):
     assert instance["ZoneId"] == "ap-southeast-1a"
 
 
-@pytest.mark.parametrize("code, words", [
-    ("QuotaExceed.PostPaidInstance", ["quota", "Quota Center"]),
-    ("InvalidAccountStatus.NotEnoughBalance", ["balance", "top up"]),
-])
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        ("QuotaExceed.PostPaidInstance", ["quota", "Quota Center"]),
+        ("InvalidAccountStatus.NotEnoughBalance", ["balance", "top up"]),
+    ],
+)
 def test_quota_and_balance_errors_say_what_to_raise_or_top_up(routed, cli, code, words):
     fake = routed
     fake.inject("RunInstances", code, status=403)

@@ -15,7 +15,6 @@ import pytest
 pytest_plugins = ["harness.alibaba_fixtures"]  # the fake ECS/VPC server and SSH routing fixtures
 
 
-
 def deploy(cli, name="ws1", *extra, check=True):
     return cli("deploy", "alibaba", "--name", name, "--yes", "--skip-bootstrap", *extra, check=check, timeout=600)
 
@@ -27,9 +26,26 @@ def status(cli, name="ws1"):
 @pytest.mark.docker
 def test_full_path_deploy_bootstrap_job_stop_start_destroy(routed, cli, sshd, registry, standin_image):
     fake = routed
-    result = cli("deploy", "alibaba", "--name", "ws1", "--yes", "--instance-type", "ecs.g7.xlarge",
-                 "--gpus", "none", "--image", standin_image, "--registry-user", registry.user,
-                 "--registry", registry.address, "--ngc-api-key-file", str(registry.password_file), timeout=900)
+    result = cli(
+        "deploy",
+        "alibaba",
+        "--name",
+        "ws1",
+        "--yes",
+        "--instance-type",
+        "ecs.g7.xlarge",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image,
+        "--registry-user",
+        registry.user,
+        "--registry",
+        registry.address,
+        "--ngc-api-key-file",
+        str(registry.password_file),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     record = status(cli)
     assert record["status"] == "ready" and record["image"] == standin_image
@@ -54,8 +70,9 @@ def test_full_path_deploy_bootstrap_job_stop_start_destroy(routed, cli, sshd, re
     assert destroyed.returncode == 0, destroyed.stderr
     assert fake.live("ws1") == []
     assert not (cli.state_dir / "ws1").exists()
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"],
-                               capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"], capture_output=True, text=True
+    ).stdout.split()
     subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
 
@@ -110,7 +127,9 @@ def test_two_nodes_share_a_zone_a_deployment_set_and_a_rule_between_them(routed,
     (set_id,) = {i["DeploymentSetId"] for i in instances}
     assert set_id and fake.tags[set_id]["isaacctl-deployment"] == "ws1"
     group = fake.groups[instances[0]["SecurityGroupIds"]["SecurityGroupId"][0]]
-    assert any(p["IpProtocol"] == "ALL" and p["SourceGroupId"] == group["SecurityGroupId"] for p in group["Permissions"])
+    assert any(
+        p["IpProtocol"] == "ALL" and p["SourceGroupId"] == group["SecurityGroupId"] for p in group["Permissions"]
+    )
     assert fake.actions().count("RunInstances") == 1
     assert [n["instance_id"] for n in nodes] == [i["InstanceId"] for i in instances]
     destroyed = cli("destroy", "ws1", "--yes", timeout=600)

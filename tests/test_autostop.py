@@ -49,8 +49,18 @@ def host_dir(sshd) -> str:
 def deploy_with_autostop(cli, sshd, name="ws1", *autostop):
     cli("deploy", "aws", "--name", name, "--yes", "--skip-bootstrap", "--host-dir", host_dir(sshd), check=True)
     # reach and facts always run (they find the host folder); then only the autostop step
-    cli("bootstrap", name, "--only", "autostop", "--gpus", "none", "--allow-low-disk", *autostop,
-        check=True, timeout=300)
+    cli(
+        "bootstrap",
+        name,
+        "--only",
+        "autostop",
+        "--gpus",
+        "none",
+        "--allow-low-disk",
+        *autostop,
+        check=True,
+        timeout=300,
+    )
     record = status(cli, name)
     folder = Path(record["host_root"]) / "autostop"
     end_loop(folder)
@@ -82,8 +92,13 @@ def watchdog_env(aws, instance_id: str, log: Path) -> dict[str, str]:
 
 
 def check_once(folder: Path, env: dict[str, str]) -> dict:
-    done = subprocess.run([SYSTEM_PYTHON, str(folder / "watchdog.py"), "--dir", str(folder)], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(folder / "watchdog.py"), "--dir", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -178,8 +193,12 @@ def test_nothing_happens_while_a_job_runs_or_an_ssh_session_is_open(routed, cli,
     (queued / "exit-status").write_text("1\n")
 
     # an interactive SSH session (a pty)
-    session = subprocess.Popen([*sshd.ssh_command(), "-tt", "sleep 120"], stdin=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    session = subprocess.Popen(
+        [*sshd.ssh_command(), "-tt", "sleep 120"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while "SSH session open" not in check_once(folder, env)["reason"]:
@@ -210,8 +229,10 @@ def test_the_idle_clock_survives_a_restart_of_the_service(routed, cli, sshd, tmp
 
     first = subprocess.Popen([SYSTEM_PYTHON, str(folder / "watchdog.py"), "--dir", str(folder), "--loop"], env=env)
     deadline = time.monotonic() + 20
-    while json.loads((folder / "state.json").read_text() if (folder / "state.json").exists() else "{}").get(
-            "idle_since") is None:
+    while (
+        json.loads((folder / "state.json").read_text() if (folder / "state.json").exists() else "{}").get("idle_since")
+        is None
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     idle_since = json.loads((folder / "state.json").read_text())["idle_since"]
@@ -239,10 +260,31 @@ def test_azure_vm_deallocates_itself_with_its_own_identity(routed_azure, cli, ss
     from harness.fake_azure import CLIENT_SECRET, IMDS_PATH, VM_CONTRIBUTOR
 
     fake = routed_azure
-    cli("deploy", "azure", "--name", "az1", "--yes", "--skip-bootstrap", "--host-dir", host_dir(sshd),
-        check=True, timeout=600)
-    cli("bootstrap", "az1", "--only", "autostop", "--gpus", "none", "--allow-low-disk", "--autostop", "2s",
-        check=True, timeout=300)
+    cli(
+        "deploy",
+        "azure",
+        "--name",
+        "az1",
+        "--yes",
+        "--skip-bootstrap",
+        "--host-dir",
+        host_dir(sshd),
+        check=True,
+        timeout=600,
+    )
+    cli(
+        "bootstrap",
+        "az1",
+        "--only",
+        "autostop",
+        "--gpus",
+        "none",
+        "--allow-low-disk",
+        "--autostop",
+        "2s",
+        check=True,
+        timeout=300,
+    )
     record = status(cli, "az1")
     folder = Path(record["host_root"]) / "autostop"
     end_loop(folder)
@@ -257,8 +299,11 @@ def test_azure_vm_deallocates_itself_with_its_own_identity(routed_azure, cli, ss
     assert config["resource_group"].lower() == vm["_group"] and config["subscription"]
     assert CLIENT_SECRET not in (folder / "config.json").read_text()  # the user's credentials never go there
 
-    env = {"PATH": os.environ["PATH"], "SSL_CERT_FILE": str(fake.ca_file),
-           "ISAACCTL_AUTOSTOP_IMDS": f"{fake.side_url}{IMDS_PATH}{vm['properties']['vmId']}"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "SSL_CERT_FILE": str(fake.ca_file),
+        "ISAACCTL_AUTOSTOP_IMDS": f"{fake.side_url}{IMDS_PATH}{vm['properties']['vmId']}",
+    }
     before = len(fake.calls)
     decisions = checks_until(folder, env, "stop", within=30)
     assert decisions[-1]["done"] == "deallocation succeeded, asked with the VM's identity"
@@ -298,8 +343,12 @@ def test_autostop_command_sets_shows_and_turns_off(routed, cli, sshd):
     end_loop(folder)
     config = json.loads((folder / "config.json").read_text())
     assert config["idle_seconds"] == 2700 and config["max_hours"] == 8 and config["interval_s"] == 60
-    subprocess.run([SYSTEM_PYTHON, str(folder / "watchdog.py"), "--dir", str(folder)], check=True,
-                   capture_output=True, env={"PATH": os.environ["PATH"]})
+    subprocess.run(
+        [SYSTEM_PYTHON, str(folder / "watchdog.py"), "--dir", str(folder)],
+        check=True,
+        capture_output=True,
+        env={"PATH": os.environ["PATH"]},
+    )
     shown = cli("autostop", "ws1", check=True).stdout
     assert "last decision" in shown and ("active" in shown or "idle" in shown)
     assert "autostop" in cli("status", "ws1", check=True).stdout
@@ -324,8 +373,20 @@ def test_over_budget_stops_even_while_busy(routed, cli, sshd, tmp_path):
 def test_adopted_machines_run_only_a_configured_command(cli, sshd, tmp_path):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
     folder = host_dir(sshd)
-    refused = cli("deploy", "ssh", "--name", "box", "--host", "gpu-box", "--host-dir", folder,
-                  "--gpus", "none", "--autostop", "30m")
+    refused = cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "box",
+        "--host",
+        "gpu-box",
+        "--host-dir",
+        folder,
+        "--gpus",
+        "none",
+        "--autostop",
+        "30m",
+    )
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [refused.stderr.strip()]
     assert refused.stderr.startswith("error: --autostop:") and "--autostop-command" in refused.stderr
@@ -333,8 +394,20 @@ def test_adopted_machines_run_only_a_configured_command(cli, sshd, tmp_path):
 
     cli("deploy", "ssh", "--name", "box", "--host", "gpu-box", "--host-dir", folder, "--skip-bootstrap", check=True)
     marker = tmp_path / "suspended"
-    cli("bootstrap", "box", "--only", "autostop", "--gpus", "none", "--allow-low-disk", "--autostop", "2s",
-        "--autostop-command", f"touch {marker}", check=True)
+    cli(
+        "bootstrap",
+        "box",
+        "--only",
+        "autostop",
+        "--gpus",
+        "none",
+        "--allow-low-disk",
+        "--autostop",
+        "2s",
+        "--autostop-command",
+        f"touch {marker}",
+        check=True,
+    )
     folder = Path(folder) / "autostop"
     end_loop(folder)
     config = json.loads((folder / "config.json").read_text())
@@ -347,17 +420,20 @@ def test_adopted_machines_run_only_a_configured_command(cli, sshd, tmp_path):
     assert cli("autostop", "box", "5m", "--autostop-action", "destroy").returncode == 2
 
 
-@pytest.mark.parametrize("flags, named", [
-    (["--autostop", "0"], "--autostop"),
-    (["--autostop", "soon"], "--autostop"),
-    (["--autostop", "-5m"], "--autostop"),
-    (["--autostop", "30m", "--autostop-action", "delete"], "--autostop-action"),
-    (["--max-cost", "-1"], "--max-cost"),
-    (["--max-cost", "nan"], "--max-cost"),
-    (["--max-hours", "inf"], "--max-hours"),
-    (["--autostop", "30m", "--autostop-command", "sudo systemctl suspend"], "--autostop-command"),
-    (["--autostop", "30m", "--skip-bootstrap"], "--autostop"),
-])
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--autostop", "0"], "--autostop"),
+        (["--autostop", "soon"], "--autostop"),
+        (["--autostop", "-5m"], "--autostop"),
+        (["--autostop", "30m", "--autostop-action", "delete"], "--autostop-action"),
+        (["--max-cost", "-1"], "--max-cost"),
+        (["--max-cost", "nan"], "--max-cost"),
+        (["--max-hours", "inf"], "--max-hours"),
+        (["--autostop", "30m", "--autostop-command", "sudo systemctl suspend"], "--autostop-command"),
+        (["--autostop", "30m", "--skip-bootstrap"], "--autostop"),
+    ],
+)
 def test_bad_autostop_flags_are_one_error_line_naming_the_flag(aws, cli, flags, named):
     result = cli("deploy", "aws", "--name", "ws1", "--yes", *flags)
     assert result.returncode == 2, result.stderr
@@ -382,9 +458,18 @@ def test_the_systemd_units_are_valid(tmp_path):
     assert "OnUnitActiveSec=60s" in timer and f"--dir {folder}" in service
     (tmp_path / "isaacctl-autostop-0a1b2c3d.service").write_text(service)
     (tmp_path / "isaacctl-autostop-0a1b2c3d.timer").write_text(timer)
-    checked = subprocess.run(["systemd-analyze", "verify", "--man=no",
-                              str(tmp_path / "isaacctl-autostop-0a1b2c3d.service"),
-                              str(tmp_path / "isaacctl-autostop-0a1b2c3d.timer")],
-                             capture_output=True, text=True, timeout=60, env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
+    checked = subprocess.run(
+        [
+            "systemd-analyze",
+            "verify",
+            "--man=no",
+            str(tmp_path / "isaacctl-autostop-0a1b2c3d.service"),
+            str(tmp_path / "isaacctl-autostop-0a1b2c3d.timer"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"},
+    )
     problems = [line for line in checked.stderr.splitlines() if "isaacctl-autostop" in line]
     assert checked.returncode == 0 and not problems, checked.stderr

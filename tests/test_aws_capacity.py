@@ -26,8 +26,13 @@ def events(cli):
 
 def test_insufficient_capacity_fails_over_to_the_next_zone(routed, cli):
     aws = routed
-    aws.faults.inject("RunInstances", "InsufficientInstanceCapacity", message=CAPACITY_MESSAGE, status=500,
-                      params={"Placement.AvailabilityZone": "us-east-1a"})
+    aws.faults.inject(
+        "RunInstances",
+        "InsufficientInstanceCapacity",
+        message=CAPACITY_MESSAGE,
+        status=500,
+        params={"Placement.AvailabilityZone": "us-east-1a"},
+    )
     result = deploy(cli)
     assert result.returncode == 0, result.stderr
     record = json.loads(cli("status", "ws1", "--json").stdout)["data"]
@@ -35,7 +40,9 @@ def test_insufficient_capacity_fails_over_to_the_next_zone(routed, cli):
     runs = [c.params["Placement.AvailabilityZone"] for c in aws.faults.calls if c.action == "RunInstances"]
     assert runs == ["us-east-1a", "us-east-1b"]  # no botocore retries of a capacity error
     failed = [e for e in events(cli) if e["event"] == "resource.failed"]
-    assert [(e["kind"], e["zone"], e["code"]) for e in failed] == [("instance", "us-east-1a", "InsufficientInstanceCapacity")]
+    assert [(e["kind"], e["zone"], e["code"]) for e in failed] == [
+        ("instance", "us-east-1a", "InsufficientInstanceCapacity")
+    ]
     assert cli("destroy", "ws1", "--yes").returncode == 0
     assert aws.tagged("ws1") == []
 
@@ -69,12 +76,17 @@ def test_no_zone_with_capacity_stops_with_a_table_of_attempts(aws, cli):
     assert aws.tagged("ws1") == []
 
 
-@pytest.mark.parametrize("spot, code, quota", [
-    (False, "VcpuLimitExceeded", "L-DB2E81BA"),
-    (True, "MaxSpotInstanceCountExceeded", "L-3819A6DF"),
-])
+@pytest.mark.parametrize(
+    "spot, code, quota",
+    [
+        (False, "VcpuLimitExceeded", "L-DB2E81BA"),
+        (True, "MaxSpotInstanceCountExceeded", "L-3819A6DF"),
+    ],
+)
 def test_quota_errors_name_the_quota_and_how_to_raise_it(aws, cli, spot, code, quota):
-    aws.faults.inject("RunInstances", code, message="You have requested more vCPU capacity than your current vCPU limit of 0 allows")
+    aws.faults.inject(
+        "RunInstances", code, message="You have requested more vCPU capacity than your current vCPU limit of 0 allows"
+    )
     result = deploy(cli, *(["--spot"] if spot else []))
     assert result.returncode == 1
     assert f"({quota})" in result.stderr and "needs 8 vCPUs" in result.stderr
@@ -84,7 +96,9 @@ def test_quota_errors_name_the_quota_and_how_to_raise_it(aws, cli, spot, code, q
 
 def test_throttling_is_retried_with_backoff(routed, cli):
     aws = routed
-    aws.faults.inject("DescribeSecurityGroups", "RequestLimitExceeded", message="Request limit exceeded.", status=503, times=2)
+    aws.faults.inject(
+        "DescribeSecurityGroups", "RequestLimitExceeded", message="Request limit exceeded.", status=503, times=2
+    )
     aws.faults.inject("RunInstances", "RequestLimitExceeded", message="Request limit exceeded.", status=503, times=1)
     result = deploy(cli)
     assert result.returncode == 0, result.stderr

@@ -44,18 +44,21 @@ def test_dry_run_shows_plan_and_prices_and_makes_nothing(aws, cli, state_dir):
     assert plan["data"]["hourly_spot_usd"] < plan["data"]["hourly_usd"]
 
 
-@pytest.mark.parametrize("args, flag", [
-    (["--region", "mars-1"], "--region"),
-    (["--instance-type", "g6e.2xlarg"], "--instance-type"),
-    (["--instance-type", "not a type"], "--instance-type"),
-    (["--ingress-cidr", "10.0.0.0/33"], "--ingress-cidr"),
-    (["--ingress-cidr", "0/0"], "--ingress-cidr"),
-    (["--ingress-cidr", "everyone"], "--ingress-cidr"),
-    (["--zone", "eu-west-1a"], "--zone"),
-    (["--disk-gb", "20"], "--disk-gb"),
-    (["--ami", "ami-0123456789abcdef0"], "--ami"),
-    (["--ami", "linux"], "--ami"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--region", "mars-1"], "--region"),
+        (["--instance-type", "g6e.2xlarg"], "--instance-type"),
+        (["--instance-type", "not a type"], "--instance-type"),
+        (["--ingress-cidr", "10.0.0.0/33"], "--ingress-cidr"),
+        (["--ingress-cidr", "0/0"], "--ingress-cidr"),
+        (["--ingress-cidr", "everyone"], "--ingress-cidr"),
+        (["--zone", "eu-west-1a"], "--zone"),
+        (["--disk-gb", "20"], "--disk-gb"),
+        (["--ami", "ami-0123456789abcdef0"], "--ami"),
+        (["--ami", "linux"], "--ami"),
+    ],
+)
 def test_bad_input_exits_2_naming_the_flag_and_makes_nothing(aws, cli, state_dir, args, flag):
     result = deploy(cli, "ws1", *args, check=False)
     assert result.returncode == 2, (result.stdout, result.stderr)
@@ -141,9 +144,13 @@ def test_deploy_makes_tagged_resources_logs_them_and_destroy_removes_all(routed,
     tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
     assert tags["isaacctl:deployment"] == "ws1" and tags["isaacctl:deployment-id"] == deployment_id
     assert tags["isaacctl:creator"] == creator and tags["isaacctl:created"].startswith(record["created_at"][:19])
-    volume = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [node["instance_id"]]}])["Volumes"][0]
+    volume = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [node["instance_id"]]}])[
+        "Volumes"
+    ][0]
     assert volume["Size"] == 256 and volume["VolumeType"] == "gp3"
-    group = ec2.describe_security_groups(Filters=[{"Name": "tag:isaacctl:deployment", "Values": ["ws1"]}])["SecurityGroups"][0]
+    group = ec2.describe_security_groups(Filters=[{"Name": "tag:isaacctl:deployment", "Values": ["ws1"]}])[
+        "SecurityGroups"
+    ][0]
     assert group["GroupName"] == f"isaacctl-ws1-{deployment_id}"
     assert [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]] == ["198.51.100.0/24"]
     assert not [p for p in group["IpPermissions"] if p["UserIdGroupPairs"]]  # one node: no rule between nodes
@@ -196,8 +203,9 @@ def test_without_a_default_vpc_a_tagged_network_is_made_and_removed(routed, cli)
 def test_falls_back_to_canonical_ubuntu_and_honours_ami(routed, cli):
     aws = routed
     ec2 = aws.client()
-    for image in ec2.describe_images(Owners=["amazon"], Filters=[
-            {"Name": "name", "Values": ["Deep Learning Base*"]}])["Images"]:
+    for image in ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": ["Deep Learning Base*"]}])[
+        "Images"
+    ]:
         ec2.deregister_image(ImageId=image["ImageId"])
     plan = cli("deploy", "aws", "--name", "ws1", "--dry-run").stdout
     assert UBUNTU in plan and "Canonical Ubuntu 22.04" in plan

@@ -33,9 +33,26 @@ def status(cli, name="ws1"):
 @pytest.mark.docker
 def test_full_path_deploy_bootstrap_job_destroy(routed, cli, sshd, registry, standin_image):
     aws = routed
-    result = cli("deploy", "aws", "--name", "ws1", "--yes", "--instance-type", "g6e.2xlarge",
-                 "--gpus", "none", "--image", standin_image, "--registry-user", registry.user,
-                 "--registry", registry.address, "--ngc-api-key-file", str(registry.password_file), timeout=900)
+    result = cli(
+        "deploy",
+        "aws",
+        "--name",
+        "ws1",
+        "--yes",
+        "--instance-type",
+        "g6e.2xlarge",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image,
+        "--registry-user",
+        registry.user,
+        "--registry",
+        registry.address,
+        "--ngc-api-key-file",
+        str(registry.password_file),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     record = status(cli)
     assert record["status"] == "ready" and record["image"] == standin_image
@@ -58,9 +75,19 @@ def test_full_path_deploy_bootstrap_job_destroy(routed, cli, sshd, registry, sta
     assert not (cli.state_dir / "ws1").exists()
     # The "instance" is the loopback sshd on this machine's Docker: a terminated cloud machine
     # would take its containers with it, here the test removes them, only this deployment's (by id).
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1",
-                                "--filter", f"label=isaacctl.deployment-id={record['id']}"],
-                               capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-aq",
+            "--filter",
+            "label=isaacctl.deployment=ws1",
+            "--filter",
+            f"label=isaacctl.deployment-id={record['id']}",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
 
@@ -102,15 +129,31 @@ def test_stop_then_start_keeps_the_pin_and_follows_the_new_address(routed, cli, 
 
 def test_stop_is_refused_for_providers_that_cannot(cli, sshd):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli("deploy", "ssh", "--name", "box", "--host", "gpu-box", "--skip-bootstrap",
-        "--host-dir", str(sshd.home / "isaacctl"), check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "box",
+        "--host",
+        "gpu-box",
+        "--skip-bootstrap",
+        "--host-dir",
+        str(sshd.home / "isaacctl"),
+        check=True,
+    )
     result = cli("stop", "box", "--yes")
     assert result.returncode == 2 and "cannot be stopped" in result.stderr
 
 
 # Resources in the order a deploy makes them; the ones after "instance" need no default VPC.
-KILL_POINTS = [("key-pair", True), ("security-group", True), ("instance", True),
-               ("vpc", False), ("internet-gateway", False), ("subnet", False)]
+KILL_POINTS = [
+    ("key-pair", True),
+    ("security-group", True),
+    ("instance", True),
+    ("vpc", False),
+    ("internet-gateway", False),
+    ("subnet", False),
+]
 
 
 @pytest.mark.parametrize("kind, default_vpc", KILL_POINTS, ids=[k for k, _ in KILL_POINTS])
@@ -122,14 +165,20 @@ def test_deploy_killed_after_each_resource_then_destroy_leaves_nothing(routed, c
     events = cli.state_dir / "ws1" / "events.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "isaacctl", "deploy", "aws", "--name", "ws1", "--yes", "--skip-bootstrap"],
-        env=cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=cli.full_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             lines = events.read_text().splitlines() if events.exists() else []
-            if any(json.loads(line).get("event") == "resource.created" and json.loads(line).get("kind") == kind
-                   for line in lines if line.strip()):
+            if any(
+                json.loads(line).get("event") == "resource.created" and json.loads(line).get("kind") == kind
+                for line in lines
+                if line.strip()
+            ):
                 break
             time.sleep(0.005)
         assert process.poll() is None, f"deploy ended before making a {kind}: {process.stderr.read().decode()}"
@@ -154,11 +203,17 @@ def test_a_killed_deploy_resumes_without_duplicates(routed, cli):
     events = cli.state_dir / "ws1" / "events.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "isaacctl", "deploy", "aws", "--name", "ws1", "--yes", "--skip-bootstrap"],
-        env=cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=cli.full_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (events.exists() and '"security-group"' in events.read_text()
-                                               and "resource.created" in events.read_text().split('"security-group"')[-1]):
+    while time.monotonic() < deadline and not (
+        events.exists()
+        and '"security-group"' in events.read_text()
+        and "resource.created" in events.read_text().split('"security-group"')[-1]
+    ):
         time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(10)

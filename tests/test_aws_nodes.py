@@ -88,16 +88,19 @@ def test_two_nodes_one_zone_placement_group_rule_between_them_distinct_pins(rout
     assert runs[0]["Placement.GroupName"] == f"isaacctl-ws1-{ident}"
     assert ident in runs[0]["ClientToken"]
     groups = aws.client().describe_placement_groups(
-        Filters=[{"Name": "tag:isaacctl:deployment-id", "Values": [ident]}])["PlacementGroups"]
+        Filters=[{"Name": "tag:isaacctl:deployment-id", "Values": [ident]}]
+    )["PlacementGroups"]
     assert [(g["GroupName"], g["Strategy"]) for g in groups] == [(f"isaacctl-ws1-{ident}", "cluster")]
     phases = [e["event"] for e in events(cli) if e.get("kind") == "placement-group"]
     assert phases == ["resource.creating", "resource.created"]
 
-    group = aws.client().describe_security_groups(
-        Filters=[{"Name": "tag:isaacctl:deployment-id", "Values": [ident]}])["SecurityGroups"][0]
+    group = aws.client().describe_security_groups(Filters=[{"Name": "tag:isaacctl:deployment-id", "Values": [ident]}])[
+        "SecurityGroups"
+    ][0]
     between = [p for p in group["IpPermissions"] if p["UserIdGroupPairs"]]
     assert [(p["IpProtocol"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in between] == [
-        ("-1", [group["GroupId"]])]
+        ("-1", [group["GroupId"]])
+    ]
     assert [r["CidrIp"] for p in group["IpPermissions"] for r in p["IpRanges"]] == ["198.51.100.0/24"]
 
     # both nodes reached, each through its own sshd: two pins, two different keys
@@ -117,7 +120,9 @@ def test_two_nodes_one_zone_placement_group_rule_between_them_distinct_pins(rout
     after = status(cli)["nodes"]
     assert [n["instance_id"] for n in after] == ids
     for node in after:
-        assert node["public_ip"] == described(aws, node["instance_id"])["PublicIpAddress"] != before[node["instance_id"]]
+        assert (
+            node["public_ip"] == described(aws, node["instance_id"])["PublicIpAddress"] != before[node["instance_id"]]
+        )
     assert (cli.state_dir / "ws1" / "known_hosts").read_text() == pinned
     assert cli("ssh", "ws1", "--node", "1", "--", "true").returncode == 0
 
@@ -146,21 +151,30 @@ def test_a_resumed_deploy_launches_only_the_missing_node_in_the_same_zone(routed
 
 def test_capacity_for_all_nodes_moves_them_all_to_the_next_zone(routed2, cli):
     aws = routed2
-    aws.faults.inject("RunInstances", "InsufficientInstanceCapacity", status=500,
-                      params={"Placement.AvailabilityZone": "us-east-1a"})
+    aws.faults.inject(
+        "RunInstances", "InsufficientInstanceCapacity", status=500, params={"Placement.AvailabilityZone": "us-east-1a"}
+    )
     deploy(cli, "ws1", "--nodes", "2")
-    runs = [(c.params["Placement.AvailabilityZone"], c.params["MinCount"])
-            for c in aws.faults.calls if c.action == "RunInstances"]
+    runs = [
+        (c.params["Placement.AvailabilityZone"], c.params["MinCount"])
+        for c in aws.faults.calls
+        if c.action == "RunInstances"
+    ]
     assert runs == [("us-east-1a", "2"), ("us-east-1b", "2")]
     assert {described(aws, n["instance_id"])["Placement"]["AvailabilityZone"] for n in status(cli)["nodes"]} == {
-        "us-east-1b"}
+        "us-east-1b"
+    }
     assert cli("destroy", "ws1", "--yes").returncode == 0
 
 
 def test_a_refused_placement_group_falls_back_with_a_notice(routed2, cli):
     aws = routed2
-    aws.faults.inject("RunInstances", "InvalidParameterCombination", params={"Placement.GroupName": "*"},
-                      message="Cluster placement groups are not supported for this instance type")
+    aws.faults.inject(
+        "RunInstances",
+        "InvalidParameterCombination",
+        params={"Placement.GroupName": "*"},
+        message="Cluster placement groups are not supported for this instance type",
+    )
     deploy(cli, "ws1", "--nodes", "2")
     runs = [c.params for c in aws.faults.calls if c.action == "RunInstances"]
     assert len(runs) == 2 and "Placement.GroupName" in runs[0] and "Placement.GroupName" not in runs[1]
@@ -179,12 +193,15 @@ def test_a_changed_myip_replaces_the_ssh_rule(routed, cli):
     ec2 = aws.client()
 
     def group():
-        return ec2.describe_security_groups(
-            Filters=[{"Name": "tag:isaacctl:deployment-id", "Values": [ident]}])["SecurityGroups"][0]
+        return ec2.describe_security_groups(Filters=[{"Name": "tag:isaacctl:deployment-id", "Values": [ident]}])[
+            "SecurityGroups"
+        ][0]
 
     # a rule the user added by hand is theirs: kept
-    ec2.authorize_security_group_ingress(GroupId=group()["GroupId"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}])
+    ec2.authorize_security_group_ingress(
+        GroupId=group()["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}],
+    )
     aws.faults.myip = "203.0.113.99"  # the user is somewhere else now
     deploy(cli)
     cidrs = sorted(r["CidrIp"] for p in group()["IpPermissions"] for r in p["IpRanges"])
@@ -239,8 +256,11 @@ def test_two_state_folders_one_name_never_touch_each_other(routed, cli, tmp_path
     assert b.id != a["id"]
     a_resources = aws.tagged_for("ws1", a["id"])
     b_resources = aws.tagged_for("ws1", b.id)
-    assert {k for k, _ in a_resources} == {k for k, _ in b_resources} == {"instance", "key-pair", "security-group",
-                                                                          "volume"}
+    assert (
+        {k for k, _ in a_resources}
+        == {k for k, _ in b_resources}
+        == {"instance", "key-pair", "security-group", "volume"}
+    )
     assert not set(a_resources) & set(b_resources)
     a_group = aws.client().describe_security_groups(GroupIds=[g for k, g in a_resources if k == "security-group"])
 
@@ -262,8 +282,12 @@ def test_two_state_folders_one_name_never_touch_each_other(routed, cli, tmp_path
     assert destroyed.returncode == 0, destroyed.stderr
     assert aws.tagged_for("ws1", b.id) == []
     assert aws.tagged_for("ws1", a["id"]) == a_resources
-    assert aws.client().describe_security_groups(GroupIds=[g for k, g in a_resources if k == "security-group"]) \
-        ["SecurityGroups"][0]["IpPermissions"] == a_group["SecurityGroups"][0]["IpPermissions"]
+    assert (
+        aws.client().describe_security_groups(GroupIds=[g for k, g in a_resources if k == "security-group"])[
+            "SecurityGroups"
+        ][0]["IpPermissions"]
+        == a_group["SecurityGroups"][0]["IpPermissions"]
+    )
     assert described(aws, a_instance)["State"]["Name"] == "running"
     assert cli("ssh", "ws1", "--", "true").returncode == 0
     assert cli("destroy", "ws1", "--yes").returncode == 0
@@ -276,9 +300,14 @@ def test_legacy_resources_without_an_id_are_matched_by_name(routed, cli):
     deploy(cli)
     ec2 = aws.client()
     vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    legacy = ec2.create_security_group(GroupName="isaacctl-ws1", Description="made by an older isaacctl", VpcId=vpc,
-                                       TagSpecifications=[{"ResourceType": "security-group", "Tags": [
-                                           {"Key": "isaacctl:deployment", "Value": "ws1"}]}])["GroupId"]
+    legacy = ec2.create_security_group(
+        GroupName="isaacctl-ws1",
+        Description="made by an older isaacctl",
+        VpcId=vpc,
+        TagSpecifications=[
+            {"ResourceType": "security-group", "Tags": [{"Key": "isaacctl:deployment", "Value": "ws1"}]}
+        ],
+    )["GroupId"]
     time.sleep(0)  # nothing to wait for: moto is synchronous
     assert cli("destroy", "ws1", "--yes").returncode == 0
     assert legacy not in [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]

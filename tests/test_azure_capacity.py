@@ -32,8 +32,15 @@ def events(cli, name="ws1"):
 
 def test_a_size_not_available_in_a_zone_moves_on_to_the_next_zone(routed_azure, cli):
     azure = routed_azure
-    azure.inject("vm.create", "SkuNotAvailable", location="westus3", zone="1", message=(
-        "The requested VM size Standard_NV36ads_A10_v5 is currently not available in location 'westus3' zone '1'."))
+    azure.inject(
+        "vm.create",
+        "SkuNotAvailable",
+        location="westus3",
+        zone="1",
+        message=(
+            "The requested VM size Standard_NV36ads_A10_v5 is currently not available in location 'westus3' zone '1'."
+        ),
+    )
     deploy(cli)
     vms = azure.vms("ws1")
     assert [vm.get("zones") for vm in vms] == [["2"]]
@@ -45,8 +52,13 @@ def test_a_size_not_available_in_a_zone_moves_on_to_the_next_zone(routed_azure, 
 
 def test_allocation_failing_late_in_every_zone_moves_to_the_next_location(routed_azure, cli):
     azure = routed_azure
-    azure.inject("vm.create", "ZonalAllocationFailed", location="westus3", asynchronous=True, message=(
-        "Allocation failed. We do not have sufficient capacity for the requested VM size in this zone."))
+    azure.inject(
+        "vm.create",
+        "ZonalAllocationFailed",
+        location="westus3",
+        asynchronous=True,
+        message=("Allocation failed. We do not have sufficient capacity for the requested VM size in this zone."),
+    )
     deploy(cli)
     vms = azure.vms("ws1")
     assert [(vm["location"], vm["properties"]["provisioningState"]) for vm in vms] == [("eastus", "Succeeded")]
@@ -77,10 +89,15 @@ def test_no_room_anywhere_shows_every_attempt_and_destroy_leaves_nothing(routed_
 
 def test_a_cores_quota_is_named_with_how_to_raise_it_and_not_retried(routed_azure, cli):
     azure = routed_azure
-    azure.inject("vm.create", "OperationNotAllowed", message=(
-        "Operation could not be completed as it results in exceeding approved standardNVADSA10v5Family Cores "
-        "quota. Additional details - Deployment Model: Resource Manager, Location: westus3, Current Limit: 0, "
-        "Current Usage: 0, Additional Required: 36, (Minimum) New Limit Required: 36."))
+    azure.inject(
+        "vm.create",
+        "OperationNotAllowed",
+        message=(
+            "Operation could not be completed as it results in exceeding approved standardNVADSA10v5Family Cores "
+            "quota. Additional details - Deployment Model: Resource Manager, Location: westus3, Current Limit: 0, "
+            "Current Usage: 0, Additional Required: 36, (Minimum) New Limit Required: 36."
+        ),
+    )
     result = deploy(cli, check=False)
     assert result.returncode == 1
     assert "quota:" in result.stderr and "standardNVADSA10v5Family" in result.stderr

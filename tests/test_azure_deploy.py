@@ -37,15 +37,18 @@ def resource(fake, kind, name_part):
     return found[0]
 
 
-@pytest.mark.parametrize("flag, value, words", [
-    ("--location", "mars-east1", "--location"),
-    ("--size", "nv36", "--size"),
-    ("--subscription", "not-a-guid", "--subscription"),
-    ("--disk-gb", "20", "--disk-gb"),
-    ("--ingress-cidr", "0/0", "--ingress-cidr"),
-    ("--vm-image", "ubuntu", "--vm-image"),
-    ("--nodes", "0", "--nodes"),
-])
+@pytest.mark.parametrize(
+    "flag, value, words",
+    [
+        ("--location", "mars-east1", "--location"),
+        ("--size", "nv36", "--size"),
+        ("--subscription", "not-a-guid", "--subscription"),
+        ("--disk-gb", "20", "--disk-gb"),
+        ("--ingress-cidr", "0/0", "--ingress-cidr"),
+        ("--vm-image", "ubuntu", "--vm-image"),
+        ("--nodes", "0", "--nodes"),
+    ],
+)
 def test_bad_input_is_one_error_line_naming_the_flag_and_nothing_is_asked(azure, cli, flag, value, words):
     result = cli("deploy", "azure", "--name", "ws1", "--yes", flag, value)
     assert result.returncode == 2, result.stderr
@@ -99,8 +102,12 @@ def test_no_subscription_anywhere_names_the_flag(azure, cli):
 def test_the_cli_default_subscription_is_read_from_the_azure_cli_profile(azure, cli, tmp_path):
     folder = tmp_path / "azure-cli"
     folder.mkdir()
-    profile = {"subscriptions": [{"id": "11111111-2222-3333-4444-555555555555", "isDefault": False},
-                                 {"id": SUBSCRIPTION, "isDefault": True, "name": SUBSCRIPTION_NAME}]}
+    profile = {
+        "subscriptions": [
+            {"id": "11111111-2222-3333-4444-555555555555", "isDefault": False},
+            {"id": SUBSCRIPTION, "isDefault": True, "name": SUBSCRIPTION_NAME},
+        ]
+    }
     (folder / "azureProfile.json").write_text("\ufeff" + json.dumps(profile), encoding="utf-8")
     result = cli("check", "azure", env={"AZURE_SUBSCRIPTION_ID": None, "AZURE_CONFIG_DIR": str(folder)})
     assert result.returncode == 0, result.stderr
@@ -114,8 +121,14 @@ def test_deploy_sends_what_azure_needs_and_tags_everything(routed_azure, cli):
     assert record["status"] == "ready" and record["region"] == "westus3"
     tagged = azure.tagged("ws1")
     kinds = {kind for kind, _ in tagged}
-    assert kinds >= {"resourceGroup", VM, "Microsoft.Network/networkSecurityGroups", "Microsoft.Network/virtualNetworks",
-                     "Microsoft.Network/publicIPAddresses", "Microsoft.Network/networkInterfaces"}
+    assert kinds >= {
+        "resourceGroup",
+        VM,
+        "Microsoft.Network/networkSecurityGroups",
+        "Microsoft.Network/virtualNetworks",
+        "Microsoft.Network/publicIPAddresses",
+        "Microsoft.Network/networkInterfaces",
+    }
     with azure.lock:
         for item in [*azure.state.groups.values(), *azure.state.resources.values()]:
             if item["type"] == "Microsoft.Compute/disks":
@@ -137,8 +150,10 @@ def test_deploy_sends_what_azure_needs_and_tags_everything(routed_azure, cli):
     assert "priority" not in vm
     assert vm["networkProfile"]["networkInterfaces"][0]["properties"]["deleteOption"] == "Delete"
 
-    rules = {r["name"]: r["properties"] for r in resource(
-        azure, "Microsoft.Network/networkSecurityGroups", "nsg")["properties"]["securityRules"]}
+    rules = {
+        r["name"]: r["properties"]
+        for r in resource(azure, "Microsoft.Network/networkSecurityGroups", "nsg")["properties"]["securityRules"]
+    }
     assert rules["isaacctl-ssh"]["sourceAddressPrefix"] == "203.0.113.20/32"
     assert rules["isaacctl-ssh"]["destinationPortRange"] == "22" and rules["isaacctl-ssh"]["access"] == "Allow"
     assert rules["isaacctl-between-nodes"]["sourceAddressPrefix"] == "10.20.0.0/24"
@@ -170,17 +185,21 @@ def test_a_changed_myip_replaces_the_ssh_rule(routed_azure, cli):
     deploy(cli)
     azure.myip = "198.51.100.7"
     deploy(cli)
-    rules = {r["name"]: r["properties"] for r in resource(
-        azure, "Microsoft.Network/networkSecurityGroups", "nsg")["properties"]["securityRules"]}
+    rules = {
+        r["name"]: r["properties"]
+        for r in resource(azure, "Microsoft.Network/networkSecurityGroups", "nsg")["properties"]["securityRules"]
+    }
     assert rules["isaacctl-ssh"]["sourceAddressPrefix"] == "198.51.100.7/32"
     assert len([r for r in rules.values() if r.get("destinationPortRange") == "22"]) == 1
 
 
 def test_help_does_not_import_the_azure_libraries():
-    code = ("import sys; from isaacctl.cli import main\n"
-            "sys.argv = ['isaacctl', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('azure')))")
+    code = (
+        "import sys; from isaacctl.cli import main\n"
+        "sys.argv = ['isaacctl', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('azure')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
 
@@ -216,17 +235,37 @@ def test_the_fake_refuses_what_azure_refuses_through_the_real_clients(azure, mon
     client = Azure(AzureOptions())
     client.resources.resource_groups.create_or_update("g", {"location": "westus3"})
     with pytest.raises(ProviderError, match="StandardSkuPublicIPAddressesMustBeStatic"):
-        client.wait("making an address", client.call("making an address",
-                    client.network.public_ip_addresses.begin_create_or_update, "g", "ip",
-                    {"location": "westus3", "sku": {"name": "Standard"},
-                     "properties": {"publicIPAllocationMethod": "Dynamic"}}))
-    vm = {"location": "westus3", "properties": {
-        "hardwareProfile": {"vmSize": "Standard_NC8as_T4_v3"},
-        "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "0001-com-ubuntu-server-jammy",
-                                              "sku": "22_04-lts-gen2", "version": "latest"},
-                           "osDisk": {"createOption": "FromImage"}},
-        "osProfile": {"computerName": "x", "adminUsername": "azureuser", "linuxConfiguration": {}},
-        "networkProfile": {"networkInterfaces": []}}}
+        client.wait(
+            "making an address",
+            client.call(
+                "making an address",
+                client.network.public_ip_addresses.begin_create_or_update,
+                "g",
+                "ip",
+                {
+                    "location": "westus3",
+                    "sku": {"name": "Standard"},
+                    "properties": {"publicIPAllocationMethod": "Dynamic"},
+                },
+            ),
+        )
+    vm = {
+        "location": "westus3",
+        "properties": {
+            "hardwareProfile": {"vmSize": "Standard_NC8as_T4_v3"},
+            "storageProfile": {
+                "imageReference": {
+                    "publisher": "Canonical",
+                    "offer": "0001-com-ubuntu-server-jammy",
+                    "sku": "22_04-lts-gen2",
+                    "version": "latest",
+                },
+                "osDisk": {"createOption": "FromImage"},
+            },
+            "osProfile": {"computerName": "x", "adminUsername": "azureuser", "linuxConfiguration": {}},
+            "networkProfile": {"networkInterfaces": []},
+        },
+    }
     with pytest.raises(ProviderError, match="InvalidParameter.*SSH key"):
         client.call("making a VM", client.compute.virtual_machines.begin_create_or_update, "g", "vm", vm)
     assert [c.op for c in azure.calls if c.op == "vm.create"] == ["vm.create"]

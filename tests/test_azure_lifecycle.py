@@ -30,9 +30,26 @@ def status(cli, name="ws1"):
 @pytest.mark.docker
 def test_full_path_deploy_bootstrap_train_fetch_stop_start_destroy(routed_azure, cli, sshd, registry, standin_image):
     azure = routed_azure
-    result = cli("deploy", "azure", "--name", "ws1", "--yes", "--size", "Standard_NC8as_T4_v3",
-                 "--gpus", "none", "--image", standin_image, "--registry-user", registry.user,
-                 "--registry", registry.address, "--ngc-api-key-file", str(registry.password_file), timeout=900)
+    result = cli(
+        "deploy",
+        "azure",
+        "--name",
+        "ws1",
+        "--yes",
+        "--size",
+        "Standard_NC8as_T4_v3",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image,
+        "--registry-user",
+        registry.user,
+        "--registry",
+        registry.address,
+        "--ngc-api-key-file",
+        str(registry.password_file),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     record = status(cli)
     assert record["status"] == "ready" and record["image"] == standin_image
@@ -58,8 +75,9 @@ def test_full_path_deploy_bootstrap_train_fetch_stop_start_destroy(routed_azure,
     assert destroyed.returncode == 0, destroyed.stderr
     assert azure.tagged("ws1") == [] and azure.state.resources == {}
     assert not (cli.state_dir / "ws1").exists()
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"],
-                               capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"], capture_output=True, text=True
+    ).stdout.split()
     subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
 
@@ -110,13 +128,24 @@ def test_destroy_keeps_the_state_when_something_tagged_remains_elsewhere(routed_
     record = status(cli)
     tags = {"isaacctl-deployment": "ws1", "isaacctl-deployment-id": record["id"]}
     with azure.lock:  # moved by hand to a group of its own: the group's delete does not take it
-        azure.state.groups["elsewhere"] = {"id": "/subscriptions/x/resourceGroups/elsewhere", "name": "elsewhere",
-                                           "type": "Microsoft.Resources/resourceGroups", "location": "westus3",
-                                           "tags": {}, "properties": {}}
-        rid = ("/subscriptions/x/resourceGroups/elsewhere/providers/Microsoft.Network/publicIPAddresses/moved")
-        azure.state.resources[rid.lower()] = {"id": rid, "name": "moved", "type": "Microsoft.Network/publicIPAddresses",
-                                              "location": "westus3", "tags": tags, "properties": {},
-                                              "_group": "elsewhere"}
+        azure.state.groups["elsewhere"] = {
+            "id": "/subscriptions/x/resourceGroups/elsewhere",
+            "name": "elsewhere",
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": "westus3",
+            "tags": {},
+            "properties": {},
+        }
+        rid = "/subscriptions/x/resourceGroups/elsewhere/providers/Microsoft.Network/publicIPAddresses/moved"
+        azure.state.resources[rid.lower()] = {
+            "id": rid,
+            "name": "moved",
+            "type": "Microsoft.Network/publicIPAddresses",
+            "location": "westus3",
+            "tags": tags,
+            "properties": {},
+            "_group": "elsewhere",
+        }
     result = cli("destroy", "ws1", "--yes", timeout=600)
     assert result.returncode == 1
     assert "moved" in result.stderr and "remain" in result.stderr
@@ -127,7 +156,14 @@ def test_gc_lists_a_deployment_whose_state_is_gone_and_deletes_it_by_id(routed_a
     azure = routed_azure
     deploy(cli, "lost")
     lost_id = status(cli, "lost")["id"]
-    listed = cli("gc", "--provider", "azure", "--subscription", azure.env()["AZURE_SUBSCRIPTION_ID"], "--json",
-                 env={"ISAACCTL_STATE_DIR": str(tmp_path / "elsewhere")})
+    listed = cli(
+        "gc",
+        "--provider",
+        "azure",
+        "--subscription",
+        azure.env()["AZURE_SUBSCRIPTION_ID"],
+        "--json",
+        env={"ISAACCTL_STATE_DIR": str(tmp_path / "elsewhere")},
+    )
     assert listed.returncode == 0, listed.stderr
     assert lost_id in listed.stdout and "westus3" in listed.stdout

@@ -182,21 +182,38 @@ CASES = [
     case("train", "--task", "Isaac-Cartpole-v0", "--extension", "{missing}", expect="--extension"),
     case("train", "--task", "Isaac-Cartpole-v0", "--num-envs", "0", expect="--num-envs", needs_bootstrap=True),
     case("train", "--task", "Isaac-Cartpole-v0", "--num-envs", "-4", expect="--num-envs", needs_bootstrap=True),
-    case("train", "--task", "Isaac-Cartpole-v0", "--max-iterations", "0", expect="--max-iterations",
-         needs_bootstrap=True),
-    case("train", "--task", "Isaac-Cartpole-v0", "--rl-library", "tf_agents", expect="--rl-library",
-         needs_bootstrap=True),
+    case(
+        "train", "--task", "Isaac-Cartpole-v0", "--max-iterations", "0", expect="--max-iterations", needs_bootstrap=True
+    ),
+    case(
+        "train", "--task", "Isaac-Cartpole-v0", "--rl-library", "tf_agents", expect="--rl-library", needs_bootstrap=True
+    ),
     case("train", "--task", "", expect="--task", needs_bootstrap=True),
     case("train", "--task", "Isaac-No-Such-Task-v0", expect="--task", needs_bootstrap=True),
-    case("train", "--task", "Isaac-Cartpole-v0", "--video-length", "0", expect="--video-length",
-         needs_bootstrap=True),
+    case("train", "--task", "Isaac-Cartpole-v0", "--video-length", "0", expect="--video-length", needs_bootstrap=True),
     case("train", "--task", "Isaac-Cartpole-v0", "--gpus", "0", expect="--gpus", needs_bootstrap=True),
     case("train", "--task", "Isaac-Cartpole-v0", "--resume", "no-such-job", expect="job", needs_bootstrap=True),
-    case("train", "--task", "Isaac-Cartpole-v0", "--config", "{json}", expect="trainingConfig.numEnvs", needs_bootstrap=True),
-    case("evaluate", "--task", "Isaac-Cartpole-v0", "--checkpoint", "{missing}", expect="--checkpoint",
-         needs_bootstrap=True),
-    case("evaluate", "--task", "Isaac-Cartpole-v0", "--video-length", "-1", expect="--video-length",
-         needs_bootstrap=True),
+    case(
+        "train",
+        "--task",
+        "Isaac-Cartpole-v0",
+        "--config",
+        "{json}",
+        expect="trainingConfig.numEnvs",
+        needs_bootstrap=True,
+    ),
+    case(
+        "evaluate",
+        "--task",
+        "Isaac-Cartpole-v0",
+        "--checkpoint",
+        "{missing}",
+        expect="--checkpoint",
+        needs_bootstrap=True,
+    ),
+    case(
+        "evaluate", "--task", "Isaac-Cartpole-v0", "--video-length", "-1", expect="--video-length", needs_bootstrap=True
+    ),
     case("evaluate", "--task", "Isaac-Cartpole-v0", "--num-envs", "0", expect="--num-envs", needs_bootstrap=True),
     # -- upload, download -----------------------------------------------------------------------
     case("upload", "desk", "{missing}", expect="LOCAL:"),
@@ -228,7 +245,11 @@ def tree_digest(root: Path) -> dict[str, tuple]:
             if stat.S_ISLNK(info.st_mode):
                 found[str(path.relative_to(root))] = ("link", os.readlink(path))
             elif stat.S_ISREG(info.st_mode):
-                found[str(path.relative_to(root))] = ("file", info.st_mode, hashlib.sha256(path.read_bytes()).hexdigest())
+                found[str(path.relative_to(root))] = (
+                    "file",
+                    info.st_mode,
+                    hashlib.sha256(path.read_bytes()).hexdigest(),
+                )
             else:
                 found[str(path.relative_to(root))] = ("other", info.st_mode)
     return found
@@ -249,16 +270,31 @@ def world(tmp_path_factory, request):
     except pytest.skip.Exception:
         image = None
     if image:
-        cli("deploy", "local", "--name", "desk", "--host-dir", str(root / "host"), "--gpus", "none",
-            "--image", image, check=True)
+        cli(
+            "deploy",
+            "local",
+            "--name",
+            "desk",
+            "--host-dir",
+            str(root / "host"),
+            "--gpus",
+            "none",
+            "--image",
+            image,
+            check=True,
+        )
         bootstrapped = True
     else:
         cli("deploy", "local", "--name", "desk", "--host-dir", str(root / "host"), "--skip-bootstrap", check=True)
     (root / "a-file").write_text("not a folder\n")
     (root / "a-dir").mkdir()
     (root / "bad-job.json").write_text('{"trainingConfig": {"numEnvs": "many"}}\n')
-    places = {"file": str(root / "a-file"), "dir": str(root / "a-dir"), "missing": str(root / "missing" / "x"),
-              "json": str(root / "bad-job.json")}
+    places = {
+        "file": str(root / "a-file"),
+        "dir": str(root / "a-dir"),
+        "missing": str(root / "missing" / "x"),
+        "json": str(root / "bad-job.json"),
+    }
     return cli, places, bootstrapped
 
 

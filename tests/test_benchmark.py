@@ -54,17 +54,39 @@ def rsl_rl_output(fps, rewards, training_time):
 
 # Isaac Lab's JSONFileMetrics file, as benchmark_rsl_rl.py / `isaaclab benchmark training` end a session
 KPI_JSON = [
-    {"phase_name": "benchmark_info", "measurements": [],
-     "metadata": [{"name": "benchmark_rsl_rl_train benchmark_info max_iterations", "data": 10},
-                  {"name": "benchmark_rsl_rl_train benchmark_info num_envs", "data": 4096}]},
-    {"phase_name": "startup", "metadata": [], "measurements": [
-        {"name": "benchmark_rsl_rl_train startup App Launch Time", "value": 9120.5, "unit": "ms"},
-        {"name": "benchmark_rsl_rl_train startup Total Start Time (Launch to Train)", "value": 31250.0, "unit": "ms"}]},
-    {"phase_name": "runtime", "metadata": [], "measurements": [
-        {"name": "benchmark_rsl_rl_train runtime Min Total FPS", "value": 101000.0, "unit": "FPS"},
-        {"name": "benchmark_rsl_rl_train runtime Mean Total FPS", "value": 125000.0, "unit": "FPS"}]},
-    {"phase_name": "train", "metadata": [], "measurements": [
-        {"name": "benchmark_rsl_rl_train train Max Rewards", "value": 4.92, "unit": "float"}]},
+    {
+        "phase_name": "benchmark_info",
+        "measurements": [],
+        "metadata": [
+            {"name": "benchmark_rsl_rl_train benchmark_info max_iterations", "data": 10},
+            {"name": "benchmark_rsl_rl_train benchmark_info num_envs", "data": 4096},
+        ],
+    },
+    {
+        "phase_name": "startup",
+        "metadata": [],
+        "measurements": [
+            {"name": "benchmark_rsl_rl_train startup App Launch Time", "value": 9120.5, "unit": "ms"},
+            {
+                "name": "benchmark_rsl_rl_train startup Total Start Time (Launch to Train)",
+                "value": 31250.0,
+                "unit": "ms",
+            },
+        ],
+    },
+    {
+        "phase_name": "runtime",
+        "metadata": [],
+        "measurements": [
+            {"name": "benchmark_rsl_rl_train runtime Min Total FPS", "value": 101000.0, "unit": "FPS"},
+            {"name": "benchmark_rsl_rl_train runtime Mean Total FPS", "value": 125000.0, "unit": "FPS"},
+        ],
+    },
+    {
+        "phase_name": "train",
+        "metadata": [],
+        "measurements": [{"name": "benchmark_rsl_rl_train train Max Rewards", "value": 4.92, "unit": "float"}],
+    },
 ]
 
 
@@ -109,8 +131,13 @@ def test_ranking_puts_the_cheapest_result_first_and_failures_last():
     target = Result("c", "gcp", usd_per_million_steps=0.05, usd_to_target=0.3)
     unpriced = Result("d", "ssh", env_steps_per_s=9e9)
     down = Result("e", "ssh", status="failed", reason="host down")
-    assert [r.deployment for r in sorted([down, unpriced, dear, cheap, target], key=sort_key)] == \
-        ["c", "a", "b", "d", "e"]
+    assert [r.deployment for r in sorted([down, unpriced, dear, cheap, target], key=sort_key)] == [
+        "c",
+        "a",
+        "b",
+        "d",
+        "e",
+    ]
 
 
 def test_types_without_rt_cores_are_skipped_only_under_isaac_sim():
@@ -123,21 +150,24 @@ def test_create_items_are_provider_and_type():
     assert parse_create("aws:g6e.2xlarge, gcp:g2-standard-8") == [("aws", "g6e.2xlarge"), ("gcp", "g2-standard-8")]
 
 
-@pytest.mark.parametrize("args,flag", [
-    (["--on", "ws1"], "--task"),
-    (["--task", "Isaac-Cartpole"], "--on"),
-    (["--task", "Isaac-Cartpole", "--on", "Bad_Name"], "--on"),
-    (["--task", "Isaac-Cartpole", "--on", "nope"], "--on"),
-    (["--task", "Isaac-Cartpole", "--on", "ws1", "--num-envs", "0"], "--num-envs"),
-    (["--task", "Isaac-Cartpole", "--on", "ws1", "--timeout", "nan"], "--timeout"),
-    (["--task", "Isaac-Cartpole", "--on", "ws1", "--price", "ws1=cheap"], "--price"),
-    (["--task", "Isaac-Cartpole", "--on", "ws1", "--method", "fast"], "--method"),
-    (["--task", "Isaac-Cartpole", "--on", "ws1", "--image", "x:1"], "--image"),
-    (["--task", "Isaac-Cartpole", "--create", "aws"], "--create"),
-    (["--task", "Isaac-Cartpole", "--create", "nowhere:big"], "--create"),
-    (["--report", "--on", "ws1"], "--report"),
-    (["--task", "Isaac-Cartpole", "--on", "ws1", "--plot", "/no/such/folder/x.png"], "--plot"),
-])
+@pytest.mark.parametrize(
+    "args,flag",
+    [
+        (["--on", "ws1"], "--task"),
+        (["--task", "Isaac-Cartpole"], "--on"),
+        (["--task", "Isaac-Cartpole", "--on", "Bad_Name"], "--on"),
+        (["--task", "Isaac-Cartpole", "--on", "nope"], "--on"),
+        (["--task", "Isaac-Cartpole", "--on", "ws1", "--num-envs", "0"], "--num-envs"),
+        (["--task", "Isaac-Cartpole", "--on", "ws1", "--timeout", "nan"], "--timeout"),
+        (["--task", "Isaac-Cartpole", "--on", "ws1", "--price", "ws1=cheap"], "--price"),
+        (["--task", "Isaac-Cartpole", "--on", "ws1", "--method", "fast"], "--method"),
+        (["--task", "Isaac-Cartpole", "--on", "ws1", "--image", "x:1"], "--image"),
+        (["--task", "Isaac-Cartpole", "--create", "aws"], "--create"),
+        (["--task", "Isaac-Cartpole", "--create", "nowhere:big"], "--create"),
+        (["--report", "--on", "ws1"], "--report"),
+        (["--task", "Isaac-Cartpole", "--on", "ws1", "--plot", "/no/such/folder/x.png"], "--plot"),
+    ],
+)
 def test_bad_input_is_one_error_line_naming_the_flag(cli, args, flag, tmp_path):
     cli("deploy", "local", "--name", "ws1", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap", check=True)
     result = cli("benchmark", *args)
@@ -148,8 +178,7 @@ def test_bad_input_is_one_error_line_naming_the_flag(cli, args, flag, tmp_path):
 
 
 def test_plot_imports_matplotlib_only_when_asked():
-    probe = ("import sys; import isaacctl.cli.benchmark, isaacctl.services.benchmark; "
-             "print('matplotlib' in sys.modules)")
+    probe = "import sys; import isaacctl.cli.benchmark, isaacctl.services.benchmark; print('matplotlib' in sys.modules)"
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert shown.strip() == "False"
 
@@ -158,8 +187,13 @@ def test_plot_imports_matplotlib_only_when_asked():
 def fps_image(base: str, fps: int) -> str:
     """The stand-in image with its reported steps/s set (a derived image: one per host)."""
     ref = f"isaacctl-test/bench-fps-{fps}:{base.rsplit(':', 1)[-1]}"
-    built = subprocess.run(["docker", "build", "--network", "none", "-t", ref, "-"], capture_output=True, text=True,
-                           input=f"FROM {base}\nENV STANDIN_FPS={fps}\n", env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    built = subprocess.run(
+        ["docker", "build", "--network", "none", "-t", ref, "-"],
+        capture_output=True,
+        text=True,
+        input=f"FROM {base}\nENV STANDIN_FPS={fps}\n",
+        env=dict(os.environ, DOCKER_BUILDKIT="0"),
+    )
     assert built.returncode == 0, built.stderr
     return ref
 
@@ -168,8 +202,12 @@ def fps_image(base: str, fps: int) -> str:
 def standin3(docker_ready) -> str:
     ref = os.environ.get("ISAACCTL_TEST_IMAGE3_LOCAL") or "isaacctl-test/isaac-lab:3.0.0"
     if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode != 0:
-        built = subprocess.run(["bash", str(ROOT / "tests/standin/build_image.sh"), "--generation", "3", ref],
-                               capture_output=True, text=True, timeout=1800)
+        built = subprocess.run(
+            ["bash", str(ROOT / "tests/standin/build_image.sh"), "--generation", "3", ref],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         assert built.returncode == 0, built.stderr[-2000:]
     return ref
 
@@ -184,17 +222,60 @@ def bench(tmp_path_factory, sshd, standin_image_local, standin3):
     ssh_config.touch(mode=0o600)
     cli = Cli(state_dir=state, ssh_config=ssh_config)
     sshd.write_ssh_config(ssh_config, ["gpu-box"])
-    cli("deploy", "local", "--name", "wsa", "--host-dir", str(root / "host"), "--gpus", "none",
-        "--image", fps_image(standin_image_local, 40000), check=True, timeout=600)
-    cli("deploy", "ssh", "--name", "wsb", "--host", "gpu-box", "--gpus", "none", "--image", fps_image(standin3, 80000),
-        "--host-dir", str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"), check=True, timeout=600)
+    cli(
+        "deploy",
+        "local",
+        "--name",
+        "wsa",
+        "--host-dir",
+        str(root / "host"),
+        "--gpus",
+        "none",
+        "--image",
+        fps_image(standin_image_local, 40000),
+        check=True,
+        timeout=600,
+    )
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "wsb",
+        "--host",
+        "gpu-box",
+        "--gpus",
+        "none",
+        "--image",
+        fps_image(standin3, 80000),
+        "--host-dir",
+        str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"),
+        check=True,
+        timeout=600,
+    )
     ids = [json.loads(cli("status", name, "--json", check=True).stdout)["data"]["id"] for name in ("wsa", "wsb")]
     yield cli
     for name, deployment_id in zip(("wsa", "wsb"), ids, strict=True):
-        subprocess.run(["docker", "rm", "-f", *subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment={name}",
-             "--filter", f"label=isaacctl.deployment-id={deployment_id}"], capture_output=True, text=True).stdout.split()],
-            capture_output=True)
+        subprocess.run(
+            [
+                "docker",
+                "rm",
+                "-f",
+                *subprocess.run(
+                    [
+                        "docker",
+                        "ps",
+                        "-aq",
+                        "--filter",
+                        f"label=isaacctl.deployment={name}",
+                        "--filter",
+                        f"label=isaacctl.deployment-id={deployment_id}",
+                    ],
+                    capture_output=True,
+                    text=True,
+                ).stdout.split(),
+            ],
+            capture_output=True,
+        )
 
 
 def by_name(data):
@@ -204,9 +285,29 @@ def by_name(data):
 @pytest.mark.docker
 def test_two_hosts_both_generations_ranked_in_dollars(bench, tmp_path):
     csv_path, png = tmp_path / "bench.csv", tmp_path / "bench.png"
-    result = bench("benchmark", "--task", "Isaac-Cartpole", "--num-envs", "4096", "--iterations", "6",
-                   "--on", "wsa,wsb", "--price", "wsa=1.0", "--price", "wsb=3.0", "--reward-target", "0.5",
-                   "--json", "--csv", str(csv_path), "--plot", str(png), timeout=600)
+    result = bench(
+        "benchmark",
+        "--task",
+        "Isaac-Cartpole",
+        "--num-envs",
+        "4096",
+        "--iterations",
+        "6",
+        "--on",
+        "wsa,wsb",
+        "--price",
+        "wsa=1.0",
+        "--price",
+        "wsb=3.0",
+        "--reward-target",
+        "0.5",
+        "--json",
+        "--csv",
+        str(csv_path),
+        "--plot",
+        str(png),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)["data"]
     rows = by_name(data)
@@ -253,8 +354,19 @@ def test_a_host_that_is_down_is_reported_and_the_rest_still_compared(bench):
     down = "\n".join("  Port 1" if line.strip().startswith("Port ") else line for line in config.splitlines())
     bench.ssh_config.write_text(down + "\n")
     try:
-        result = bench("benchmark", "--task", "Isaac-Cartpole", "--iterations", "3", "--on", "wsa,wsb",
-                       "--price", "wsa=0.5", "--json", timeout=600)
+        result = bench(
+            "benchmark",
+            "--task",
+            "Isaac-Cartpole",
+            "--iterations",
+            "3",
+            "--on",
+            "wsa,wsb",
+            "--price",
+            "wsa=0.5",
+            "--json",
+            timeout=600,
+        )
     finally:
         bench.ssh_config.write_text(config)
     assert result.returncode == 0, result.stderr
@@ -273,8 +385,18 @@ def routed(aws, cli, sshd):
 
 
 def test_create_asks_first_with_the_total_and_skips_a_type_isaac_sim_cannot_use(routed, cli):
-    refused = cli("benchmark", "--task", "Isaac-Cartpole-v0", "--isaaclab-version", "2.3", "--skip-bootstrap",
-                  "--create", "aws:g6e.2xlarge,alibaba:ecs.gn7e-c16g1.4xlarge", "--timeout", "1800")
+    refused = cli(
+        "benchmark",
+        "--task",
+        "Isaac-Cartpole-v0",
+        "--isaaclab-version",
+        "2.3",
+        "--skip-bootstrap",
+        "--create",
+        "aws:g6e.2xlarge,alibaba:ecs.gn7e-c16g1.4xlarge",
+        "--timeout",
+        "1800",
+    )
     assert refused.returncode == 2 and "--yes" in refused.stderr
     assert "estimated total: $" in refused.stderr
     assert "bench-aws-g6e-2xlarge: aws g6e.2xlarge, about $2.2" in refused.stderr
@@ -284,8 +406,17 @@ def test_create_asks_first_with_the_total_and_skips_a_type_isaac_sim_cannot_use(
 
 @pytest.mark.docker
 def test_created_deployments_are_destroyed_after_the_run(routed, cli):
-    result = cli("benchmark", "--task", "Isaac-Cartpole", "--create", "aws:g6e.2xlarge", "--skip-bootstrap",
-                 "--yes", "--json", timeout=600)
+    result = cli(
+        "benchmark",
+        "--task",
+        "Isaac-Cartpole",
+        "--create",
+        "aws:g6e.2xlarge",
+        "--skip-bootstrap",
+        "--yes",
+        "--json",
+        timeout=600,
+    )
     # not bootstrapped: its row says so, and it is gone all the same
     assert result.returncode == 1, result.stderr
     row = by_name(json.loads(result.stdout)["data"])["bench-aws-g6e-2xlarge"]
@@ -295,14 +426,46 @@ def test_created_deployments_are_destroyed_after_the_run(routed, cli):
 
 
 @pytest.mark.docker
-def test_created_deployments_are_destroyed_when_the_benchmark_is_interrupted(routed, cli, tmp_path,
-                                                                             standin_image_local):
-    cli("deploy", "local", "--name", "slow", "--host-dir", str(tmp_path / "host"), "--gpus", "none",
-        "--image", fps_image(standin_image_local, 1000), check=True, timeout=600)
+def test_created_deployments_are_destroyed_when_the_benchmark_is_interrupted(
+    routed, cli, tmp_path, standin_image_local
+):
+    cli(
+        "deploy",
+        "local",
+        "--name",
+        "slow",
+        "--host-dir",
+        str(tmp_path / "host"),
+        "--gpus",
+        "none",
+        "--image",
+        fps_image(standin_image_local, 1000),
+        check=True,
+        timeout=600,
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "isaacctl", "benchmark", "--task", "Isaac-Cartpole", "--iterations", "100000",
-         "--on", "slow", "--create", "aws:g6e.2xlarge", "--skip-bootstrap", "--yes"],
-        env=cli.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "isaacctl",
+            "benchmark",
+            "--task",
+            "Isaac-Cartpole",
+            "--iterations",
+            "100000",
+            "--on",
+            "slow",
+            "--create",
+            "aws:g6e.2xlarge",
+            "--skip-bootstrap",
+            "--yes",
+        ],
+        env=cli.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:

@@ -63,8 +63,18 @@ def files_containing(root: Path, secret: str) -> list[Path]:
 def ssh_deployment(cli, sshd):
     """An ssh deployment of the loopback host, not bootstrapped yet."""
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--host-dir", str(sshd.home / "isaacctl"),
-        "--skip-bootstrap", check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "ws1",
+        "--host",
+        "gpu-box",
+        "--host-dir",
+        str(sshd.home / "isaacctl"),
+        "--skip-bootstrap",
+        check=True,
+    )
     return "ws1"
 
 
@@ -77,13 +87,26 @@ def fresh_image(registry, standin_image):
 
 
 def bootstrap_args(registry, image, *extra):
-    return ["bootstrap", "ws1", "--image", image, "--gpus", "none",
-            "--registry-user", registry.user, "--registry", registry.address,
-            "--ngc-api-key-file", str(registry.password_file), *extra]
+    return [
+        "bootstrap",
+        "ws1",
+        "--image",
+        image,
+        "--gpus",
+        "none",
+        "--registry-user",
+        registry.user,
+        "--registry",
+        registry.address,
+        "--ngc-api-key-file",
+        str(registry.password_file),
+        *extra,
+    ]
 
 
 def test_first_run_pulls_with_the_key_on_stdin_only_then_everything_is_up_to_date(
-        cli, sshd, registry, fresh_image, ssh_deployment):
+    cli, sshd, registry, fresh_image, ssh_deployment
+):
     with ArgvWatcher(registry.password) as watcher:
         first = cli(*bootstrap_args(registry, fresh_image), timeout=600)
     assert first.returncode == 0, first.stderr
@@ -136,9 +159,20 @@ def test_a_wrong_key_is_refused_and_written_nowhere(cli, registry, fresh_image, 
     key_file = tmp_path / "key"
     key_file.write_text(wrong + "\n")
     with ArgvWatcher(wrong) as watcher:
-        result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none",
-                     "--registry-user", registry.user, "--registry", registry.address,
-                     "--ngc-api-key-file", str(key_file))
+        result = cli(
+            "bootstrap",
+            "ws1",
+            "--image",
+            fresh_image,
+            "--gpus",
+            "none",
+            "--registry-user",
+            registry.user,
+            "--registry",
+            registry.address,
+            "--ngc-api-key-file",
+            str(key_file),
+        )
     assert result.returncode == 1
     assert "registry-login" in result.stderr and "refused the key" in result.stderr
     assert "Traceback" not in result.stderr
@@ -151,9 +185,19 @@ def test_a_wrong_key_is_refused_and_written_nowhere(cli, registry, fresh_image, 
 
 
 def test_the_key_from_the_environment_works_too(cli, registry, fresh_image, ssh_deployment):
-    result = cli("bootstrap", "ws1", "--image", fresh_image, "--gpus", "none",
-                 "--registry-user", registry.user, "--registry", registry.address,
-                 env={"NGC_API_KEY": registry.password})
+    result = cli(
+        "bootstrap",
+        "ws1",
+        "--image",
+        fresh_image,
+        "--gpus",
+        "none",
+        "--registry-user",
+        registry.user,
+        "--registry",
+        registry.address,
+        env={"NGC_API_KEY": registry.password},
+    )
     assert result.returncode == 0, result.stderr
     assert files_containing(cli.state_dir, registry.password) == []
 
@@ -208,12 +252,28 @@ def test_the_key_typed_at_a_hidden_prompt_in_a_real_terminal(cli, registry, fres
     env = cli.full_env({"NGC_API_KEY": None})
     script = tmp_path / "run.sh"
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k.isidentifier())
-    command = shlex.join([sys.executable, "-m", "isaacctl", "bootstrap", "ws1", "--image", fresh_image,
-                          "--gpus", "none", "--registry-user", registry.user, "--registry", registry.address])
+    command = shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "isaacctl",
+            "bootstrap",
+            "ws1",
+            "--image",
+            fresh_image,
+            "--gpus",
+            "none",
+            "--registry-user",
+            registry.user,
+            "--registry",
+            registry.address,
+        ]
+    )
     script.write_text(f"{exports}{command}\necho EXIT=$?\nsleep 60\n")
     session = f"isaacctl-{os.getpid()}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "40", f"bash {script}"], check=True)
     try:
+
         def screen() -> str:
             return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
 

@@ -69,10 +69,15 @@ def test_too_little_disk_is_refused():
     assert judge_disk(parse_facts(FACTS_L40S).facts, image_present=False).problems == []
 
 
-@pytest.mark.parametrize("image, version", [
-    ("nvcr.io/nvidia/isaac-lab:2.3.2", "2.3"), ("nvcr.io/nvidia/isaac-lab:2.2.0", "2.2"),
-    ("nvcr.io/nvidia/isaac-lab:3.0.0-beta2", "3.0"), ("127.0.0.1:5000/isaac-lab:latest", None),
-])
+@pytest.mark.parametrize(
+    "image, version",
+    [
+        ("nvcr.io/nvidia/isaac-lab:2.3.2", "2.3"),
+        ("nvcr.io/nvidia/isaac-lab:2.2.0", "2.2"),
+        ("nvcr.io/nvidia/isaac-lab:3.0.0-beta2", "3.0"),
+        ("127.0.0.1:5000/isaac-lab:latest", None),
+    ],
+)
 def test_isaaclab_version_from_the_image_tag(image, version):
     assert isaaclab_version(image) == version
 
@@ -87,18 +92,30 @@ def test_pull_progress_counts_bytes_and_layers():
     ]
     for line in lines:
         progress.feed(line)
-    assert (progress.bytes_done, progress.bytes_total, len(progress.finished), len(progress.layers)) == (500, 1000, 1, 2)
+    assert (progress.bytes_done, progress.bytes_total, len(progress.finished), len(progress.layers)) == (
+        500,
+        1000,
+        1,
+        2,
+    )
     progress.feed('{"status":"Pull complete","progressDetail":{},"id":"a"}')
     assert progress.bytes_done == 1000 and len(progress.finished) == 2
-    progress.feed('{"errorDetail":{"message":"net/http: TLS handshake timeout"},"error":"net/http: TLS handshake timeout"}')
+    progress.feed(
+        '{"errorDetail":{"message":"net/http: TLS handshake timeout"},"error":"net/http: TLS handshake timeout"}'
+    )
     assert progress.transient
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is installed by scripts/test.sh")
 def test_every_shell_script_passes_shellcheck(tmp_path):
     scripts = sorted(TEMPLATES.glob("**/*.sh"))
-    assert {p.name for p in scripts} >= {"install_docker.sh", "install_nvidia_driver.sh",
-                                         "install_container_toolkit.sh", "facts.sh", "wait_for_host.sh"}
+    assert {p.name for p in scripts} >= {
+        "install_docker.sh",
+        "install_nvidia_driver.sh",
+        "install_container_toolkit.sh",
+        "facts.sh",
+        "wait_for_host.sh",
+    }
     rendered = tmp_path / "user-data.sh"
     rendered.write_text(render_user_data("ws1", "ubuntu", "all"))
     result = subprocess.run(["shellcheck", *map(str, scripts), str(rendered)], capture_output=True, text=True)
@@ -152,19 +169,25 @@ def _pull_context(host, tmp_path):
     from isaacctl.records import DeploymentRecord
     from isaacctl.services.bootstrap.context import BootstrapSettings, StepContext
 
-    return StepContext(record=DeploymentRecord(name="ws1", provider="ssh"),
-                       settings=BootstrapSettings(image="registry.example/isaac-lab:2.3.2", gpus="none"),
-                       remote_factory=lambda: host, registry_key=lambda: None, log=io.StringIO())
+    return StepContext(
+        record=DeploymentRecord(name="ws1", provider="ssh"),
+        settings=BootstrapSettings(image="registry.example/isaac-lab:2.3.2", gpus="none"),
+        remote_factory=lambda: host,
+        registry_key=lambda: None,
+        log=io.StringIO(),
+    )
 
 
 def test_a_transient_pull_error_is_retried_and_a_permanent_one_is_not(tmp_path):
     from isaacctl.services.bootstrap.context import StepFailed
     from isaacctl.services.bootstrap.steps import pull_image
 
-    flaky = ScriptedDocker([
-        (4, ['{"error": "net/http: TLS handshake timeout"}']),
-        (0, ['{"status": "Pulling fs layer", "id": "a"}', '{"status": "Pull complete", "id": "a"}']),
-    ])
+    flaky = ScriptedDocker(
+        [
+            (4, ['{"error": "net/http: TLS handshake timeout"}']),
+            (0, ['{"status": "Pulling fs layer", "id": "a"}', '{"status": "Pull complete", "id": "a"}']),
+        ]
+    )
     ctx = _pull_context(flaky, tmp_path)
     pull_image(ctx)
     assert flaky.attempts == 2 and ctx.record.image_id == "sha256:abc"

@@ -11,8 +11,13 @@ RUN_NEW = "rsl_rl/cartpole/2026-01-02_09-00-00"
 
 
 def test_rsl_rl_takes_the_highest_iteration_of_the_newest_run():
-    files = [f"{RUN_OLD}/model_5000.pt", f"{RUN_NEW}/model_999.pt", f"{RUN_NEW}/model_1000.pt",
-             f"{RUN_NEW}/model_50.pt", f"{RUN_NEW}/params/agent.yaml"]
+    files = [
+        f"{RUN_OLD}/model_5000.pt",
+        f"{RUN_NEW}/model_999.pt",
+        f"{RUN_NEW}/model_1000.pt",
+        f"{RUN_NEW}/model_50.pt",
+        f"{RUN_NEW}/params/agent.yaml",
+    ]
     assert newest_checkpoint("rsl_rl", files) == f"{RUN_NEW}/model_1000.pt"
     assert sorted(files)[-2].endswith("model_999.pt")  # what a text sort would pick
 
@@ -44,11 +49,19 @@ def test_a_named_checkpoint_and_a_missing_one():
     assert newest_checkpoint("rsl_rl", [f"{RUN_NEW}/params/env.yaml"]) is None
 
 
-@pytest.mark.parametrize("which, expected", [
-    ("all", {f"{RUN_OLD}/model_10.pt", f"{RUN_OLD}/model_9.pt", f"{RUN_NEW}/model_3.pt"}),
-    ("last", {f"{RUN_OLD}/model_10.pt", f"{RUN_NEW}/model_3.pt"}),
-    ("none", set()),
-])
+@pytest.mark.parametrize(
+    "which, expected",
+    [
+        ("all", {f"{RUN_OLD}/model_10.pt", f"{RUN_OLD}/model_9.pt", f"{RUN_NEW}/model_3.pt"}),
+        ("last", {f"{RUN_OLD}/model_10.pt", f"{RUN_NEW}/model_3.pt"}),
+        ("none", set()),
+    ],
+)
 def test_checkpoints_to_keep_per_run(which, expected):
-    files = [f"{RUN_OLD}/model_9.pt", f"{RUN_OLD}/model_10.pt", f"{RUN_NEW}/model_3.pt", f"{RUN_NEW}/events.out.tfevents.1"]
+    files = [
+        f"{RUN_OLD}/model_9.pt",
+        f"{RUN_OLD}/model_10.pt",
+        f"{RUN_NEW}/model_3.pt",
+        f"{RUN_NEW}/events.out.tfevents.1",
+    ]
     assert checkpoints_to_keep("rsl_rl", files, which) == expected

@@ -7,9 +7,30 @@ import json
 import pytest
 
 COMMANDS = [
-    ["deploy", "local"], ["deploy", "ssh"], ["deploy", "aws"], ["list"], ["status"], ["ssh"], ["destroy"],
-    ["version"], ["bootstrap"], ["train"], ["evaluate"], ["jobs"], ["logs"], ["cancel"], ["tasks"],
-    ["tensorboard"], ["fetch-logs"], ["metrics"], ["upload"], ["download"], ["stop"], ["start"], ["check"], ["gc"],
+    ["deploy", "local"],
+    ["deploy", "ssh"],
+    ["deploy", "aws"],
+    ["list"],
+    ["status"],
+    ["ssh"],
+    ["destroy"],
+    ["version"],
+    ["bootstrap"],
+    ["train"],
+    ["evaluate"],
+    ["jobs"],
+    ["logs"],
+    ["cancel"],
+    ["tasks"],
+    ["tensorboard"],
+    ["fetch-logs"],
+    ["metrics"],
+    ["upload"],
+    ["download"],
+    ["stop"],
+    ["start"],
+    ["check"],
+    ["gc"],
 ]
 
 
@@ -27,8 +48,10 @@ def test_help_imports_no_command_module():
     import subprocess
     import sys
 
-    probe = ("import sys; from isaacctl.cli import main; main(['--help']); "
-             "print(sorted(m for m in sys.modules if m.startswith('isaacctl.')))")
+    probe = (
+        "import sys; from isaacctl.cli import main; main(['--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith('isaacctl.')))"
+    )
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     loaded = shown.strip().splitlines()[-1]
     for module in ("isaacctl.cli.jobs", "isaacctl.cli.deploy", "isaacctl.records", "isaacctl.services"):
@@ -53,8 +76,10 @@ def test_deploy_help_imports_no_provider_module():
     import subprocess
     import sys
 
-    probe = ("import sys; from isaacctl.cli import main; main(['deploy', '--help']); "
-             "print(sorted(m for m in sys.modules if m.startswith(('isaacctl.', 'pydantic'))))")
+    probe = (
+        "import sys; from isaacctl.cli import main; main(['deploy', '--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('isaacctl.', 'pydantic'))))"
+    )
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     loaded = shown.strip().splitlines()[-1]
     assert "isaacctl.providers.aws" not in loaded and "isaacctl.providers.ssh" not in loaded
@@ -111,8 +136,17 @@ def test_list_empty_and_json_envelope(cli):
 
 def test_state_dir_flag_beats_the_environment(cli, tmp_path):
     chosen = tmp_path / "elsewhere"
-    result = cli("--state-dir", str(chosen), "deploy", "local", "--name", "desk",
-                 "--host-dir", str(tmp_path / "host"), "--skip-bootstrap")
+    result = cli(
+        "--state-dir",
+        str(chosen),
+        "deploy",
+        "local",
+        "--name",
+        "desk",
+        "--host-dir",
+        str(tmp_path / "host"),
+        "--skip-bootstrap",
+    )
     assert result.returncode == 0, result.stderr
     assert (chosen / "desk" / "deployment.json").is_file()
     assert list(cli.state_dir.iterdir()) == []

@@ -36,8 +36,11 @@ def test_deployment_names_complete(two_desks):
 
 
 def test_job_ids_complete(two_desks):
-    assert set(complete(two_desks, "isaacctl logs ")) == {"last", "train-20260101-000000-aaaa",
-                                                          "evaluate-20260102-000000-bbbb"}
+    assert set(complete(two_desks, "isaacctl logs ")) == {
+        "last",
+        "train-20260101-000000-aaaa",
+        "evaluate-20260102-000000-bbbb",
+    }
     assert complete(two_desks, "isaacctl cancel tr") == ["train-20260101-000000-aaaa"]
     assert complete(two_desks, "isaacctl metrics ev") == ["evaluate-20260102-000000-bbbb"]
     assert complete(two_desks, "isaacctl fetch-logs -d deep ") == ["last"]  # deep has no jobs

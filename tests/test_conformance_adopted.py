@@ -31,8 +31,24 @@ class SshTarget(Target):
 
     def deploy_args(self, name: str, *extra: str) -> list[str]:
         sshd = self.sshd
-        return ["deploy", "ssh", "--name", name, "--skip-bootstrap", "--host", sshd.host, "--port", str(sshd.port),
-                "--user", sshd.user, "-i", str(sshd.client_key), "--host-dir", str(sshd.home / "isaacctl"), *extra]
+        return [
+            "deploy",
+            "ssh",
+            "--name",
+            name,
+            "--skip-bootstrap",
+            "--host",
+            sshd.host,
+            "--port",
+            str(sshd.port),
+            "--user",
+            sshd.user,
+            "-i",
+            str(sshd.client_key),
+            "--host-dir",
+            str(sshd.home / "isaacctl"),
+            *extra,
+        ]
 
 
 @pytest.fixture(params=["local", "ssh"])

@@ -37,8 +37,12 @@ class AwsTarget(Target):
     def resource_ids(self, name: str) -> set[str]:
         ec2 = self.moto.client()
         flt = [{"Name": "tag:isaacctl:deployment", "Values": [name]}]
-        tag_sets = [i.get("Tags", []) for r in ec2.describe_instances(Filters=flt)["Reservations"]
-                    for i in r["Instances"] if i["State"]["Name"] != "terminated"]
+        tag_sets = [
+            i.get("Tags", [])
+            for r in ec2.describe_instances(Filters=flt)["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ]
         tag_sets += [g.get("Tags", []) for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]]
         tag_sets += [k.get("Tags", []) for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]]
         return {t["Value"] for tags in tag_sets for t in tags if t["Key"] == ID_TAG}
@@ -53,8 +57,10 @@ class AwsTarget(Target):
 
     def addresses(self, name: str) -> list[str | None]:
         ec2 = self.moto.client()
-        flt = [{"Name": "tag:isaacctl:deployment", "Values": [name]},
-               {"Name": "instance-state-name", "Values": ["running"]}]
+        flt = [
+            {"Name": "tag:isaacctl:deployment", "Values": [name]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+        ]
         instances = [i for r in ec2.describe_instances(Filters=flt)["Reservations"] for i in r["Instances"]]
         instances.sort(key=lambda i: (i.get("AmiLaunchIndex", 0), i["InstanceId"]))
         return [i.get("PublicIpAddress") for i in instances]

@@ -37,8 +37,7 @@ class AzureTarget(Target):
     provider = "azure"
     owns_machines = multi_node = stop_start = True
     # in the order a deploy makes them
-    kill_kinds = ("resource-group", "network-security-group", "virtual-network", "public-ip",
-                  "network-interface", "vm")
+    kill_kinds = ("resource-group", "network-security-group", "virtual-network", "public-ip", "network-interface", "vm")
 
     def __init__(self, cli: Cli, make_cli, fake) -> None:
         super().__init__(cli, make_cli)
@@ -53,8 +52,11 @@ class AzureTarget(Target):
     def resource_ids(self, name: str) -> set[str]:
         with self.fake.lock:
             items = [*self.fake.state.groups.values(), *self.fake.state.resources.values()]
-            return {r["tags"]["isaacctl-deployment-id"] for r in items
-                    if (r.get("tags") or {}).get("isaacctl-deployment") == name and "isaacctl-deployment-id" in r["tags"]}
+            return {
+                r["tags"]["isaacctl-deployment-id"]
+                for r in items
+                if (r.get("tags") or {}).get("isaacctl-deployment") == name and "isaacctl-deployment-id" in r["tags"]
+            }
 
     @contextmanager
     def slowed(self):

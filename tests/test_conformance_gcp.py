@@ -44,8 +44,11 @@ class GcpTarget(Target):
             self.fake.remove(fault)
 
     def addresses(self, name: str) -> list[str | None]:
-        instances = [i for i in self.fake.instances() if i.get("labels", {}).get("isaacctl-deployment") == name
-                     and i["status"] == "RUNNING"]
+        instances = [
+            i
+            for i in self.fake.instances()
+            if i.get("labels", {}).get("isaacctl-deployment") == name and i["status"] == "RUNNING"
+        ]
         instances.sort(key=lambda i: (int(i["labels"].get("isaacctl-node", 0)), i["name"]))
         return [next((c.get("natIP") for c in i["networkInterfaces"][0]["accessConfigs"]), None) for i in instances]
 

@@ -33,7 +33,7 @@ pytestmark = [
     pytest.mark.skipif(not WHEELHOUSE, reason="no wheelhouse (scripts/build_image.sh --prepare; scripts/test.sh)"),
 ]
 
-UNIX_PROXY = '''\
+UNIX_PROXY = """\
 import os, socket, sys, threading
 # ProxyCommand: ssh's stdin/stdout <-> the unix socket the test forwards to its sshd
 s = socket.socket(socket.AF_UNIX)
@@ -45,20 +45,25 @@ def up():
 threading.Thread(target=up, daemon=True).start()
 while data := s.recv(65536):
     os.write(1, data)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def image(docker_ready) -> str:
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "build_image.sh"), "--offline", TAG],
-                            capture_output=True, text=True, timeout=900,
-                            env={**os.environ, "ISAACCTL_WHEELHOUSE": WHEELHOUSE})
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build_image.sh"), "--offline", TAG],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "ISAACCTL_WHEELHOUSE": WHEELHOUSE},
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-4000:]
     return TAG
 
 
-def docker_run(image: str, *args: str, mounts: dict[Path, str] | None = None, entrypoint: str | None = None,
-               timeout: float = 300) -> subprocess.CompletedProcess:
+def docker_run(
+    image: str, *args: str, mounts: dict[Path, str] | None = None, entrypoint: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     argv = ["docker", "run", "--rm", "--network", "none", "-e", "NO_COLOR=1", "-e", "COLUMNS=200"]
     for source, target in (mounts or {}).items():
         argv += ["-v", f"{source}:{target}"]
@@ -68,24 +73,32 @@ def docker_run(image: str, *args: str, mounts: dict[Path, str] | None = None, en
 
 
 def test_the_image_is_slim_non_root_and_has_every_cloud(image):
-    version = subprocess.run(["docker", "run", "--rm", "--network", "none", image, "--version"],
-                             capture_output=True, text=True, timeout=120)
+    version = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", image, "--version"], capture_output=True, text=True, timeout=120
+    )
     assert version.returncode == 0, version.stderr
     assert version.stdout.startswith("isaacctl ")
-    who = docker_run(image, "-c", "id -u; id -g; echo $HOME; command -v ssh; command -v rsync; echo $ISAACCTL_STATE_DIR",
-                     entrypoint="sh")
+    who = docker_run(
+        image,
+        "-c",
+        "id -u; id -g; echo $HOME; command -v ssh; command -v rsync; echo $ISAACCTL_STATE_DIR",
+        entrypoint="sh",
+    )
     assert who.stdout.split() == [str(UID), str(UID), "/home/isaacctl", "/usr/bin/ssh", "/usr/bin/rsync", "/state"]
-    probe = ("from isaacctl.providers.registry import get_provider, provider_names\n"
-             "for name in provider_names(): get_provider(name)\n"
-             "print(' '.join(provider_names()))")
+    probe = (
+        "from isaacctl.providers.registry import get_provider, provider_names\n"
+        "for name in provider_names(): get_provider(name)\n"
+        "print(' '.join(provider_names()))"
+    )
     loaded = docker_run(image, "-c", probe, entrypoint="python3")
     assert loaded.returncode == 0, loaded.stderr
     assert {"aws", "local", "ssh"} <= set(loaded.stdout.split())
     # no build tools or wheels in the final stage
     leftovers = docker_run(image, "-c", "ls /src /wheels 2>/dev/null | wc -l", entrypoint="sh")
     assert leftovers.stdout.strip() == "0"
-    size = int(subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
-                              capture_output=True, text=True).stdout)
+    size = int(
+        subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image], capture_output=True, text=True).stdout
+    )
     assert size < 1_000_000_000, size
 
 
@@ -146,7 +159,8 @@ def test_deploy_and_run_a_standin_job_from_the_container(image, sshd, standin_im
         f"    User {sshd.user}\n"
         "    IdentityFile ~/.ssh/id_lab\n"
         "    IdentitiesOnly yes\n"
-        "    ProxyCommand python3 /home/isaacctl/.ssh/unix_proxy.py /run/bridge/sshd.sock\n")
+        "    ProxyCommand python3 /home/isaacctl/.ssh/unix_proxy.py /run/bridge/sshd.sock\n"
+    )
     (dot_ssh / "config").chmod(0o600)
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
@@ -156,13 +170,37 @@ def test_deploy_and_run_a_standin_job_from_the_container(image, sshd, standin_im
     host_dir = sshd.home / f"isaacctl-ctr-{uuid.uuid4().hex[:6]}"
     deployment_id = None
     try:
-        deployed = docker_run(image, "deploy", "ssh", "--name", "lab", "--host", "gpu-box", "--gpus", "none",
-                              "--image", standin_image_local, "--host-dir", str(host_dir), "--json",
-                              mounts=mounts, timeout=600)
+        deployed = docker_run(
+            image,
+            "deploy",
+            "ssh",
+            "--name",
+            "lab",
+            "--host",
+            "gpu-box",
+            "--gpus",
+            "none",
+            "--image",
+            standin_image_local,
+            "--host-dir",
+            str(host_dir),
+            "--json",
+            mounts=mounts,
+            timeout=600,
+        )
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         deployment_id = json.loads(deployed.stdout)["data"]["id"]
-        trained = docker_run(image, "train", "--task", "Isaac-Cartpole-v0", "--max-iterations", "3", "--follow",
-                             mounts=mounts, timeout=600)
+        trained = docker_run(
+            image,
+            "train",
+            "--task",
+            "Isaac-Cartpole-v0",
+            "--max-iterations",
+            "3",
+            "--follow",
+            mounts=mounts,
+            timeout=600,
+        )
         assert trained.returncode == 0, trained.stdout + trained.stderr
         assert "[isaacctl] exit status 0" in trained.stdout
         fetched = docker_run(image, "fetch-logs", "--json", mounts=mounts)  # rsync over the system ssh
@@ -185,7 +223,10 @@ def test_deploy_and_run_a_standin_job_from_the_container(image, sshd, standin_im
     finally:
         bridge.close()
         if deployment_id:
-            ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-                                 capture_output=True, text=True).stdout.split()
+            ids = subprocess.run(
+                ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             if ids:
                 subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)

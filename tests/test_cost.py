@@ -27,18 +27,43 @@ def hours(h: float) -> float:
 
 EVENTS = [
     {"ts": hours(0) - 30, "event": "deploy.start", "provider": "aws"},
-    {"ts": hours(0) - 10, "event": "resource.creating", "kind": "instance", "id": "ws1-tok-a",
-     "instance_type": "g6e.2xlarge", "market": "on-demand"},
-    {"ts": hours(0), "event": "resource.created", "kind": "instance", "id": "i-a", "client_token": "ws1-tok-a",
-     "market": "on-demand", "zone": "us-east-1a"},
+    {
+        "ts": hours(0) - 10,
+        "event": "resource.creating",
+        "kind": "instance",
+        "id": "ws1-tok-a",
+        "instance_type": "g6e.2xlarge",
+        "market": "on-demand",
+    },
+    {
+        "ts": hours(0),
+        "event": "resource.created",
+        "kind": "instance",
+        "id": "i-a",
+        "client_token": "ws1-tok-a",
+        "market": "on-demand",
+        "zone": "us-east-1a",
+    },
     {"ts": hours(0) + 5, "event": "resource.created", "kind": "security-group", "id": "sg-1"},
-    {"ts": hours(2), "event": "stop.done"},                        # ran 2 h
-    {"ts": hours(5), "event": "start.done"},                       # stopped 3 h
+    {"ts": hours(2), "event": "stop.done"},  # ran 2 h
+    {"ts": hours(5), "event": "start.done"},  # stopped 3 h
     {"ts": hours(6), "event": "resource.deleted", "kind": "instance", "id": "i-a"},  # ran 1 h more
-    {"ts": hours(6), "event": "resource.creating", "kind": "instance", "id": "ws1-tok-b",
-     "instance_type": "g6e.2xlarge", "market": "spot"},
-    {"ts": hours(6), "event": "resource.created", "kind": "instance", "id": "i-b", "client_token": "ws1-tok-b",
-     "market": "spot"},
+    {
+        "ts": hours(6),
+        "event": "resource.creating",
+        "kind": "instance",
+        "id": "ws1-tok-b",
+        "instance_type": "g6e.2xlarge",
+        "market": "spot",
+    },
+    {
+        "ts": hours(6),
+        "event": "resource.created",
+        "kind": "instance",
+        "id": "i-b",
+        "client_token": "ws1-tok-b",
+        "market": "spot",
+    },
     # the watchdog stopped it at 10 h (host time); isaacctl noticed at 10.5 h and read the
     # host's log after that: the host's time counts
     {"ts": hours(10.5), "event": "autostop.noticed", "action": "stop"},
@@ -49,18 +74,34 @@ EVENTS = [
 
 
 def record() -> DeploymentRecord:
-    return DeploymentRecord(name="ws1", id="0a1b2c3d", provider="aws", region="us-east-1",
-                            instance_type="g6e.2xlarge", market="on-demand",
-                            options={"region": "us-east-1", "disk_gb": 256},
-                            created_at=datetime.fromtimestamp(hours(0) - 30, timezone.utc))
+    return DeploymentRecord(
+        name="ws1",
+        id="0a1b2c3d",
+        provider="aws",
+        region="us-east-1",
+        instance_type="g6e.2xlarge",
+        market="on-demand",
+        options={"region": "us-east-1", "disk_gb": 256},
+        created_at=datetime.fromtimestamp(hours(0) - 30, timezone.utc),
+    )
 
 
 def job(job_id: str, start: float, end: float) -> JobRecord:
-    return JobRecord(id=job_id, deployment="ws1", mode="train", task="Isaac-Cartpole-Direct-v0",
-                     rl_library="rsl_rl", spec={}, command=[], container="c", host_dir="/h",
-                     status="succeeded", created_at=datetime.fromtimestamp(hours(start) - 5, timezone.utc),
-                     started_at=datetime.fromtimestamp(hours(start), timezone.utc),
-                     finished_at=datetime.fromtimestamp(hours(end), timezone.utc))
+    return JobRecord(
+        id=job_id,
+        deployment="ws1",
+        mode="train",
+        task="Isaac-Cartpole-Direct-v0",
+        rl_library="rsl_rl",
+        spec={},
+        command=[],
+        container="c",
+        host_dir="/h",
+        status="succeeded",
+        created_at=datetime.fromtimestamp(hours(start) - 5, timezone.utc),
+        started_at=datetime.fromtimestamp(hours(start), timezone.utc),
+        finished_at=datetime.fromtimestamp(hours(end), timezone.utc),
+    )
 
 
 JOBS = [job("train-a", 0.5, 1.5), job("train-b", 1.0, 7.0)]
@@ -69,13 +110,17 @@ JOBS = [job("train-a", 0.5, 1.5), job("train-b", 1.0, 7.0)]
 def test_pieces_and_totals_by_hand():
     result = cost.compute(record(), EVENTS, JOBS, now=hours(20))
     shown = [(p.instance, p.market, p.state, round(p.hours, 6)) for p in result.pieces]
-    assert shown == [("i-a", "on-demand", "running", 2.0), ("i-a", "on-demand", "stopped", 3.0),
-                     ("i-a", "on-demand", "running", 1.0), ("i-b", "spot", "running", 4.0),
-                     ("i-b", "spot", "stopped", 2.0)]
+    assert shown == [
+        ("i-a", "on-demand", "running", 2.0),
+        ("i-a", "on-demand", "stopped", 3.0),
+        ("i-a", "on-demand", "running", 1.0),
+        ("i-b", "spot", "running", 4.0),
+        ("i-b", "spot", "stopped", 2.0),
+    ]
     assert result.running_hours == pytest.approx(7.0)
     assert result.stopped_hours == pytest.approx(5.0)
-    assert result.compute_usd == pytest.approx(3 * ON_DEMAND + 4 * SPOT)       # 10.526
-    assert result.disk_usd == pytest.approx(12 * DISK_HOURLY)                    # 0.33666
+    assert result.compute_usd == pytest.approx(3 * ON_DEMAND + 4 * SPOT)  # 10.526
+    assert result.disk_usd == pytest.approx(12 * DISK_HOURLY)  # 0.33666
     assert result.disk_stopped_usd == pytest.approx(5 * DISK_HOURLY)
     assert result.total_usd == pytest.approx(10.526 + 12 * 256 * 0.08 / 730)
     assert result.hourly_usd is None  # destroyed: costs nothing now
@@ -95,8 +140,14 @@ def test_since_cuts_the_pieces():
 
 
 def test_a_live_deployment_costs_until_now_and_shows_its_hourly_price():
-    live = [e for e in EVENTS if e["ts"] < hours(6.5) and e["event"] != "resource.deleted"
-            or e.get("id") == "i-a" and e["event"] == "resource.deleted"]
+    live = [
+        e
+        for e in EVENTS
+        if e["ts"] < hours(6.5)
+        and e["event"] != "resource.deleted"
+        or e.get("id") == "i-a"
+        and e["event"] == "resource.deleted"
+    ]
     result = cost.compute(record(), live, [], now=hours(8))
     assert result.pieces[-1].state == "running" and result.pieces[-1].market == "spot"
     assert result.hourly_usd == pytest.approx(SPOT)
@@ -147,12 +198,15 @@ def test_cost_command_json_and_text(tmp_path, cli):
     assert row["hourly_usd"] is None and row["cost_usd"] == pytest.approx(10.526 + 12 * DISK_HOURLY, abs=1e-4)
 
 
-@pytest.mark.parametrize("args, named", [
-    (["--since", "yesterday"], "--since"),
-    (["--since", "-7d"], "--since"),
-    (["Bad_Name"], "name"),
-    (["nosuch"], "deployment"),
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--since", "yesterday"], "--since"),
+        (["--since", "-7d"], "--since"),
+        (["Bad_Name"], "name"),
+        (["nosuch"], "deployment"),
+    ],
+)
 def test_cost_bad_input(tmp_path, cli, args, named):
     cli.env["ISAACCTL_STATE_DIR"] = str(tmp_path / "state")
     result = cli("cost", *args)
@@ -164,11 +218,24 @@ def test_cost_bad_input(tmp_path, cli, args, named):
 def test_other_providers_events_are_priced_too():
     """Azure logs its machines as `vm` with a `size`, GCP with a `machine_type` and an instance
     name; both are priced from their own catalogs."""
-    azure = DeploymentRecord(name="az1", id="1a2b3c4d", provider="azure", region="westus3",
-                             instance_type="Standard_NC4as_T4_v3", market="spot", options={"disk_gb": 256})
+    azure = DeploymentRecord(
+        name="az1",
+        id="1a2b3c4d",
+        provider="azure",
+        region="westus3",
+        instance_type="Standard_NC4as_T4_v3",
+        market="spot",
+        options={"disk_gb": 256},
+    )
     events = [
-        {"ts": hours(0), "event": "resource.creating", "kind": "vm", "id": "isaacctl-az1-0",
-         "size": "Standard_NC8as_T4_v3", "market": "spot"},
+        {
+            "ts": hours(0),
+            "event": "resource.creating",
+            "kind": "vm",
+            "id": "isaacctl-az1-0",
+            "size": "Standard_NC8as_T4_v3",
+            "market": "spot",
+        },
         {"ts": hours(0), "event": "resource.created", "kind": "vm", "id": "/subscriptions/s/resourceGroups/g/vm0"},
         {"ts": hours(2), "event": "resource.deleted", "kind": "vm", "id": "/subscriptions/s/resourceGroups/g/vm0"},
     ]
@@ -177,11 +244,23 @@ def test_other_providers_events_are_priced_too():
     assert result.compute_usd == pytest.approx(2 * 0.23)
     assert result.disk_usd == pytest.approx(2 * 256 * 0.15 / 730)
 
-    gcp = DeploymentRecord(name="g1", id="2a2b3c4d", provider="gcp", instance_type="g2-standard-8",
-                           market="on-demand", options={"disk_gb": 200})
+    gcp = DeploymentRecord(
+        name="g1",
+        id="2a2b3c4d",
+        provider="gcp",
+        instance_type="g2-standard-8",
+        market="on-demand",
+        options={"disk_gb": 200},
+    )
     events = [
-        {"ts": hours(0), "event": "resource.creating", "kind": "instance", "id": "g1-0", "machine_type": "g2-standard-8",
-         "market": "on-demand"},
+        {
+            "ts": hours(0),
+            "event": "resource.creating",
+            "kind": "instance",
+            "id": "g1-0",
+            "machine_type": "g2-standard-8",
+            "market": "on-demand",
+        },
         {"ts": hours(0), "event": "resource.created", "kind": "instance", "id": "812345", "instance_name": "g1-0"},
         {"ts": hours(1.5), "event": "stop.done"},
     ]

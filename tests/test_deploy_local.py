@@ -13,8 +13,9 @@ def docker(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_local_deploy_status_ssh_destroy(cli, tmp_path):
-    result = cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--json",
-                 "--skip-bootstrap")
+    result = cli(
+        "deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--json", "--skip-bootstrap"
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)["data"]
     assert record["provider"] == "local" and record["status"] == "ready"
@@ -30,14 +31,12 @@ def test_ten_concurrent_deploys_of_one_name_leave_one_valid_record(cli, tmp_path
 
     args = ["deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap"]
     env = cli.full_env()
-    processes = [Popen([sys.executable, "-m", "isaacctl", *args], env=env, stdout=PIPE, stderr=PIPE)
-                 for _ in range(10)]
+    processes = [Popen([sys.executable, "-m", "isaacctl", *args], env=env, stdout=PIPE, stderr=PIPE) for _ in range(10)]
     codes = [p.wait(timeout=120) for p in processes]
     assert codes == [0] * 10, [p.stderr.read() for p in processes]
     record = json.loads((cli.state_dir / "desk" / "deployment.json").read_text())
     assert record["status"] == "ready"
-    events = [json.loads(line)["event"] for line in
-              (cli.state_dir / "desk" / "events.jsonl").read_text().splitlines()]
+    events = [json.loads(line)["event"] for line in (cli.state_dir / "desk" / "events.jsonl").read_text().splitlines()]
     # The lock serialises them: every start is followed by its own end.
     assert events.count("deploy.start") == 10
     assert events == ["deploy.start", "resource.created", "deploy.done"] * 10
@@ -47,10 +46,20 @@ def test_ten_concurrent_deploys_of_one_name_leave_one_valid_record(cli, tmp_path
 def test_destroy_removes_only_the_deployments_containers(cli, tmp_path, docker_ready, standin_image_local):
     cli("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "host"), "--skip-bootstrap", check=True)
     deployment_id = json.loads(cli("status", "desk", "--json").stdout)["data"]["id"]
-    ours = docker("run", "-d", "--label", "isaacctl.deployment=desk", "--label",
-                  f"isaacctl.deployment-id={deployment_id}", standin_image_local, "sleep", "300").stdout.strip()
-    other = docker("run", "-d", "--label", "isaacctl.deployment=other", standin_image_local,
-                   "sleep", "300").stdout.strip()
+    ours = docker(
+        "run",
+        "-d",
+        "--label",
+        "isaacctl.deployment=desk",
+        "--label",
+        f"isaacctl.deployment-id={deployment_id}",
+        standin_image_local,
+        "sleep",
+        "300",
+    ).stdout.strip()
+    other = docker(
+        "run", "-d", "--label", "isaacctl.deployment=other", standin_image_local, "sleep", "300"
+    ).stdout.strip()
     try:
         result = cli("destroy", "desk", "--yes")
         assert result.returncode == 0, result.stderr

@@ -10,8 +10,22 @@ import pytest
 
 
 def deploy_args(sshd, name="ws1", *extra):
-    return ["deploy", "ssh", "--skip-bootstrap", "--name", name, "--host", sshd.host, "--port", str(sshd.port),
-            "--user", sshd.user, "-i", str(sshd.client_key), *extra]
+    return [
+        "deploy",
+        "ssh",
+        "--skip-bootstrap",
+        "--name",
+        name,
+        "--host",
+        sshd.host,
+        "--port",
+        str(sshd.port),
+        "--user",
+        sshd.user,
+        "-i",
+        str(sshd.client_key),
+        *extra,
+    ]
 
 
 @pytest.fixture
@@ -77,8 +91,17 @@ def test_a_changed_host_key_is_refused(cli, sshd, deployed):
 def test_routing_through_ssh_config_never_dials_the_made_up_address(cli, sshd):
     # 203.0.113.7 is a documentation address: the guard fails the test if anything dials it.
     sshd.write_ssh_config(cli.ssh_config, ["203.0.113.7"])
-    result = cli("deploy", "ssh", "--skip-bootstrap", "--name", "cloudy", "--host", "203.0.113.7",
-                 "--host-dir", str(sshd.home / "isaacctl"))
+    result = cli(
+        "deploy",
+        "ssh",
+        "--skip-bootstrap",
+        "--name",
+        "cloudy",
+        "--host",
+        "203.0.113.7",
+        "--host-dir",
+        str(sshd.home / "isaacctl"),
+    )
     assert result.returncode == 0, result.stderr
     assert cli("ssh", "cloudy", "--", "id", "-un").stdout.strip() == sshd.user
 
@@ -90,8 +113,17 @@ def test_proxy_jump_through_a_bastion(cli, sshd):
             f"\nHost inner\n    HostName 127.0.0.1\n    Port {sshd.port}\n    User {sshd.user}\n"
             f"    IdentityFile {sshd.client_key}\n    ProxyJump bastion\n"
         )
-    result = cli("deploy", "ssh", "--skip-bootstrap", "--name", "behind", "--host", "inner",
-                 "--host-dir", str(sshd.home / "isaacctl"))
+    result = cli(
+        "deploy",
+        "ssh",
+        "--skip-bootstrap",
+        "--name",
+        "behind",
+        "--host",
+        "inner",
+        "--host-dir",
+        str(sshd.home / "isaacctl"),
+    )
     assert result.returncode == 0, result.stderr
     assert cli("ssh", "behind", "--", "echo", "through").stdout == "through\n"
 
@@ -102,8 +134,20 @@ def test_unreachable_host_fails_fast_and_leaves_nothing(cli, sshd, state_dir):
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    result = cli("deploy", "ssh", "--skip-bootstrap", "--name", "nobody", "--host", "127.0.0.1",
-                 "--port", str(closed_port), "-i", str(sshd.client_key), timeout=60)
+    result = cli(
+        "deploy",
+        "ssh",
+        "--skip-bootstrap",
+        "--name",
+        "nobody",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(closed_port),
+        "-i",
+        str(sshd.client_key),
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "cannot connect" in result.stderr
     assert "Traceback" not in result.stderr

@@ -49,8 +49,12 @@ def standin3(docker_ready) -> str:
 
 
 def _image_has_torch(image: str) -> bool:
-    probe = subprocess.run(["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", "import torch"],
-                           capture_output=True, text=True, timeout=120)
+    probe = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", "import torch"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return probe.returncode == 0
 
 
@@ -84,15 +88,39 @@ def lab(request, tmp_path_factory, sshd, twin, standin_image_local, standin3):
     cli = Cli(state_dir=state, ssh_config=ssh_config)
     cli.env["PYTHONPATH"] = str(_site(root))
     cli.generation, cli.task, cli.root = generation, TASK[generation], root
-    cli("deploy", "labcloud", "--name", "duo", "--hosts", "node-a,node-b", "--cloud-dir", str(root / "cloud"),
-        "--private-ips", "127.0.0.1,127.0.0.1", "--host-dir", str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"),
-        "--yes", "--skip-bootstrap", check=True)
+    cli(
+        "deploy",
+        "labcloud",
+        "--name",
+        "duo",
+        "--hosts",
+        "node-a,node-b",
+        "--cloud-dir",
+        str(root / "cloud"),
+        "--private-ips",
+        "127.0.0.1,127.0.0.1",
+        "--host-dir",
+        str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"),
+        "--yes",
+        "--skip-bootstrap",
+        check=True,
+    )
     cli("bootstrap", "duo", "--gpus", "none", "--image", image, "--allow-low-disk", check=True, timeout=600)
     cli.deployment_id = json.loads(cli("status", "duo", "--json", check=True).stdout)["data"]["id"]
     yield cli
-    ids = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=duo",
-                          "--filter", f"label=isaacctl.deployment-id={cli.deployment_id}"],
-                         capture_output=True, text=True).stdout.split()
+    ids = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-aq",
+            "--filter",
+            "label=isaacctl.deployment=duo",
+            "--filter",
+            f"label=isaacctl.deployment-id={cli.deployment_id}",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
 
@@ -119,8 +147,7 @@ def wait_for(cli, job_id: str, done, timeout: float = 120) -> dict:
 
 
 def container_running(name: str) -> bool:
-    said = subprocess.run(["docker", "inspect", "--format", "{{.State.Running}}", name],
-                          capture_output=True, text=True)
+    said = subprocess.run(["docker", "inspect", "--format", "{{.State.Running}}", name], capture_output=True, text=True)
     return said.stdout.strip() == "true"
 
 
@@ -151,8 +178,20 @@ def check_meeting(ranks: dict[int, dict], nodes: int, gpus: int, job: dict) -> N
 
 
 def train(cli, nodes: int, gpus: int, *extra: str, follow: bool = True):
-    return cli("train", "-d", "duo", "--task", cli.task, "--nodes", str(nodes), "--gpus", str(gpus),
-               *extra, *(["--follow"] if follow else []), timeout=600)
+    return cli(
+        "train",
+        "-d",
+        "duo",
+        "--task",
+        cli.task,
+        "--nodes",
+        str(nodes),
+        "--gpus",
+        str(gpus),
+        *extra,
+        *(["--follow"] if follow else []),
+        timeout=600,
+    )
 
 
 # -- the rendezvous really meets ---------------------------------------------------------------
@@ -187,8 +226,10 @@ def test_ranks_meet_all_reduce_and_come_home(lab, tmp_path, nodes, gpus):
     if nodes > 1:
         assert (folder / "ranks" / "node1" / "output.txt").is_file()
     if lab.generation == "3":  # one --run_timestamp for every node and rank: one run folder name
-        names = {Path(said["path"].split("/rank_")[0]).name if "/rank_" in said["path"]
-                 else Path(said["path"]).parent.name for said in ranks.values()}
+        names = {
+            Path(said["path"].split("/rank_")[0]).name if "/rank_" in said["path"] else Path(said["path"]).parent.name
+            for said in ranks.values()
+        }
         assert len(names) == 1, names
 
 
@@ -207,8 +248,16 @@ def test_logs_of_another_node(lab):
 
 # -- failures and cancel -----------------------------------------------------------------------
 def _running_job(lab, seconds_per_iteration: str = "0.5") -> dict:
-    result = train(lab, 2, 1, "--max-iterations", "400", "--env", f"STANDIN_ITERATION_SECONDS={seconds_per_iteration}",
-                   follow=False)
+    result = train(
+        lab,
+        2,
+        1,
+        "--max-iterations",
+        "400",
+        "--env",
+        f"STANDIN_ITERATION_SECONDS={seconds_per_iteration}",
+        follow=False,
+    )
     assert result.returncode == 0, result.stderr
     job_id = started(result)
     job = wait_for(lab, job_id, lambda job: (job["last_iteration"] or 0) >= 2 or job["status"] != "running")
@@ -243,14 +292,17 @@ def _jobs_files(lab) -> set[Path]:
     return set((lab.state_dir / "duo" / "jobs").glob("*.json"))
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--nodes", "3"], "error: --nodes: duo has 2 node(s), 3 asked"),
-    (["--gpus", "16"], "error: --gpus: node 0 of duo has"),  # --gpus none: its CPUs, 2 here
-    (["--nodes", "2", "--rl-library", "sb3"], "error: --nodes: sb3 cannot train on several nodes"),
-    (["--gpus", "2", "--rl-library", "sb3"], "error: --gpus: sb3 cannot train on several GPUs"),
-    (["--nodes", "0"], "error: --nodes:"),
-    (["--env", "NOT VALID=1"], "error: --env:"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--nodes", "3"], "error: --nodes: duo has 2 node(s), 3 asked"),
+        (["--gpus", "16"], "error: --gpus: node 0 of duo has"),  # --gpus none: its CPUs, 2 here
+        (["--nodes", "2", "--rl-library", "sb3"], "error: --nodes: sb3 cannot train on several nodes"),
+        (["--gpus", "2", "--rl-library", "sb3"], "error: --gpus: sb3 cannot train on several GPUs"),
+        (["--nodes", "0"], "error: --nodes:"),
+        (["--env", "NOT VALID=1"], "error: --env:"),
+    ],
+)
 def test_more_than_the_deployment_has_is_refused(lab, args, expected):
     if args == ["--gpus", "16"]:
         nodes = json.loads(lab("status", "duo", "--json", check=True).stdout)["data"]["nodes"]

@@ -157,9 +157,13 @@ def test_resources_without_an_id_are_kept_when_their_name_is_used_here(routed, c
     groups = {}
     for name in ("old", "mine"):
         groups[name] = ec2.create_security_group(
-            GroupName=f"legacy-{name}", Description="made by an old isaacctl", VpcId=vpc,
-            TagSpecifications=[{"ResourceType": "security-group",
-                                "Tags": [{"Key": "isaacctl:deployment", "Value": name}]}])["GroupId"]
+            GroupName=f"legacy-{name}",
+            Description="made by an old isaacctl",
+            VpcId=vpc,
+            TagSpecifications=[
+                {"ResourceType": "security-group", "Tags": [{"Key": "isaacctl:deployment", "Value": name}]}
+            ],
+        )["GroupId"]
 
     data = gc_json(other)
     assert [(c["name"], c["id"]) for c in data["candidates"]] == [("old", None)]
@@ -172,12 +176,15 @@ def test_resources_without_an_id_are_kept_when_their_name_is_used_here(routed, c
     assert ("security-group", groups["mine"]) in aws.tagged("mine")
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["gc", "--region", "mars-north-1"], "--region:"),
-    (["gc", "--provider", "ssh"], "--provider:"),
-    (["gc", "--project", "p"], "--project"),
-    (["check", "aws", "--region", "mars-north-1"], "--region:"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["gc", "--region", "mars-north-1"], "--region:"),
+        (["gc", "--provider", "ssh"], "--provider:"),
+        (["gc", "--project", "p"], "--project"),
+        (["check", "aws", "--region", "mars-north-1"], "--region:"),
+    ],
+)
 def test_bad_scope_flags_are_exit_2(cli, state_dir, args, expected):
     one_error_line(cli(*args), expected)
 
@@ -191,8 +198,14 @@ def _gc_on_a_terminal(cli, answer, *args):
 
     leader, follower = pty.openpty()
     try:
-        process = subprocess.Popen([sys.executable, "-m", "isaacctl", "gc", *args], env=cli.full_env(),
-                                   stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "isaacctl", "gc", *args],
+            env=cli.full_env(),
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         os.write(leader, (answer + "\n").encode())
         out, err = process.communicate(timeout=300)
     finally:

@@ -75,8 +75,16 @@ def test_a_quota_error_names_the_quota_and_how_to_raise_it(gcp_routed, cli):
 
 def test_rate_limits_are_waited_out(gcp_routed, cli):
     fake = gcp_routed
-    fake.inject(Fault("compute.firewalls.insert", kind="http", status=403, reason="rateLimitExceeded",
-                      message="Rate Limit Exceeded", times=2))
+    fake.inject(
+        Fault(
+            "compute.firewalls.insert",
+            kind="http",
+            status=403,
+            reason="rateLimitExceeded",
+            message="Rate Limit Exceeded",
+            times=2,
+        )
+    )
     result = deploy(cli)
     assert result.returncode == 0, result.stderr
     assert fake.actions().count("compute.firewalls.insert") == 3

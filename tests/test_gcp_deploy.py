@@ -48,7 +48,7 @@ def test_deploy_sends_a_gpu_instance_with_the_key_only_and_labels(gcp_routed, cl
     assert instance["scheduling"]["onHostMaintenance"] == "TERMINATE"
     assert "guestAccelerators" not in instance  # g2 carries its L4
     items = metadata(instance)
-    key = (cli.state_dir / "ws1" / "id_ed25519")
+    key = cli.state_dir / "ws1" / "id_ed25519"
     assert key.stat().st_mode & 0o777 == 0o600
     assert items["ssh-keys"].startswith("isaacctl:ssh-ed25519 ")
     assert items["block-project-ssh-keys"] == "TRUE" and items["enable-oslogin"] == "FALSE"
@@ -94,8 +94,9 @@ def test_general_purpose_type_takes_the_accelerator_and_spot(gcp_routed, cli):
     gcp = gcp_routed
     deploy(cli, "t4", "--machine-type", "n1-standard-8", "--accelerator", "nvidia-tesla-t4", "--spot")
     (instance,) = gcp.instances()
-    assert instance["guestAccelerators"] == [{"acceleratorType": "zones/us-central1-a/acceleratorTypes/nvidia-tesla-t4",
-                                              "acceleratorCount": 1}]
+    assert instance["guestAccelerators"] == [
+        {"acceleratorType": "zones/us-central1-a/acceleratorTypes/nvidia-tesla-t4", "acceleratorCount": 1}
+    ]
     assert instance["scheduling"]["provisioningModel"] == "SPOT"
     assert instance["scheduling"]["automaticRestart"] is False
     assert cli("destroy", "t4", "--yes").returncode == 0
@@ -120,10 +121,15 @@ def test_image_falls_back_to_ubuntu_without_a_deep_learning_family(gcp, cli):
 
 
 def test_bad_input_names_the_flag_and_makes_nothing(gcp, cli):
-    for args, flag in ((["--zone", "central"], "--zone"), (["--machine-type", "G2"], "--machine-type"),
-                       (["--accelerator", "nvidia-tesla-t4"], "--accelerator"), (["--disk-gb", "20"], "--disk-gb"),
-                       (["--ingress-cidr", "0/0"], "--ingress-cidr"), (["--project", "X"], "--project"),
-                       (["--machine-type", "g2-standard-999"], "--machine-type")):
+    for args, flag in (
+        (["--zone", "central"], "--zone"),
+        (["--machine-type", "G2"], "--machine-type"),
+        (["--accelerator", "nvidia-tesla-t4"], "--accelerator"),
+        (["--disk-gb", "20"], "--disk-gb"),
+        (["--ingress-cidr", "0/0"], "--ingress-cidr"),
+        (["--project", "X"], "--project"),
+        (["--machine-type", "g2-standard-999"], "--machine-type"),
+    ):
         result = cli("deploy", "gcp", "--name", "bad", "--yes", *args)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith(f"error: {flag}"), (args, result.stderr)
@@ -148,8 +154,11 @@ def test_a_wrong_key_is_refused_as_credentials(gcp, cli, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    data["private_key"] = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    data["private_key"] = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(data))
     result = cli("deploy", "gcp", "--name", "ws1", "--dry-run", env={"GOOGLE_APPLICATION_CREDENTIALS": str(forged)})
@@ -157,8 +166,10 @@ def test_a_wrong_key_is_refused_as_credentials(gcp, cli, tmp_path):
 
 
 def test_help_does_not_import_the_google_libraries(gcp, cli):
-    code = ("import sys, runpy; sys.argv = ['isaacctl', '--help']\n"
-            "try:\n    runpy.run_module('isaacctl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('google', 'grpc'))))")
+    code = (
+        "import sys, runpy; sys.argv = ['isaacctl', '--help']\n"
+        "try:\n    runpy.run_module('isaacctl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('google', 'grpc'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli.full_env())
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]

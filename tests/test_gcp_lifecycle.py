@@ -30,9 +30,24 @@ def nat_ip(instance):
 @pytest.mark.docker
 def test_full_path_deploy_bootstrap_train_fetch_stop_start_destroy(gcp_routed, cli, sshd, registry, standin_image):
     fake = gcp_routed
-    result = cli("deploy", "gcp", "--name", "ws1", "--yes", "--gpus", "none", "--image", standin_image,
-                 "--registry-user", registry.user, "--registry", registry.address,
-                 "--ngc-api-key-file", str(registry.password_file), timeout=900)
+    result = cli(
+        "deploy",
+        "gcp",
+        "--name",
+        "ws1",
+        "--yes",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image,
+        "--registry-user",
+        registry.user,
+        "--registry",
+        registry.address,
+        "--ngc-api-key-file",
+        str(registry.password_file),
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     record = status(cli)
     assert record["status"] == "ready" and record["image"] == standin_image
@@ -63,8 +78,11 @@ def test_full_path_deploy_bootstrap_train_fetch_stop_start_destroy(gcp_routed, c
     assert destroyed.returncode == 0, destroyed.stderr
     assert fake.labelled("ws1") == []
     assert not (cli.state_dir / "ws1").exists()
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={record['id']}"],
-                               capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={record['id']}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
 
 

@@ -71,30 +71,86 @@ def test_a_2x_job_builds_what_it_always_did():
     spec = _spec(G2, task="Isaac-Cartpole-v0", max_iterations=4, seed=3)
     assert spec.rl_library == "rsl_rl" and spec.task == "Isaac-Cartpole-v0"
     assert isaaclab_argv(spec, generation=G2) == CASES[0]["argv"]
-    argv = docker_run_argv(deployment="ws1", job_id="j1", spec=spec, image="img", host_root="/h",
-                           host_job_dir="/h/jobs/j1", use_gpus=True, command=["x"], generation=G2)
+    argv = docker_run_argv(
+        deployment="ws1",
+        job_id="j1",
+        spec=spec,
+        image="img",
+        host_root="/h",
+        host_job_dir="/h/jobs/j1",
+        use_gpus=True,
+        command=["x"],
+        generation=G2,
+    )
     assert argv == [
-        "docker", "run", "--detach", "--name", "isaacctl-ws1-j1", "--label", "isaacctl.deployment=ws1",
-        "--label", "isaacctl.job=j1", "--label", "isaacctl.mode=train", "--label", "isaacctl.task=Isaac-Cartpole-v0",
-        "--network=host", "--env", "ACCEPT_EULA=Y", "--env", "PRIVACY_CONSENT=Y", "--env", "HEADLESS=1",
+        "docker",
+        "run",
+        "--detach",
+        "--name",
+        "isaacctl-ws1-j1",
+        "--label",
+        "isaacctl.deployment=ws1",
+        "--label",
+        "isaacctl.job=j1",
+        "--label",
+        "isaacctl.mode=train",
+        "--label",
+        "isaacctl.task=Isaac-Cartpole-v0",
+        "--network=host",
+        "--env",
+        "ACCEPT_EULA=Y",
+        "--env",
+        "PRIVACY_CONSENT=Y",
+        "--env",
+        "HEADLESS=1",
         # run.sh's: where Isaac Lab runs from, and its pip
-        "--env", "ISAACCTL_WORKDIR=/workspace/isaaclab", "--env", "ISAACCTL_PIP=./isaaclab.sh -p -m pip",
-        "--gpus", "all",
-        "--volume", "/h/cache/kit:/isaac-sim/kit/cache", "--volume", "/h/cache/ov:/root/.cache/ov",
-        "--volume", "/h/cache/pip:/root/.cache/pip", "--volume", "/h/cache/glcache:/root/.cache/nvidia/GLCache",
-        "--volume", "/h/cache/computecache:/root/.nv/ComputeCache",
-        "--volume", "/h/omniverse/logs:/root/.nvidia-omniverse/logs",
-        "--volume", "/h/omniverse/data:/root/.local/share/ov/data",
-        "--volume", "/h/omniverse/documents:/root/Documents",
-        "--volume", "/h/jobs/j1/logs:/workspace/isaaclab/logs", "--volume", "/h/jobs/j1:/isaacctl/job",
-        "--entrypoint", "bash", "img", "/isaacctl/job/run.sh", "x",
+        "--env",
+        "ISAACCTL_WORKDIR=/workspace/isaaclab",
+        "--env",
+        "ISAACCTL_PIP=./isaaclab.sh -p -m pip",
+        "--gpus",
+        "all",
+        "--volume",
+        "/h/cache/kit:/isaac-sim/kit/cache",
+        "--volume",
+        "/h/cache/ov:/root/.cache/ov",
+        "--volume",
+        "/h/cache/pip:/root/.cache/pip",
+        "--volume",
+        "/h/cache/glcache:/root/.cache/nvidia/GLCache",
+        "--volume",
+        "/h/cache/computecache:/root/.nv/ComputeCache",
+        "--volume",
+        "/h/omniverse/logs:/root/.nvidia-omniverse/logs",
+        "--volume",
+        "/h/omniverse/data:/root/.local/share/ov/data",
+        "--volume",
+        "/h/omniverse/documents:/root/Documents",
+        "--volume",
+        "/h/jobs/j1/logs:/workspace/isaaclab/logs",
+        "--volume",
+        "/h/jobs/j1:/isaacctl/job",
+        "--entrypoint",
+        "bash",
+        "img",
+        "/isaacctl/job/run.sh",
+        "x",
     ]
 
 
 def test_a_3x_container_runs_as_uid_1000_with_warp_and_compute_caches():
     spec = _spec(G3, task="Isaac-Cartpole", video=True)
-    argv = docker_run_argv(deployment="ws1", job_id="j1", spec=spec, image="img", host_root="/h",
-                           host_job_dir="/h/jobs/j1", use_gpus=True, command=["x"], generation=G3)
+    argv = docker_run_argv(
+        deployment="ws1",
+        job_id="j1",
+        spec=spec,
+        image="img",
+        host_root="/h",
+        host_job_dir="/h/jobs/j1",
+        use_gpus=True,
+        command=["x"],
+        generation=G3,
+    )
     assert argv[argv.index("--user") + 1] == "1000:1000"
     volumes = {argv[i + 1] for i, part in enumerate(argv) if part == "--volume"}
     assert {"/h/cache/warp:/root/.cache/warp", "/h/cache/computecache:/root/.nv/ComputeCache"} <= volumes
@@ -107,15 +163,24 @@ def test_v0_ids_run_on_3x_under_their_new_name_with_one_notice():
     spec = _spec(G3, notices, task="Isaac-Ant-Direct-v0")
     assert spec.task == "Isaac-Ant-Direct" and spec.rl_library == "rsl_rl"
     assert len(notices) == 1 and "Isaac-Ant-Direct" in notices[0] and "\n" not in notices[0]
-    assert G3.job_argv(JobRequest.from_spec(spec))[:6] == ["isaaclab", "train", "--rl_library", "rsl_rl",
-                                                           "--task", "Isaac-Ant-Direct"]
+    assert G3.job_argv(JobRequest.from_spec(spec))[:6] == [
+        "isaaclab",
+        "train",
+        "--rl_library",
+        "rsl_rl",
+        "--task",
+        "Isaac-Ant-Direct",
+    ]
 
 
-@pytest.mark.parametrize("old, new", [
-    ("Isaac-Velocity-Flat-Anymal-D-v0", "Isaac-Velocity-Flat-AnymalD"),
-    ("Isaac-Lift-Cube-Franka-v0", "Isaac-Lift-Franka"),
-    ("Isaac-Velocity-Flat-Anymal-C-v0", "IsaacContrib-Velocity-Flat-AnymalC"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("Isaac-Velocity-Flat-Anymal-D-v0", "Isaac-Velocity-Flat-AnymalD"),
+        ("Isaac-Lift-Cube-Franka-v0", "Isaac-Lift-Franka"),
+        ("Isaac-Velocity-Flat-Anymal-C-v0", "IsaacContrib-Velocity-Flat-AnymalC"),
+    ],
+)
 def test_renamed_ids_follow_the_table(old, new):
     assert _spec(G3, task=old).task == new
     assert _spec(G2, task=new).task == old  # and back, on a 2.x deployment
@@ -127,10 +192,13 @@ def test_the_pipeline_job_json_with_v0_ids_runs_unchanged_on_3x():
     assert not spec.task.endswith("-v0") and notices
 
 
-@pytest.mark.parametrize("gen, task, expected", [
-    (G3, "Isaac-Antt-Direct-v0", "did you mean Isaac-Ant-Direct"),
-    (G2, "Isaac-Cartpol-v0", "did you mean Isaac-Cartpole-v0"),
-])
+@pytest.mark.parametrize(
+    "gen, task, expected",
+    [
+        (G3, "Isaac-Antt-Direct-v0", "did you mean Isaac-Ant-Direct"),
+        (G2, "Isaac-Cartpol-v0", "did you mean Isaac-Cartpole-v0"),
+    ],
+)
 def test_an_unknown_id_names_task_and_the_nearest_real_ones(gen, task, expected):
     with pytest.raises(UserError) as caught:
         _spec(gen, task=task)
@@ -165,11 +233,34 @@ def test_list_envs_and_benchmark_per_generation():
     assert G2.list_envs_argv("Ant") == ["./isaaclab.sh", "-p", "scripts/environments/list_envs.py", "--keyword", "Ant"]
     assert G3.list_envs_argv() == ["isaaclab", "list_envs", "--all"]  # not only a project's own tasks
     assert G2.benchmark_argv("Isaac-Ant-v0", num_envs=4096, max_iterations=10) == [
-        "./isaaclab.sh", "-p", "scripts/benchmarks/benchmark_rsl_rl.py", "--task", "Isaac-Ant-v0", "--headless",
-        "--num_envs", "4096", "--max_iterations", "10", "--benchmark_backend", "JSONFileMetrics"]
+        "./isaaclab.sh",
+        "-p",
+        "scripts/benchmarks/benchmark_rsl_rl.py",
+        "--task",
+        "Isaac-Ant-v0",
+        "--headless",
+        "--num_envs",
+        "4096",
+        "--max_iterations",
+        "10",
+        "--benchmark_backend",
+        "JSONFileMetrics",
+    ]
     assert G3.benchmark_argv("Isaac-Ant", num_envs=4096, max_iterations=10, output_path="/out") == [
-        "isaaclab", "benchmark", "training", "--rl_library", "rsl_rl", "--task", "Isaac-Ant",
-        "--num_envs", "4096", "--max_iterations", "10", "--output_path", "/out"]
+        "isaaclab",
+        "benchmark",
+        "training",
+        "--rl_library",
+        "rsl_rl",
+        "--task",
+        "Isaac-Ant",
+        "--num_envs",
+        "4096",
+        "--max_iterations",
+        "10",
+        "--output_path",
+        "/out",
+    ]
 
 
 # -- the tables --------------------------------------------------------------------------------
@@ -196,16 +287,19 @@ def _facts(model: str, driver: str = "580.95.05") -> HostFacts:
     return HostFacts(gpus=[GpuFact(model=model, driver_version=driver)])
 
 
-@pytest.mark.parametrize("version, isaac_sim, model, driver, problem", [
-    ("2.3", None, "NVIDIA H100 80GB HBM3", "580.95.05", "no RT cores"),
-    ("3.0", True, "NVIDIA H100 80GB HBM3", "580.95.05", "no RT cores"),
-    ("3.0", False, "NVIDIA H100 80GB HBM3", "580.95.05", None),
-    ("3.0", False, "Tesla V100-SXM2-16GB", "580.95.05", "compute capability 7.0"),
-    ("3.0", False, "NVIDIA L40S", "580.65.05", "older than 580.65.6"),
-    ("3.0", False, "NVIDIA L40S", "580.65.06", None),
-    ("2.3", None, "NVIDIA L40S", "580.65.05", None),
-    ("2.2", None, "NVIDIA L40S", "550.54.15", None),
-])
+@pytest.mark.parametrize(
+    "version, isaac_sim, model, driver, problem",
+    [
+        ("2.3", None, "NVIDIA H100 80GB HBM3", "580.95.05", "no RT cores"),
+        ("3.0", True, "NVIDIA H100 80GB HBM3", "580.95.05", "no RT cores"),
+        ("3.0", False, "NVIDIA H100 80GB HBM3", "580.95.05", None),
+        ("3.0", False, "Tesla V100-SXM2-16GB", "580.95.05", "compute capability 7.0"),
+        ("3.0", False, "NVIDIA L40S", "580.65.05", "older than 580.65.6"),
+        ("3.0", False, "NVIDIA L40S", "580.65.06", None),
+        ("2.3", None, "NVIDIA L40S", "580.65.05", None),
+        ("2.2", None, "NVIDIA L40S", "550.54.15", None),
+    ],
+)
 def test_gpu_rules_per_generation_and_mode(version, isaac_sim, model, driver, problem):
     problems = judge_gpus(_facts(model, driver), version, isaac_sim=isaac_sim).problems
     assert (problem is None and problems == []) or (problem is not None and problem in problems[0]), problems

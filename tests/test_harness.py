@@ -32,6 +32,7 @@ def listener():
 
 # -- loopback guard ---------------------------------------------------------------------------
 
+
 def test_guard_refuses_outside_loopback_in_process():
     with pytest.raises(OSError, match="loopback guard: refused connection to 203.0.113.9:22"):
         socket.create_connection(TEST_NET, timeout=2)
@@ -81,18 +82,19 @@ def test_cli_fixture_environment(cli, state_dir):
     assert oct(state_dir.stat().st_mode & 0o777) == "0o700"
 
 
-@pytest.mark.skipif(os.environ.get("ISAACCTL_TEST_NETNS") != "1",
-                    reason="not started by scripts/test.sh")
+@pytest.mark.skipif(os.environ.get("ISAACCTL_TEST_NETNS") != "1", reason="not started by scripts/test.sh")
 def test_runs_in_loopback_only_network_namespace():
     assert in_isolated_netns()
 
 
 # -- sshd -------------------------------------------------------------------------------------
 
+
 def test_sshd_accepts_client_key(sshd, tmp_path):
     known_hosts = sshd.write_known_hosts(tmp_path / "known_hosts")
-    res = subprocess.run(sshd.ssh_command(known_hosts) + ["id -un; echo $HOME; true"],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        sshd.ssh_command(known_hosts) + ["id -un; echo $HOME; true"], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == [sshd.user, str(sshd.home)]
     assert sshd.user != "root"
@@ -102,8 +104,7 @@ def test_sshd_accepts_client_key(sshd, tmp_path):
 def test_sshd_rejects_wrong_key(sshd, tmp_path):
     other = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
-    res = subprocess.run(sshd.ssh_command(key=other) + ["true"], capture_output=True, text=True,
-                         timeout=60)
+    res = subprocess.run(sshd.ssh_command(key=other) + ["true"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 255
     assert "Permission denied" in res.stderr
 
@@ -112,26 +113,43 @@ def test_ssh_config_routes_made_up_address_to_loopback(sshd, tmp_path):
     aliases = ["203.0.113.7", "gpu-box"]
     for use_alias in (False, True):
         cfg = sshd.write_ssh_config(tmp_path / "ssh_config", aliases, host_key_alias=use_alias)
-        known_hosts = sshd.write_known_hosts(tmp_path / "known_hosts",
-                                             aliases if use_alias else None)
+        known_hosts = sshd.write_known_hosts(tmp_path / "known_hosts", aliases if use_alias else None)
         for alias in aliases:
             res = subprocess.run(
-                ["ssh", "-F", str(cfg), "-o", "BatchMode=yes",
-                 "-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes",
-                 alias, "echo ok"],
-                capture_output=True, text=True, timeout=60)
+                [
+                    "ssh",
+                    "-F",
+                    str(cfg),
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    f"UserKnownHostsFile={known_hosts}",
+                    "-o",
+                    "StrictHostKeyChecking=yes",
+                    alias,
+                    "echo ok",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert (res.returncode, res.stdout.strip()) == (0, "ok"), res.stderr
 
 
 def test_sshd_user_can_use_docker(sshd, docker_ready):
-    res = subprocess.run(sshd.ssh_command() + ["docker info --format '{{.ServerVersion}}'"],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        sshd.ssh_command() + ["docker info --format '{{.ServerVersion}}'"], capture_output=True, text=True, timeout=60
+    )
     assert res.returncode == 0 and res.stdout.strip(), res.stderr
 
 
 def test_drop_connections_cuts_a_running_session(sshd):
-    proc = subprocess.Popen(sshd.ssh_command() + ["echo started; sleep 60; echo finished"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        sshd.ssh_command() + ["echo started; sleep 60; echo finished"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "started"
         assert sshd.drop_connections() >= 1
@@ -151,17 +169,18 @@ def test_host_key_changes_after_restart(sshd, tmp_path):
     assert subprocess.run(sshd.ssh_command(known_hosts) + ["true"], timeout=60).returncode == 0
     new = sshd.restart_with_new_host_key()
     assert new != old and sshd.port == port and sshd.host_key_public == new
-    res = subprocess.run(sshd.ssh_command(known_hosts) + ["true"], capture_output=True,
-                         text=True, timeout=60)
+    res = subprocess.run(sshd.ssh_command(known_hosts) + ["true"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 255
     assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in res.stderr
     # the server's real key is the announced one
-    scan = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(port), "127.0.0.1"],
-                          capture_output=True, text=True, timeout=60)
+    scan = subprocess.run(
+        ["ssh-keyscan", "-t", "ed25519", "-p", str(port), "127.0.0.1"], capture_output=True, text=True, timeout=60
+    )
     assert scan.stdout.split()[1:3] == new.split()[:2]
 
 
 # -- registry and stand-in image -------------------------------------------------------------
+
 
 def _tiny_image(ref: str) -> None:
     buf = io.BytesIO()

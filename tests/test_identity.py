@@ -43,15 +43,13 @@ def running(container: str) -> bool:
 
 
 @pytest.mark.docker
-def test_destroy_leaves_another_state_folders_containers_of_the_same_name(
-        cli, tmp_path, standin_image_local, started):
+def test_destroy_leaves_another_state_folders_containers_of_the_same_name(cli, tmp_path, standin_image_local, started):
     name = f"id-{uuid.uuid4().hex[:8]}"
     other_state = tmp_path / "other-state"
     other_state.mkdir(mode=0o700)
     other = {"ISAACCTL_STATE_DIR": str(other_state)}
     cli("deploy", "local", "--name", name, "--host-dir", str(tmp_path / "a"), "--skip-bootstrap", check=True)
-    cli("deploy", "local", "--name", name, "--host-dir", str(tmp_path / "b"), "--skip-bootstrap", env=other,
-        check=True)
+    cli("deploy", "local", "--name", name, "--host-dir", str(tmp_path / "b"), "--skip-bootstrap", env=other, check=True)
     mine = json.loads(cli("status", name, "--json").stdout)["data"]["id"]
     theirs = json.loads(cli("status", name, "--json", env=other).stdout)["data"]["id"]
     assert mine != theirs
@@ -91,8 +89,16 @@ def test_job_containers_carry_the_deployment_id():
     from isaacctl.services.jobs.spec import JobSpec
 
     spec = JobSpec.model_validate({"mode": "train", "task": "Isaac-Cartpole-Direct-v0"})
-    argv = job_command.docker_run_argv(deployment="ws1", job_id="j1", spec=spec, image="img", host_root="/h",
-                                       host_job_dir="/h/jobs/j1", use_gpus=False, command=["true"],
-                                       deployment_id="3fa2c1d0")
+    argv = job_command.docker_run_argv(
+        deployment="ws1",
+        job_id="j1",
+        spec=spec,
+        image="img",
+        host_root="/h",
+        host_job_dir="/h/jobs/j1",
+        use_gpus=False,
+        command=["true"],
+        deployment_id="3fa2c1d0",
+    )
     labels = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--label"]
     assert "isaacctl.deployment=ws1" in labels and "isaacctl.deployment-id=3fa2c1d0" in labels

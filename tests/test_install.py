@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WHEELHOUSE = os.environ.get("ISAACCTL_TEST_WHEELHOUSE")
 V1_RECORD = ROOT / "tests" / "data" / "v1" / "deployment.json"
 
-pytestmark = pytest.mark.skipif(not WHEELHOUSE or not Path(WHEELHOUSE).is_dir(),
-                                reason="no wheelhouse (scripts/build_image.sh --prepare; scripts/test.sh sets it)")
+pytestmark = pytest.mark.skipif(
+    not WHEELHOUSE or not Path(WHEELHOUSE).is_dir(),
+    reason="no wheelhouse (scripts/build_image.sh --prepare; scripts/test.sh sets it)",
+)
 
 
 def run(argv, **kw) -> subprocess.CompletedProcess:
@@ -34,8 +36,21 @@ def run(argv, **kw) -> subprocess.CompletedProcess:
 
 
 def pip_offline(python: Path, *args) -> None:
-    result = run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
-                  "--find-links", WHEELHOUSE, *args], env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    result = run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--find-links",
+            WHEELHOUSE,
+            *args,
+        ],
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -48,11 +63,27 @@ def wheel(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     for name in ("src", "templates"):
-        shutil.copytree(ROOT / name, source / name, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    result = run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-                  "--no-index", "--find-links", WHEELHOUSE, "-w", work / "dist", source],
-                 env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+        shutil.copytree(
+            ROOT / name, source / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-index",
+            "--find-links",
+            WHEELHOUSE,
+            "-w",
+            work / "dist",
+            source,
+        ],
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (built,) = (work / "dist").glob("isaacctl-*.whl")
     return built
@@ -81,8 +112,7 @@ def full(tmp_path_factory, wheel) -> Path:
 
 
 def isaacctl(bin_dir: Path, state: Path, *args) -> subprocess.CompletedProcess:
-    env = guarded_env({"ISAACCTL_STATE_DIR": str(state), "NO_COLOR": "1", "COLUMNS": "200",
-                       "PYTHONPATH": None})
+    env = guarded_env({"ISAACCTL_STATE_DIR": str(state), "NO_COLOR": "1", "COLUMNS": "200", "PYTHONPATH": None})
     # the guard rides on PYTHONPATH; the venv must not see this checkout's sources through it
     env["PYTHONPATH"] = str(ROOT / "tests" / "guard")
     return run([bin_dir / "isaacctl", *args], env=env)
@@ -101,8 +131,9 @@ def cloud_extras(wheel: Path) -> list[str]:
 def test_the_wheel_carries_every_template(wheel):
     shipped = sorted(str(p.relative_to(ROOT / "templates")) for p in (ROOT / "templates").rglob("*") if p.is_file())
     with zipfile.ZipFile(wheel) as archive:
-        inside = sorted(n.removeprefix("isaacctl/templates/") for n in archive.namelist()
-                        if n.startswith("isaacctl/templates/"))
+        inside = sorted(
+            n.removeprefix("isaacctl/templates/") for n in archive.namelist() if n.startswith("isaacctl/templates/")
+        )
     assert inside == shipped
 
 
@@ -168,9 +199,11 @@ def test_without_the_extra_an_existing_cloud_deployment_says_so_too(bare, tmp_pa
 
 
 def test_with_all_every_provider_loads(full, wheel, tmp_path):
-    probe = ("from isaacctl.providers.registry import get_provider, provider_names\n"
-             "for name in provider_names(): get_provider(name)\n"
-             "print(' '.join(provider_names()))")
+    probe = (
+        "from isaacctl.providers.registry import get_provider, provider_names\n"
+        "for name in provider_names(): get_provider(name)\n"
+        "print(' '.join(provider_names()))"
+    )
     result = run([full / "python", "-c", probe], env={**os.environ, "PYTHONPATH": ""})
     assert result.returncode == 0, result.stderr
     assert set(cloud_extras(wheel)) <= set(result.stdout.split())

@@ -23,8 +23,13 @@ def silent_port():
 
 
 def interrupt_after(cli, args, seconds):
-    process = subprocess.Popen([sys.executable, "-m", "isaacctl", *args], env=cli.full_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", *args],
+        env=cli.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(seconds)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
@@ -32,8 +37,22 @@ def interrupt_after(cli, args, seconds):
 
 
 def test_ctrl_c_during_a_first_deploy_leaves_nothing(cli, sshd, state_dir, silent_port):
-    code, _, err = interrupt_after(cli, ["deploy", "ssh", "--name", "ws1", "--host", "127.0.0.1",
-                                         "--port", str(silent_port), "-i", str(sshd.client_key)], 2.0)
+    code, _, err = interrupt_after(
+        cli,
+        [
+            "deploy",
+            "ssh",
+            "--name",
+            "ws1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(silent_port),
+            "-i",
+            str(sshd.client_key),
+        ],
+        2.0,
+    )
     assert code == 130
     assert "interrupted" in err and "Traceback" not in err
     assert list(state_dir.iterdir()) == []
@@ -41,15 +60,24 @@ def test_ctrl_c_during_a_first_deploy_leaves_nothing(cli, sshd, state_dir, silen
 
 def test_ctrl_c_during_bootstrap_records_it_and_releases_the_lock(cli, sshd, silent_port):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--skip-bootstrap",
-        "--host-dir", str(sshd.home / "isaacctl-int"), check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "ws1",
+        "--host",
+        "gpu-box",
+        "--skip-bootstrap",
+        "--host-dir",
+        str(sshd.home / "isaacctl-int"),
+        check=True,
+    )
     cli.ssh_config.write_text(cli.ssh_config.read_text().replace(f"Port {sshd.port}", f"Port {silent_port}"))
     code, _, err = interrupt_after(cli, ["bootstrap", "ws1", "--gpus", "none"], 2.0)
     assert code == 130 and "Traceback" not in err
     record = json.loads(cli("status", "ws1", "--json").stdout)["data"]
     assert record["status"] == "failed" and record["last_error"] == "interrupted"
-    events = [json.loads(line)["event"] for line in
-              (cli.state_dir / "ws1" / "events.jsonl").read_text().splitlines()]
+    events = [json.loads(line)["event"] for line in (cli.state_dir / "ws1" / "events.jsonl").read_text().splitlines()]
     assert events[-1] == "bootstrap.failed"
     from filelock import FileLock
 

@@ -28,8 +28,9 @@ LOCAL_REF3 = "isaacctl-test/isaac-lab:3.0.0"
 def _build(generation: str, ref: str) -> str:
     if subprocess.run(["docker", "image", "inspect", ref], capture_output=True).returncode == 0:
         return ref
-    result = subprocess.run(["bash", str(BUILD), "--generation", generation, ref], capture_output=True, text=True,
-                            timeout=1800)
+    result = subprocess.run(
+        ["bash", str(BUILD), "--generation", generation, ref], capture_output=True, text=True, timeout=1800
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return ref
 
@@ -55,19 +56,53 @@ def _new_cli(root: Path) -> Cli:
 
 def _deploy(cli: Cli, kind: str, root: Path, sshd, image: str, *extra: str):
     if kind == "local":
-        return cli("deploy", "local", "--name", "ws3", "--host-dir", str(root / "host"), "--gpus", "none",
-                   "--image", image, *extra)
+        return cli(
+            "deploy",
+            "local",
+            "--name",
+            "ws3",
+            "--host-dir",
+            str(root / "host"),
+            "--gpus",
+            "none",
+            "--image",
+            image,
+            *extra,
+        )
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    return cli("deploy", "ssh", "--name", "ws3", "--host", "gpu-box", "--gpus", "none", "--image", image,
-               "--host-dir", str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"), *extra)
+    return cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "ws3",
+        "--host",
+        "gpu-box",
+        "--gpus",
+        "none",
+        "--image",
+        image,
+        "--host-dir",
+        str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"),
+        *extra,
+    )
 
 
 def _remove_containers(cli: Cli, name: str = "ws3") -> None:
     record = json.loads(cli("status", name, "--json").stdout or "{}").get("data") or {}
     if record.get("id"):
-        ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment={name}",
-                              "--filter", f"label=isaacctl.deployment-id={record['id']}"],
-                             capture_output=True, text=True).stdout.split()
+        ids = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "-aq",
+                "--filter",
+                f"label=isaacctl.deployment={name}",
+                "--filter",
+                f"label=isaacctl.deployment-id={record['id']}",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
 
@@ -106,14 +141,28 @@ def test_the_version_is_read_from_the_image_and_kept_per_image_id(station):
     record = json.loads(station("status", "ws3", "--json", check=True).stdout)["data"]
     assert record["isaaclab_version"] == "3.0"
     kept = [json.loads(path.read_text()) for path in (station.state_dir / ".isaaclab").glob("*.json")]
-    assert any(entry["key"] == record["image_id"] and entry["facts"]["version"] == "3.0"
-               and entry["facts"]["isaac_sim"] is False for entry in kept)
+    assert any(
+        entry["key"] == record["image_id"]
+        and entry["facts"]["version"] == "3.0"
+        and entry["facts"]["isaac_sim"] is False
+        for entry in kept
+    )
 
 
 def test_the_cache_folders_belong_to_the_images_user(station):
-    stat = subprocess.run(["stat", "-c", "%u %n", f"{station.host_root}/cache/warp",
-                           f"{station.host_root}/cache/computecache", f"{station.host_root}/omniverse/logs"],
-                          capture_output=True, text=True, check=True).stdout.split("\n")
+    stat = subprocess.run(
+        [
+            "stat",
+            "-c",
+            "%u %n",
+            f"{station.host_root}/cache/warp",
+            f"{station.host_root}/cache/computecache",
+            f"{station.host_root}/omniverse/logs",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     assert all(line.startswith("1000 ") for line in stat if line)
 
 
@@ -149,21 +198,35 @@ def test_an_old_id_trains_under_its_3x_name_with_the_tasks_own_agent(station):
 def test_sb3_and_torchrl_get_no_run_timestamp(station):
     # 3.0 registers --run_timestamp with --distributed: sb3's train would refuse it
     for library in ("sb3", "torchrl"):
-        result = station("train", "--task", "Isaac-Cartpole", "--rl-library", library, "--max-iterations", "2",
-                         "--follow")
+        result = station(
+            "train", "--task", "Isaac-Cartpole", "--rl-library", library, "--max-iterations", "2", "--follow"
+        )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         assert "--run_timestamp" not in job_record(station, started_id(result))["command"]
 
 
 def test_selectors_and_overrides_are_passed_through(station):
-    result = station("train", "--task", "Isaac-Cartpole-Direct", "--max-iterations", "2", "--follow", "--",
-                     "physics=newton_mjwarp", "presets=a,b", "env.scene.num_envs=8")
+    result = station(
+        "train",
+        "--task",
+        "Isaac-Cartpole-Direct",
+        "--max-iterations",
+        "2",
+        "--follow",
+        "--",
+        "physics=newton_mjwarp",
+        "presets=a,b",
+        "env.scene.num_envs=8",
+    )
     assert result.returncode == 0, result.stderr
     assert "physics: newton_mjwarp" in result.stdout and "presets: a,b" in result.stdout
     command = job_record(station, started_id(result))["command"]
     # in the order given (a CPU host's agent.device=cpu may follow)
-    assert command[command.index("physics=newton_mjwarp"):][:3] == [
-        "physics=newton_mjwarp", "presets=a,b", "env.scene.num_envs=8"]
+    assert command[command.index("physics=newton_mjwarp") :][:3] == [
+        "physics=newton_mjwarp",
+        "presets=a,b",
+        "env.scene.num_envs=8",
+    ]
 
 
 def test_cancel_interrupts_and_the_job_reads_cancelled(station):
@@ -181,12 +244,23 @@ def test_cancel_interrupts_and_the_job_reads_cancelled(station):
 
 # -- evaluate and resume -----------------------------------------------------------------------
 def test_evaluate_latest_and_best_with_a_newton_gl_video(station):
-    train = station("train", "--task", "Isaac-Cartpole-Direct", "--rl-library", "skrl", "--max-iterations", "30",
-                    "--follow")
+    train = station(
+        "train", "--task", "Isaac-Cartpole-Direct", "--rl-library", "skrl", "--max-iterations", "30", "--follow"
+    )
     assert train.returncode == 0, train.stderr
     for keyword, expected in (("latest", r"agent_\d+\.pt"), ("best", r"best_agent\.pt")):
-        result = station("evaluate", "--task", "Isaac-Cartpole-Direct", "--rl-library", "skrl",
-                         "--checkpoint", keyword, "--video-length", "20", "--follow")
+        result = station(
+            "evaluate",
+            "--task",
+            "Isaac-Cartpole-Direct",
+            "--rl-library",
+            "skrl",
+            "--checkpoint",
+            keyword,
+            "--video-length",
+            "20",
+            "--follow",
+        )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         job = started_id(result)
         command = job_record(station, job)["command"]
@@ -200,8 +274,9 @@ def test_evaluate_latest_and_best_with_a_newton_gl_video(station):
 def test_resume_is_train_with_a_checkpoint_file(station):
     first = station("train", "--task", "Isaac-Cartpole-Direct", "--max-iterations", "60", "--follow")
     assert first.returncode == 0, first.stderr
-    resumed = station("train", "--task", "Isaac-Cartpole-Direct", "--max-iterations", "5", "--resume",
-                      started_id(first), "--follow")
+    resumed = station(
+        "train", "--task", "Isaac-Cartpole-Direct", "--max-iterations", "5", "--resume", started_id(first), "--follow"
+    )
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr
     command = job_record(station, started_id(resumed))["command"]
     assert "--resume" not in command and "--load_run" not in command
@@ -220,8 +295,7 @@ def test_tasks_d_lists_what_the_deployments_isaac_lab_lists(station):
     assert set(listed["Isaac-Cartpole"]["libraries"]) == {"rsl_rl", "skrl", "rl_games", "sb3", "torchrl"}
     assert listed["Isaac-Cartpole"]["experiment"] == "cartpole"  # the shipped catalog fills in what it knows
     # a task only the deployment knows trains without --force once its list is known
-    trained = station("train", "--task", "Isaac-Cartpole-Showcase-Box-Box-Direct", "--max-iterations", "2",
-                      "--follow")
+    trained = station("train", "--task", "Isaac-Cartpole-Showcase-Box-Box-Direct", "--max-iterations", "2", "--follow")
     assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr
 
 
@@ -229,10 +303,12 @@ def test_an_extension_is_installed_with_the_images_pip_as_its_user(station, tmp_
     package = tmp_path / "my_tasks"
     (package / "my_tasks").mkdir(parents=True)
     (package / "my_tasks" / "__init__.py").write_text("REGISTERED = True\n")
-    (package / "setup.py").write_text("from setuptools import setup\n"
-                                      "setup(name='my-tasks', version='0.1', packages=['my_tasks'])\n")
-    result = station("train", "--task", "Isaac-Cartpole", "--max-iterations", "2", "--extension", str(package),
-                     "--follow")
+    (package / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='my-tasks', version='0.1', packages=['my_tasks'])\n"
+    )
+    result = station(
+        "train", "--task", "Isaac-Cartpole", "--max-iterations", "2", "--extension", str(package), "--follow"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert "Successfully installed my-tasks" in result.stdout
 
@@ -244,8 +320,9 @@ def test_no_3x_job_was_sent_headless(station):
 
 # -- which version, from what ------------------------------------------------------------------
 @pytest.mark.parametrize("generation, expected, entry", [("2", "2.3", "./isaaclab.sh"), ("3", "3.0", "isaaclab")])
-def test_an_image_whose_tag_says_nothing_is_asked_its_version(tmp_path, sshd, standin3, standin_image_local,
-                                                              generation, expected, entry):
+def test_an_image_whose_tag_says_nothing_is_asked_its_version(
+    tmp_path, sshd, standin3, standin_image_local, generation, expected, entry
+):
     source = standin3 if generation == "3" else standin_image_local
     image = _retag(source, f"isaacctl-test/isaac-lab-custom:lab{generation}")
     cli = _new_cli(tmp_path)

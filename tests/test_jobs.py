@@ -19,8 +19,12 @@ from harness.cli import Cli
 
 pytestmark = pytest.mark.docker
 
-REWARD_TAG = {"rsl_rl": "Train/mean_reward", "skrl": "Reward / Total reward (mean)",
-              "rl_games": "rewards/iter", "sb3": "rollout/ep_rew_mean"}
+REWARD_TAG = {
+    "rsl_rl": "Train/mean_reward",
+    "skrl": "Reward / Total reward (mean)",
+    "rl_games": "rewards/iter",
+    "sb3": "rollout/ep_rew_mean",
+}
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -34,24 +38,69 @@ def station(request, tmp_path_factory, sshd, standin_image_local):
     ssh_config.touch(mode=0o600)
     cli = Cli(state_dir=state, ssh_config=ssh_config)
     if request.param == "local":
-        cli("deploy", "local", "--name", "ws1", "--host-dir", str(root / "host"), "--gpus", "none",
-            "--image", standin_image_local, check=True)
+        cli(
+            "deploy",
+            "local",
+            "--name",
+            "ws1",
+            "--host-dir",
+            str(root / "host"),
+            "--gpus",
+            "none",
+            "--image",
+            standin_image_local,
+            check=True,
+        )
     else:
         sshd.write_ssh_config(ssh_config, ["gpu-box"])
-        cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none", "--image", standin_image_local,
-            "--host-dir", str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"), check=True)
+        cli(
+            "deploy",
+            "ssh",
+            "--name",
+            "ws1",
+            "--host",
+            "gpu-box",
+            "--gpus",
+            "none",
+            "--image",
+            standin_image_local,
+            "--host-dir",
+            str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"),
+            check=True,
+        )
     cli.provider = request.param
     deployment_id = json.loads(cli("status", "ws1", "--json", check=True).stdout)["data"]["id"]
     yield cli
     # only this module's containers: other tests (and people) use the name ws1 on this daemon too
-    subprocess.run(["docker", "rm", "-f", *subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1",
-         "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-        capture_output=True, text=True).stdout.split()], capture_output=True)
+    subprocess.run(
+        [
+            "docker",
+            "rm",
+            "-f",
+            *subprocess.run(
+                [
+                    "docker",
+                    "ps",
+                    "-aq",
+                    "--filter",
+                    "label=isaacctl.deployment=ws1",
+                    "--filter",
+                    f"label=isaacctl.deployment-id={deployment_id}",
+                ],
+                capture_output=True,
+                text=True,
+            ).stdout.split(),
+        ],
+        capture_output=True,
+    )
 
 
 def job_id_of(result) -> str:
-    return result.stdout.strip().splitlines()[0] if "--json" not in result.args else json.loads(result.stdout)["data"]["id"]
+    return (
+        result.stdout.strip().splitlines()[0]
+        if "--json" not in result.args
+        else json.loads(result.stdout)["data"]["id"]
+    )
 
 
 def started_id(result) -> str:
@@ -68,8 +117,18 @@ def fetch(station, *args):
 
 @pytest.mark.parametrize("library", ["rsl_rl", "skrl", "rl_games", "sb3"])
 def test_train_each_library_follow_fetch_and_metrics(station, library):
-    result = station("train", "--task", "Isaac-Cartpole-v0", "--rl-library", library,
-                     "--max-iterations", "4", "--seed", "3", "--follow")
+    result = station(
+        "train",
+        "--task",
+        "Isaac-Cartpole-v0",
+        "--rl-library",
+        library,
+        "--max-iterations",
+        "4",
+        "--seed",
+        "3",
+        "--follow",
+    )
     assert result.returncode == 0, result.stderr
     job = started_id(result)
     assert "[isaacctl] exit status 0" in result.stdout
@@ -153,8 +212,14 @@ def test_a_job_container_carries_the_deployment_name_and_id(station):
     start = station("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000", "--json")
     assert start.returncode == 0, start.stderr
     job = json.loads(start.stdout)["data"]
-    labels = json.loads(subprocess.run(["docker", "inspect", "-f", "{{json .Config.Labels}}", job["container"]],
-                                       capture_output=True, text=True, check=True).stdout)
+    labels = json.loads(
+        subprocess.run(
+            ["docker", "inspect", "-f", "{{json .Config.Labels}}", job["container"]],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     record = json.loads(station("status", "ws1", "--json", check=True).stdout)["data"]
     assert labels["isaacctl.deployment"] == "ws1" and labels["isaacctl.deployment-id"] == record["id"]
     assert station("cancel", job["id"], "--grace", "5").returncode == 0
@@ -192,8 +257,9 @@ def test_fetch_checkpoints_last_and_none(station, tmp_path):
 def test_resume_continues_from_the_newest_checkpoint(station):
     first = station("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "60", "--follow")
     source = started_id(first)
-    resumed = station("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "10",
-                      "--resume", source, "--follow")
+    resumed = station(
+        "train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "10", "--resume", source, "--follow"
+    )
     assert resumed.returncode == 0, resumed.stderr
     job = started_id(resumed)
     record = next(j for j in json.loads(station("jobs", "--json").stdout)["data"] if j["id"] == job)
@@ -209,8 +275,16 @@ def test_several_gpus_run_torchrun_with_distributed(station):
 
 
 def test_a_pipeline_job_json_with_flags_taking_precedence(station):
-    result = station("train", "--config", str(TEMPLATES / "jobs" / "train-cartpole.json"),
-                     "--max-iterations", "2", "--num-envs", "64", "--follow")
+    result = station(
+        "train",
+        "--config",
+        str(TEMPLATES / "jobs" / "train-cartpole.json"),
+        "--max-iterations",
+        "2",
+        "--num-envs",
+        "64",
+        "--follow",
+    )
     assert result.returncode == 0, result.stderr
     job = started_id(result)
     record = next(j for j in json.loads(station("jobs", "--json").stdout)["data"] if j["id"] == job)
@@ -222,26 +296,32 @@ def test_an_extension_is_installed_before_the_run(station, tmp_path):
     package = tmp_path / "my_tasks"
     (package / "my_tasks").mkdir(parents=True)
     (package / "my_tasks" / "__init__.py").write_text("REGISTERED = True\n")
-    (package / "setup.py").write_text("from setuptools import setup\nsetup(name='my-tasks', version='0.1', packages=['my_tasks'])\n")
-    result = station("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2",
-                     "--extension", str(package), "--follow")
+    (package / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='my-tasks', version='0.1', packages=['my_tasks'])\n"
+    )
+    result = station(
+        "train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2", "--extension", str(package), "--follow"
+    )
     assert result.returncode == 0, result.stderr
     assert "[isaacctl] installing extension my_tasks" in result.stdout
     assert "Successfully installed my-tasks" in result.stdout
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--task", "Isaac-Cartpole-v0", "--num-envs", "0"], "--num-envs:"),
-    (["--task", "Isaac-Cartpole-v0", "--rl-library", "ppo"], "--rl-library:"),
-    (["--task", "Isaac-Cartpol-v0"], "did you mean Isaac-Cartpole-v0"),
-    (["--task", "Isaac-Ant-Direct-v0", "--rl-library", "sb3"], "--rl-library: Isaac-Ant-Direct-v0 supports"),
-    (["--task", "Isaac-Cartpole-v0", "--rl-library", "sb3", "--gpus", "2"], "--gpus: sb3 cannot"),
-    (["--task", "Isaac-Cartpole-v0", "--seed", "-5"], "--seed:"),
-    (["--task", "Isaac-Cartpole-v0", "--", "not-an-override"], "HYDRA_OVERRIDES:"),
-    (["--task", "Isaac-Cartpole-v0", "--run-name", "a b"], "--run-name:"),
-    (["--max-iterations", "5"], "--task:"),
-    (["--task", "Isaac-Cartpole-v0", "-d", "nope"], "no deployment named 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--task", "Isaac-Cartpole-v0", "--num-envs", "0"], "--num-envs:"),
+        (["--task", "Isaac-Cartpole-v0", "--rl-library", "ppo"], "--rl-library:"),
+        (["--task", "Isaac-Cartpol-v0"], "did you mean Isaac-Cartpole-v0"),
+        (["--task", "Isaac-Ant-Direct-v0", "--rl-library", "sb3"], "--rl-library: Isaac-Ant-Direct-v0 supports"),
+        (["--task", "Isaac-Cartpole-v0", "--rl-library", "sb3", "--gpus", "2"], "--gpus: sb3 cannot"),
+        (["--task", "Isaac-Cartpole-v0", "--seed", "-5"], "--seed:"),
+        (["--task", "Isaac-Cartpole-v0", "--", "not-an-override"], "HYDRA_OVERRIDES:"),
+        (["--task", "Isaac-Cartpole-v0", "--run-name", "a b"], "--run-name:"),
+        (["--max-iterations", "5"], "--task:"),
+        (["--task", "Isaac-Cartpole-v0", "-d", "nope"], "no deployment named 'nope'"),
+    ],
+)
 def test_bad_flags_exit_2_naming_the_field_and_start_nothing(station, args, expected):
     before = set((station.state_dir / "ws1" / "jobs").glob("*.json"))
     result = station("train", *args)
@@ -251,14 +331,20 @@ def test_bad_flags_exit_2_naming_the_field_and_start_nothing(station, args, expe
     assert set((station.state_dir / "ws1" / "jobs").glob("*.json")) == before
 
 
-@pytest.mark.parametrize("config, expected", [
-    ({"trainingConfig": {"task": "Isaac-Cartpole-v0", "numEnvs": "many"}}, "trainingConfig.numEnvs:"),
-    ({"trainingConfig": {"task": "Isaac-Cartpole-v0", "rlLibrary": "dqn"}}, "trainingConfig.rlLibrary:"),
-    ({"trainingConfig": {"task": "Isaac-Cartpole-v0", "colour": "red"}}, "trainingConfig.colour:"),
-    ({"trainingConfig": {"task": "Isaac-Cartpole-v0"}, "computeConfig": {"numNodes": 4}}, "computeConfig.numNodes:"),
-    ({"computeConfig": {}}, "trainingConfig:"),
-    ("{not json", "is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ({"trainingConfig": {"task": "Isaac-Cartpole-v0", "numEnvs": "many"}}, "trainingConfig.numEnvs:"),
+        ({"trainingConfig": {"task": "Isaac-Cartpole-v0", "rlLibrary": "dqn"}}, "trainingConfig.rlLibrary:"),
+        ({"trainingConfig": {"task": "Isaac-Cartpole-v0", "colour": "red"}}, "trainingConfig.colour:"),
+        (
+            {"trainingConfig": {"task": "Isaac-Cartpole-v0"}, "computeConfig": {"numNodes": 4}},
+            "computeConfig.numNodes:",
+        ),
+        ({"computeConfig": {}}, "trainingConfig:"),
+        ("{not json", "is not valid JSON"),
+    ],
+)
 def test_bad_job_json_exits_2_naming_the_field(station, tmp_path, config, expected):
     path = tmp_path / "job.json"
     path.write_text(config if isinstance(config, str) else json.dumps(config))
@@ -304,18 +390,26 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.skipif(os.environ.get("ISAACCTL_TEST_NETNS") == "1", reason=(
-    "a container with host networking lives in dockerd's network namespace, not in the tests' "
-    "loopback-only one (on a real host they are the same); run pytest directly to include it"))
+@pytest.mark.skipif(
+    os.environ.get("ISAACCTL_TEST_NETNS") == "1",
+    reason=(
+        "a container with host networking lives in dockerd's network namespace, not in the tests' "
+        "loopback-only one (on a real host they are the same); run pytest directly to include it"
+    ),
+)
 def test_tensorboard_is_forwarded_to_a_local_port(station):
     import signal
     import urllib.request
 
     station("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2", "--follow", check=True)
     host_port, local_port = _free_port(), _free_port()
-    board = subprocess.Popen([sys.executable, "-m", "isaacctl", "tensorboard", "--port", str(host_port),
-                              "--local-port", str(local_port)], env=station.full_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    board = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", "tensorboard", "--port", str(host_port), "--local-port", str(local_port)],
+        env=station.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = board.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
@@ -332,8 +426,9 @@ def test_tensorboard_is_forwarded_to_a_local_port(station):
         board.send_signal(signal.SIGINT)
         board.communicate(timeout=60)
     assert board.returncode == 0
-    left = subprocess.run(["docker", "ps", "-aq", "--filter", "name=isaacctl-ws1-tensorboard"],
-                          capture_output=True, text=True).stdout.split()
+    left = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "name=isaacctl-ws1-tensorboard"], capture_output=True, text=True
+    ).stdout.split()
     assert left == []
 
 
@@ -355,8 +450,21 @@ def test_jobs_lists_what_was_last_known_when_the_host_is_unreachable(cli, sshd, 
     import socket
 
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none", "--image", standin_image_local,
-        "--host-dir", str(sshd.home / "isaacctl-gone"), check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "ws1",
+        "--host",
+        "gpu-box",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image_local,
+        "--host-dir",
+        str(sshd.home / "isaacctl-gone"),
+        check=True,
+    )
     start = cli("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000")
     job = started_id(start)
     with socket.socket() as probe:

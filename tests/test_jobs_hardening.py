@@ -35,8 +35,9 @@ def unique(prefix: str) -> str:
 
 
 def remove_containers_of(name: str) -> None:
-    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment={name}"],
-                         capture_output=True, text=True).stdout.split()
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment={name}"], capture_output=True, text=True
+    ).stdout.split()
     if ids:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
 
@@ -54,8 +55,19 @@ def local_station(tmp_path_factory, standin_image_local):
     root = tmp_path_factory.mktemp("hardening-local")
     cli = new_cli(root)
     cli.name = unique("hl")
-    cli("deploy", "local", "--name", cli.name, "--host-dir", str(root / "host"), "--gpus", "none",
-        "--image", standin_image_local, check=True)
+    cli(
+        "deploy",
+        "local",
+        "--name",
+        cli.name,
+        "--host-dir",
+        str(root / "host"),
+        "--gpus",
+        "none",
+        "--image",
+        standin_image_local,
+        check=True,
+    )
     yield cli
     remove_containers_of(cli.name)
 
@@ -70,8 +82,21 @@ def ssh_station(tmp_path_factory, sshd, standin_image_local):
     alias = unique("box")
     sshd.write_ssh_config(cli.ssh_config, [alias])
     cli.host_dir = sshd.home / f"isaacctl {cli.name}"
-    cli("deploy", "ssh", "--name", cli.name, "--host", alias, "--gpus", "none", "--image", standin_image_local,
-        "--host-dir", str(cli.host_dir), check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        cli.name,
+        "--host",
+        alias,
+        "--gpus",
+        "none",
+        "--image",
+        standin_image_local,
+        "--host-dir",
+        str(cli.host_dir),
+        check=True,
+    )
     yield cli
     remove_containers_of(cli.name)
 
@@ -167,24 +192,27 @@ def test_a_grace_that_is_not_a_sensible_number_of_seconds_is_refused(local_stati
 TASK = {"task": "Isaac-Cartpole-v0"}
 
 
-@pytest.mark.parametrize("content, naming", [
-    (b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00binary", "--config"),
-    (b'{"trainingConfig": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "--config"),
-    (b'{"trainingConfig": ' + b"[" * 20 + b"]" * 20 + b"}", "--config"),
-    (b" " * 200_000 + b"{}", "--config"),
-    (b'{"trainingConfig": {"task": "Isaac-Cartpole-v0", "seed": NaN}}', "--config"),
-    (json.dumps({"trainingConfig": TASK, "computeConfig": [1]}).encode(), "computeConfig"),
-    (json.dumps({"trainingConfig": TASK, "computeConfig": "big"}).encode(), "computeConfig"),
-    (json.dumps({"trainingConfig": TASK, "computeConfig": {"numGpus": 2}}).encode(), "computeConfig.numGpus"),
-    (json.dumps({"trainingConfig": {**TASK, "numEnvs": "64"}}).encode(), "trainingConfig.numEnvs"),
-    (json.dumps({"trainingConfig": {**TASK, "numEnvs": True}}).encode(), "trainingConfig.numEnvs"),
-    (json.dumps({"trainingConfig": {**TASK, "numEnvs": 64.5}}).encode(), "trainingConfig.numEnvs"),
-    (json.dumps({"trainingConfig": {**TASK, "recordVideo": "yes"}}).encode(), "trainingConfig.recordVideo"),
-    (json.dumps({"trainingConfig": {**TASK, "seed": "7"}}).encode(), "trainingConfig.seed"),
-    (json.dumps({"trainingConfig": {**TASK, "mode": "evaluate"}}).encode(), "trainingConfig.mode"),
-    (json.dumps({"trainingConfig": {**TASK, "mode": ["train"]}}).encode(), "trainingConfig.mode"),
-    (json.dumps({"trainingConfig": TASK, "extraConfig": {}}).encode(), "extraConfig"),
-])
+@pytest.mark.parametrize(
+    "content, naming",
+    [
+        (b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00binary", "--config"),
+        (b'{"trainingConfig": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "--config"),
+        (b'{"trainingConfig": ' + b"[" * 20 + b"]" * 20 + b"}", "--config"),
+        (b" " * 200_000 + b"{}", "--config"),
+        (b'{"trainingConfig": {"task": "Isaac-Cartpole-v0", "seed": NaN}}', "--config"),
+        (json.dumps({"trainingConfig": TASK, "computeConfig": [1]}).encode(), "computeConfig"),
+        (json.dumps({"trainingConfig": TASK, "computeConfig": "big"}).encode(), "computeConfig"),
+        (json.dumps({"trainingConfig": TASK, "computeConfig": {"numGpus": 2}}).encode(), "computeConfig.numGpus"),
+        (json.dumps({"trainingConfig": {**TASK, "numEnvs": "64"}}).encode(), "trainingConfig.numEnvs"),
+        (json.dumps({"trainingConfig": {**TASK, "numEnvs": True}}).encode(), "trainingConfig.numEnvs"),
+        (json.dumps({"trainingConfig": {**TASK, "numEnvs": 64.5}}).encode(), "trainingConfig.numEnvs"),
+        (json.dumps({"trainingConfig": {**TASK, "recordVideo": "yes"}}).encode(), "trainingConfig.recordVideo"),
+        (json.dumps({"trainingConfig": {**TASK, "seed": "7"}}).encode(), "trainingConfig.seed"),
+        (json.dumps({"trainingConfig": {**TASK, "mode": "evaluate"}}).encode(), "trainingConfig.mode"),
+        (json.dumps({"trainingConfig": {**TASK, "mode": ["train"]}}).encode(), "trainingConfig.mode"),
+        (json.dumps({"trainingConfig": TASK, "extraConfig": {}}).encode(), "extraConfig"),
+    ],
+)
 def test_a_malformed_job_json_exits_2_naming_the_field_and_starts_nothing(local_station, tmp_path, content, naming):
     cli = local_station
     path = tmp_path / "job.json"
@@ -197,8 +225,9 @@ def test_a_malformed_job_json_exits_2_naming_the_field_and_starts_nothing(local_
 def test_a_job_json_that_fetch_logs_wrote_is_accepted_again(local_station, tmp_path):
     """The config.json that comes home carries an "isaacctl" section and computeConfig.gpus."""
     cli = local_station
-    job = started_id(cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2",
-                         "--follow"))
+    job = started_id(
+        cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2", "--follow")
+    )
     fetched = json.loads(cli("fetch-logs", job, "-d", cli.name, "--checkpoints", "none", "--json").stdout)
     config = Path(fetched["data"]["jobs"][0]["folder"]) / "config.json"
     again = cli("train", "-d", cli.name, "--config", str(config), "--follow")
@@ -233,8 +262,9 @@ def test_links_planted_on_the_host_are_not_followed_nor_uploaded(ssh_station, tm
     (private / "model_7.pt").write_bytes(secret)
     private.chmod(0o755)
     tmp_path.chmod(0o755)
-    job = started_id(cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3",
-                         "--follow"))
+    job = started_id(
+        cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3", "--follow")
+    )
     run = run_folder(cli, job)
     host_run = cli.host_dir / "jobs" / job / "logs" / run
     # What a hostile or careless host can leave in a job's folder: a checkpoint-named link to a
@@ -265,16 +295,27 @@ def test_links_planted_on_the_host_are_not_followed_nor_uploaded(ssh_station, tm
 
     # A regular file under the artifacts is uploaded as before.
     real = next((folder / "checkpoints").glob("model_*.pt"))
-    played = cli("evaluate", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--checkpoint", str(real),
-                 "--video-length", "5", "--follow")
+    played = cli(
+        "evaluate",
+        "-d",
+        cli.name,
+        "--task",
+        "Isaac-Cartpole-Direct-v0",
+        "--checkpoint",
+        str(real),
+        "--video-length",
+        "5",
+        "--follow",
+    )
     assert played.returncode == 0, played.stderr
 
 
 # -- 5. Ctrl-C during fetch-logs -----------------------------------------------------------------
 def test_ctrl_c_during_fetch_leaves_no_truncated_checkpoint(ssh_station, tmp_path):
     cli = ssh_station
-    job = started_id(cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2",
-                         "--follow"))
+    job = started_id(
+        cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "2", "--follow")
+    )
     run = run_folder(cli, job)
     big = cli.host_dir / "jobs" / job / "logs" / run / "model_500.pt"
     size = 3 * 1024**3
@@ -282,9 +323,13 @@ def test_ctrl_c_during_fetch_leaves_no_truncated_checkpoint(ssh_station, tmp_pat
         handle.truncate(size)
     dest = tmp_path / "fetched here"
     local_run = dest / job / "logs" / run
-    process = subprocess.Popen([sys.executable, "-m", "isaacctl", "fetch-logs", job, "-d", cli.name,
-                                "--dest", str(dest)], env=cli.full_env(), start_new_session=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", "fetch-logs", job, "-d", cli.name, "--dest", str(dest)],
+        env=cli.full_env(),
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if local_run.is_dir() and any(p.name.startswith(".model_500.pt.") for p in local_run.iterdir()):
@@ -313,8 +358,9 @@ def test_fetch_download_and_upload_with_spaces_in_paths_and_old_rsync_argument_p
     the remote shell; --protect-args must keep a path with a space whole."""
     cli = ssh_station
     old = {"RSYNC_OLD_ARGS": "1"}
-    job = started_id(cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3",
-                         "--follow"))
+    job = started_id(
+        cli("train", "-d", cli.name, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3", "--follow")
+    )
     dest = tmp_path / "my results"
     fetched = cli("fetch-logs", job, "-d", cli.name, "--dest", str(dest), "--json", env=old)
     assert fetched.returncode == 0, fetched.stderr
@@ -354,16 +400,36 @@ def bare_ssh(cli, sshd):
     cli.name = unique("hr")
     alias = unique("box")
     sshd.write_ssh_config(cli.ssh_config, [alias])
-    cli("deploy", "ssh", "--name", cli.name, "--host", alias, "--host-dir", str(sshd.home / cli.name),
-        "--skip-bootstrap", check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        cli.name,
+        "--host",
+        alias,
+        "--host-dir",
+        str(sshd.home / cli.name),
+        "--skip-bootstrap",
+        check=True,
+    )
     yield cli
     remove_containers_of(cli.name)
 
 
 def test_the_key_is_not_sent_to_a_registry_that_was_not_named_for_it(bare_ssh, registry, private_image):
     cli = bare_ssh
-    common = ["bootstrap", cli.name, "--image", private_image, "--gpus", "none",
-              "--registry-user", registry.user, "--ngc-api-key-file", str(registry.password_file)]
+    common = [
+        "bootstrap",
+        cli.name,
+        "--image",
+        private_image,
+        "--gpus",
+        "none",
+        "--registry-user",
+        registry.user,
+        "--ngc-api-key-file",
+        str(registry.password_file),
+    ]
     # The registry refuses anonymous pulls: had the key gone with the pull, it would succeed.
     anonymous = cli(*common)
     assert anonymous.returncode == 1, anonymous.stderr

@@ -17,14 +17,32 @@ ITERATION = re.compile(r"Learning iteration (\d+)/(\d+)")
 
 def test_follow_survives_the_server_cutting_the_connection(cli, sshd, standin_image_local):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none",
-        "--image", standin_image_local, "--host-dir", str(sshd.home / "isaacctl-resume"), check=True)
+    cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "ws1",
+        "--host",
+        "gpu-box",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image_local,
+        "--host-dir",
+        str(sshd.home / "isaacctl-resume"),
+        check=True,
+    )
     total = 400  # about 8 s at the stand-in's 0.02 s per iteration
     start = cli("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", str(total))
     assert start.returncode == 0, start.stderr
     job = re.search(r"started (\S+)", start.stderr).group(1)
-    follower = subprocess.Popen([sys.executable, "-m", "isaacctl", "logs", job, "--follow"],
-                                env=cli.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", "logs", job, "--follow"],
+        env=cli.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen_before_cut = 0
     assert follower.stdout is not None
     lines = []
@@ -48,12 +66,28 @@ def test_follow_survives_the_server_cutting_the_connection(cli, sshd, standin_im
 def test_ctrl_c_while_following_leaves_the_job_running(cli, standin_image_local, tmp_path):
     import signal
 
-    cli("deploy", "local", "--name", "desk", "--gpus", "none", "--image", standin_image_local,
-        "--host-dir", str(tmp_path / "host"), check=True)
+    cli(
+        "deploy",
+        "local",
+        "--name",
+        "desk",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image_local,
+        "--host-dir",
+        str(tmp_path / "host"),
+        check=True,
+    )
     start = cli("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000")
     job = re.search(r"started (\S+)", start.stderr).group(1)
-    follower = subprocess.Popen([sys.executable, "-m", "isaacctl", "logs", job, "--follow"],
-                                env=cli.full_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", "logs", job, "--follow"],
+        env=cli.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert follower.stdout is not None
         for line in follower.stdout:

@@ -35,9 +35,13 @@ SAVE = 20  # agent.save_interval: the most a resume may repeat
 @pytest.fixture(scope="module")
 def slow_image(standin_image_local):
     """The stand-in at 0.04 s an iteration, so a run lasts long enough to be preempted."""
-    built = subprocess.run(["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
-                           input=f"FROM {standin_image_local}\nENV STANDIN_ITERATION_SECONDS=0.04\n",
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        ["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
+        input=f"FROM {standin_image_local}\nENV STANDIN_ITERATION_SECONDS=0.04\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     return SLOW_IMAGE
 
@@ -45,8 +49,21 @@ def slow_image(standin_image_local):
 @pytest.fixture
 def workstation(aws, cli, sshd, slow_image):
     sshd.write_ssh_config(cli.ssh_config, ["*"])
-    made = cli("deploy", "aws", "--name", "ws1", "--yes", "--spot", "--instance-type", "g6e.2xlarge",
-               "--gpus", "none", "--image", slow_image, timeout=900)
+    made = cli(
+        "deploy",
+        "aws",
+        "--name",
+        "ws1",
+        "--yes",
+        "--spot",
+        "--instance-type",
+        "g6e.2xlarge",
+        "--gpus",
+        "none",
+        "--image",
+        slow_image,
+        timeout=900,
+    )
     assert made.returncode == 0, made.stderr
     record = status(cli)
     yield aws, record
@@ -62,15 +79,30 @@ def job_of(cli, job_id):
 
 
 def _remove_containers(deployment_id):
-    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-                           capture_output=True, text=True).stdout.split()
+    found = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     if found:
         subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
 
 
 def start_managed(cli, *extra):
-    started = cli("train", "-d", "ws1", "--task", "Isaac-Cartpole-Direct-v0", "--managed",
-                  "--max-iterations", str(TOTAL), *extra, "--json", "--", f"agent.save_interval={SAVE}")
+    started = cli(
+        "train",
+        "-d",
+        "ws1",
+        "--task",
+        "Isaac-Cartpole-Direct-v0",
+        "--managed",
+        "--max-iterations",
+        str(TOTAL),
+        *extra,
+        "--json",
+        "--",
+        f"agent.save_interval={SAVE}",
+    )
     assert started.returncode == 0, started.stderr
     return json.loads(started.stdout)["data"]["id"]
 
@@ -131,8 +163,11 @@ def iterations(outputs):
 
 def outputs_of(host_root, job):
     runs = [job["id"]] + [a["job"] for a in job["attempts"] if a.get("job")]
-    return [(Path(host_root) / "jobs" / run / "output.txt").read_text() for run in runs
-            if (Path(host_root) / "jobs" / run / "output.txt").exists()]
+    return [
+        (Path(host_root) / "jobs" / run / "output.txt").read_text()
+        for run in runs
+        if (Path(host_root) / "jobs" / run / "output.txt").exists()
+    ]
 
 
 def check_every_iteration_once(seen, resumed_from):
@@ -153,7 +188,9 @@ def test_a_stopped_spot_instance_is_started_again_and_the_run_resumes_on_its_dis
     assert finished["restarts"] == 1
     attempt = finished["attempts"][0]
     assert attempt["action"] == "start" and attempt["result"] == "ok"
-    assert attempt["from_iteration"] >= 2 * SAVE and attempt["checkpoint"].endswith(f"model_{attempt['from_iteration']}.pt")
+    assert attempt["from_iteration"] >= 2 * SAVE and attempt["checkpoint"].endswith(
+        f"model_{attempt['from_iteration']}.pt"
+    )
     assert record["nodes"][0]["instance_id"] in finished["runs_on"]  # the same instance
     assert finished["lost_seconds"] > 0
     host = status(cli)
@@ -202,9 +239,13 @@ def test_the_controller_killed_mid_recovery_carries_on_when_started_again(workst
     preempt(aws, record, job_of(cli, job_id), "terminate")
     events = cli.state_dir / "ws1" / "events.jsonl"
     before = len(events.read_text().splitlines())
-    controller = subprocess.Popen([sys.executable, "-m", "isaacctl", "watch", "--interval", "1"],
-                                  env=cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", "watch", "--interval", "1"],
+        env=cli.full_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -236,9 +277,13 @@ def test_preempted_again_during_the_bootstrap_of_its_replacement(workstation, cl
     preempt(aws, record, job_of(cli, job_id), "terminate")
     events = cli.state_dir / "ws1" / "events.jsonl"
     before = len(events.read_text().splitlines())
-    controller = subprocess.Popen([sys.executable, "-m", "isaacctl", "watch", "--once"],
-                                  env=cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  start_new_session=True)
+    controller = subprocess.Popen(
+        [sys.executable, "-m", "isaacctl", "watch", "--once"],
+        env=cli.full_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -254,12 +299,15 @@ def test_preempted_again_during_the_bootstrap_of_its_replacement(workstation, cl
             controller.kill()
             controller.wait(10)
         controller.stderr.close()
-    assert not subprocess.run(["docker", "ps", "-q", "--filter", f"label=isaacctl.job={job_id}"],
-                              capture_output=True, text=True).stdout.strip()  # nothing started on it
+    assert not subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=isaacctl.job={job_id}"], capture_output=True, text=True
+    ).stdout.strip()  # nothing started on it
 
     finished = until_finished(cli, job_id)
     assert finished["status"] == "succeeded" and finished["restarts"] == 1
-    assert "preempted again" in (finished["attempts"][0].get("error") or "") or finished["attempts"][0]["result"] == "ok"
+    assert (
+        "preempted again" in (finished["attempts"][0].get("error") or "") or finished["attempts"][0]["result"] == "ok"
+    )
     assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
 
 
@@ -279,19 +327,35 @@ def test_cancel_stops_recovery_and_destroy_asks_for_yes_while_a_managed_job_runs
     assert state["Reservations"][0]["Instances"][0]["State"]["Name"] == "stopped"
 
 
-@pytest.mark.parametrize("args, flag", [
-    (["--max-restarts", "-1"], "--max-restarts"),
-    (["--max-restarts", "101"], "--max-restarts"),
-    (["--checkpoint-bucket", "ftp://x"], "--checkpoint-bucket"),
-    (["--checkpoint-bucket", "s3://bucket/runs"], "--checkpoint-bucket"),
-    (["--resume", "train-x"], "--resume"),
-    (["--rl-library", "skrl"], "--managed"),
-    (["--no-max"], "--max-iterations"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--max-restarts", "-1"], "--max-restarts"),
+        (["--max-restarts", "101"], "--max-restarts"),
+        (["--checkpoint-bucket", "ftp://x"], "--checkpoint-bucket"),
+        (["--checkpoint-bucket", "s3://bucket/runs"], "--checkpoint-bucket"),
+        (["--resume", "train-x"], "--resume"),
+        (["--rl-library", "skrl"], "--managed"),
+        (["--no-max"], "--max-iterations"),
+    ],
+)
 def test_bad_managed_flags_exit_2_naming_the_flag(cli, sshd, standin_image_local, args, flag):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    made = cli("deploy", "ssh", "--name", "ws1", "--host", "gpu-box", "--gpus", "none", "--image",
-               standin_image_local, "--host-dir", str(sshd.home / "isaacctl"), timeout=600)
+    made = cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "ws1",
+        "--host",
+        "gpu-box",
+        "--gpus",
+        "none",
+        "--image",
+        standin_image_local,
+        "--host-dir",
+        str(sshd.home / "isaacctl"),
+        timeout=600,
+    )
     assert made.returncode == 0, made.stderr
     base = ["train", "--task", "Isaac-Cartpole-Direct-v0", "--managed"]
     if args != ["--no-max"]:

@@ -52,8 +52,20 @@ def lab(cli, sshd, sshd2, site, tmp_path):
 
 def deploy(cli, name="ws1", *extra, state_dir=None):
     env = {"ISAACCTL_STATE_DIR": str(state_dir)} if state_dir else None
-    return cli("deploy", "labcloud", "--name", name, "--hosts", "node-a,node-b", "--cloud-dir", str(cli.cloud),
-               "--yes", "--skip-bootstrap", *extra, env=env)
+    return cli(
+        "deploy",
+        "labcloud",
+        "--name",
+        name,
+        "--hosts",
+        "node-a,node-b",
+        "--cloud-dir",
+        str(cli.cloud),
+        "--yes",
+        "--skip-bootstrap",
+        *extra,
+        env=env,
+    )
 
 
 def status(cli, name="ws1", *extra):
@@ -116,10 +128,13 @@ def test_nodes_run_in_parallel(lab, sshd, sshd2):
 
         registry._entry_points.cache_clear()
         events = []
-        request = BootstrapRequest(BootstrapSettings(image="isaacctl-test/none:1", gpus="none", isaaclab_version="2.3",
-                                                     only=("host-folders",)),
-                                   registry_key=lambda: None,
-                                   on_event=lambda e: events.append((time.monotonic(), e.node, e.step, e.state)))
+        request = BootstrapRequest(
+            BootstrapSettings(
+                image="isaacctl-test/none:1", gpus="none", isaaclab_version="2.3", only=("host-folders",)
+            ),
+            registry_key=lambda: None,
+            on_event=lambda e: events.append((time.monotonic(), e.node, e.step, e.state)),
+        )
         result = DeploymentService(StateStore(lab.state_dir)).bootstrap("ws1", request)
     finally:
         sys.path.remove(str(lab.env["PYTHONPATH"]))
@@ -153,7 +168,9 @@ def test_a_failure_on_one_node_gives_a_table_per_node(lab, sshd, sshd2):
     assert data["nodes"][1]["bootstrap"]["host-folders"]["status"] == "failed"
     assert data["nodes"][0]["bootstrap"]["facts"]["status"] == "ok"
     assert "failed at host-folders" in lab("status", "ws1").stdout
-    again = lab("bootstrap", "ws1", "--gpus", "none", "--isaaclab-version", "2.3", "--only", "host-folders")  # resumes, now fine
+    again = lab(
+        "bootstrap", "ws1", "--gpus", "none", "--isaaclab-version", "2.3", "--only", "host-folders"
+    )  # resumes, now fine
     assert again.returncode == 0, again.stderr
     assert lab("destroy", "ws1", "--yes").returncode == 0
 
@@ -184,8 +201,10 @@ def test_status_refresh_and_list_refresh_keep_the_record_up_to_date(lab, tmp_pat
     assert lab("ssh", "ws1", "--", "true").returncode == 0  # through the new address
 
     # list --refresh: every deployment at once, a broken one reported on its own row
-    assert lab("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "desk"),
-               "--skip-bootstrap").returncode == 0
+    assert (
+        lab("deploy", "local", "--name", "desk", "--host-dir", str(tmp_path / "desk"), "--skip-bootstrap").returncode
+        == 0
+    )
     assert deploy(lab, "ws2").returncode == 0
     shutil.rmtree(lab.cloud / "lab-1")  # ws1 and ws2's cloud is gone...
     (lab.cloud / "lab-1").write_text("not a folder")  # ...and answers with an error

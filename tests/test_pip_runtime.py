@@ -33,7 +33,7 @@ WARP_SEED = CACHE / "warp-cache"
 needs_isaaclab = pytest.mark.skipif(
     not (PYTHON.is_file() and os.access(PYTHON, os.X_OK)),
     reason=f"the real Isaac Lab 3.0.0 venv is absent ({PYTHON}): scripts/test.sh builds it "
-           "(bash scripts/isaaclab_test_venv.sh; needs Python 3.12 from pyenv and PyPI once)",
+    "(bash scripts/isaaclab_test_venv.sh; needs Python 3.12 from pyenv and PyPI once)",
 )
 
 
@@ -86,8 +86,24 @@ def station(tmp_path_factory, sshd):
     if WARP_SEED.is_dir():
         shutil.copytree(WARP_SEED, host_dir / "cache" / "warp")
         subprocess.run(["chown", "-R", f"{sshd.user}:", str(host_dir)], check=True)
-    deployed = cli("deploy", "ssh", "--name", "lab", "--host", "lab-box", "--gpus", "none", "--runtime", "pip",
-                   "--isaaclab-python", str(PYTHON), "--asset-root", str(ASSETS), "--host-dir", str(host_dir))
+    deployed = cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "lab",
+        "--host",
+        "lab-box",
+        "--gpus",
+        "none",
+        "--runtime",
+        "pip",
+        "--isaaclab-python",
+        str(PYTHON),
+        "--asset-root",
+        str(ASSETS),
+        "--host-dir",
+        str(host_dir),
+    )
     assert deployed.returncode == 0, deployed.stderr
     cli.host_dir = host_dir
     yield cli
@@ -117,8 +133,19 @@ def test_bootstrap_adopts_the_venv_with_a_real_import_and_no_docker(station):
 
 @needs_isaaclab
 def test_train_follow_then_jobs_fetch_logs_and_metrics_from_the_real_run(station):
-    result = station("train", "--task", "Isaac-Cartpole-v0", "--num-envs", "16", "--max-iterations", "3",
-                     "--rl-library", "rsl_rl", "--follow", timeout=600)
+    result = station(
+        "train",
+        "--task",
+        "Isaac-Cartpole-v0",
+        "--num-envs",
+        "16",
+        "--max-iterations",
+        "3",
+        "--rl-library",
+        "rsl_rl",
+        "--follow",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr + result.stdout[-3000:]
     job = started_id(result)
     assert "running Isaac-Cartpole" in result.stderr  # the 3.x id, with a notice
@@ -156,8 +183,12 @@ def test_logs_follow_a_running_job_then_cancel_ends_the_real_process(station):
     assert result.returncode == 0, result.stderr
     job = started_id(result)
     follower = subprocess.Popen(
-        [os.sys.executable, "-m", "isaacctl", "logs", job, "--follow"], env=station.full_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [os.sys.executable, "-m", "isaacctl", "logs", job, "--follow"],
+        env=station.full_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while "Learning iteration" not in station("logs", job, "--tail", "40").stdout:
         assert time.monotonic() < deadline, station("logs", job).stdout[-3000:]
@@ -176,8 +207,21 @@ def test_logs_follow_a_running_job_then_cancel_ends_the_real_process(station):
 
 @needs_isaaclab
 def test_evaluate_latest_checkpoint_records_a_video_with_newton_gl(station):
-    result = station("evaluate", "--task", "Isaac-Cartpole", "--checkpoint", "latest", "--num-envs", "4",
-                     "--video-length", "20", "--rl-library", "rsl_rl", "--follow", timeout=600)
+    result = station(
+        "evaluate",
+        "--task",
+        "Isaac-Cartpole",
+        "--checkpoint",
+        "latest",
+        "--num-envs",
+        "4",
+        "--video-length",
+        "20",
+        "--rl-library",
+        "rsl_rl",
+        "--follow",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr + result.stdout[-3000:]
     job = started_id(result)
     assert "--video --video_length 20 --viz newton_gl" in result.stdout
@@ -191,14 +235,17 @@ def test_evaluate_latest_checkpoint_records_a_video_with_newton_gl(station):
 
 
 # -- bad input: one error line naming the flag, exit 2 (no venv needed) ------------------------
-@pytest.mark.parametrize("args, flag", [
-    (["--runtime", "podman"], "--runtime"),
-    (["--runtime", "pip", "--isaaclab-python", "venv/bin/python"], "--isaaclab-python"),
-    (["--runtime", "pip", "--image", "nvcr.io/nvidia/isaac-lab:3.0.0"], "--image"),
-    (["--runtime", "pip", "--isaaclab-version", "2.3"], "--isaaclab-version"),
-    (["--isaaclab-python", "/opt/venv/bin/python"], "--isaaclab-python"),
-    (["--runtime", "pip", "--asset-root", "assets"], "--asset-root"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["--runtime", "podman"], "--runtime"),
+        (["--runtime", "pip", "--isaaclab-python", "venv/bin/python"], "--isaaclab-python"),
+        (["--runtime", "pip", "--image", "nvcr.io/nvidia/isaac-lab:3.0.0"], "--image"),
+        (["--runtime", "pip", "--isaaclab-version", "2.3"], "--isaaclab-version"),
+        (["--isaaclab-python", "/opt/venv/bin/python"], "--isaaclab-python"),
+        (["--runtime", "pip", "--asset-root", "assets"], "--asset-root"),
+    ],
+)
 def test_bad_runtime_flags_are_refused_naming_the_flag(cli, tmp_path, args, flag):
     result = cli("deploy", "local", "--name", "bad", "--host-dir", str(tmp_path / "host"), "--gpus", "none", *args)
     assert result.returncode == 2, result.stderr
@@ -214,8 +261,24 @@ def test_destroy_of_a_pip_deployment_stops_its_running_jobs(station, sshd, tmp_p
     state.mkdir(mode=0o700)
     cli = Cli(state_dir=state, ssh_config=station.ssh_config)
     host_dir = station.host_dir  # the same host folder: warm caches, a job folder of its own
-    deployed = cli("deploy", "ssh", "--name", "gone", "--host", "lab-box", "--gpus", "none", "--runtime", "pip",
-                   "--isaaclab-python", str(PYTHON), "--asset-root", str(ASSETS), "--host-dir", str(host_dir))
+    deployed = cli(
+        "deploy",
+        "ssh",
+        "--name",
+        "gone",
+        "--host",
+        "lab-box",
+        "--gpus",
+        "none",
+        "--runtime",
+        "pip",
+        "--isaaclab-python",
+        str(PYTHON),
+        "--asset-root",
+        str(ASSETS),
+        "--host-dir",
+        str(host_dir),
+    )
     assert deployed.returncode == 0, deployed.stderr
     job = started_id(cli("train", "--task", "Isaac-Cartpole", "--num-envs", "16", "--max-iterations", "5000"))
     pid_file = host_dir / "jobs" / job / "pid"

@@ -14,7 +14,8 @@ def plugin_path(tmp_path):
     site = tmp_path / "site"
     package = site / "isaacctl_fakecloud"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(textwrap.dedent('''
+    (package / "__init__.py").write_text(
+        textwrap.dedent("""
         from pydantic import Field
 
         from isaacctl.providers.local import LocalOptions, LocalProvider
@@ -29,7 +30,8 @@ def plugin_path(tmp_path):
             name = "fakecloud"
             summary = "a test plugin living on this machine"
             options_model = FakeOptions
-    '''))
+    """)
+    )
     dist = site / "isaacctl_fakecloud-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: isaacctl-fakecloud\nVersion: 0.1\n")
@@ -44,13 +46,37 @@ def test_a_plugin_provider_deploys_and_is_destroyed(cli, plugin_path, tmp_path):
     helped = cli("deploy", "fakecloud", "--help", env=env)
     assert "--region" in helped.stdout and "how many gpus" in helped.stdout.lower() and "Example" in helped.stdout
     # the same shared flags as a built-in provider's deploy; no --yes: it makes no machines
-    for flag in ("--nodes", "--host-dir", "--json", "--image", "--gpus", "--ngc-api-key-file", "--registry-user",
-                 "--allow-unsupported-gpu", "--allow-low-disk", "--reach-timeout", "--skip-bootstrap"):
+    for flag in (
+        "--nodes",
+        "--host-dir",
+        "--json",
+        "--image",
+        "--gpus",
+        "--ngc-api-key-file",
+        "--registry-user",
+        "--allow-unsupported-gpu",
+        "--allow-low-disk",
+        "--reach-timeout",
+        "--skip-bootstrap",
+    ):
         assert flag in helped.stdout, flag
     assert "--yes" not in helped.stdout and "--dry-run" not in helped.stdout
     assert "isaacctl deploy fakecloud --name ws1 --region REGION" in helped.stdout
-    made = cli("deploy", "fakecloud", "--name", "p1", "--region", "moon-1", "--size", "2",
-               "--host-dir", str(tmp_path / "host"), "--skip-bootstrap", "--json", env=env)
+    made = cli(
+        "deploy",
+        "fakecloud",
+        "--name",
+        "p1",
+        "--region",
+        "moon-1",
+        "--size",
+        "2",
+        "--host-dir",
+        str(tmp_path / "host"),
+        "--skip-bootstrap",
+        "--json",
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     record = json.loads(made.stdout)["data"]
     assert record["provider"] == "fakecloud" and record["options"]["region"] == "moon-1"

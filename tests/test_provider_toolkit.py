@@ -42,9 +42,16 @@ def test_unique_names_never_cut_the_id():
     assert len(cut) == 63 and cut.endswith("-3fa2c1d0")
 
 
-@pytest.mark.parametrize("given, expected", [("myip", "myip"), ("10.1.2.3", "10.1.2.3/32"),
-                                             ("10.1.2.0/24", "10.1.2.0/24"), ("0.0.0.0/0", "0.0.0.0/0"),
-                                             ("2001:db8::1", "2001:db8::1/128")])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("myip", "myip"),
+        ("10.1.2.3", "10.1.2.3/32"),
+        ("10.1.2.0/24", "10.1.2.0/24"),
+        ("0.0.0.0/0", "0.0.0.0/0"),
+        ("2001:db8::1", "2001:db8::1/128"),
+    ],
+)
 def test_ingress_normalisation(given, expected):
     assert ingress.normalize_cidr(given) == expected
 
@@ -67,8 +74,9 @@ def test_failover_tries_in_order_and_keeps_a_table():
     assert failover.first_that_works(["z1", "z2", "z3"], attempt, attempts, told.append) == "z2"
     assert [(a.zone, a.outcome) for a in attempts] == [("z0", "skipped"), ("z1", "NoRoom")]
     assert [a.zone for a in told] == ["z1"]
-    assert failover.first_that_works(["z9"], lambda z: (_ for _ in ()).throw(failover.TryNext("X", "y")),
-                                     attempts) is None
+    assert (
+        failover.first_that_works(["z9"], lambda z: (_ for _ in ()).throw(failover.TryNext("X", "y")), attempts) is None
+    )
     table = failover.attempts_table(attempts).splitlines()
     assert table[0].split() == ["ZONE", "OUTCOME", "WHY"] and len(table) == 4
 

@@ -40,8 +40,11 @@ def test_a_connection_dropped_between_commands_is_replaced(remote, sshd):
 
 def test_stdin_streaming_and_exit_status(remote):
     lines = []
-    result = remote.run(["sh", "-c", "cat; echo err >&2; exit 3"], stdin=b"one\ntwo\n",
-                        on_output=lambda line, stream: lines.append((stream, line)))
+    result = remote.run(
+        ["sh", "-c", "cat; echo err >&2; exit 3"],
+        stdin=b"one\ntwo\n",
+        on_output=lambda line, stream: lines.append((stream, line)),
+    )
     assert result.exit_status == 3
     assert ("stdout", "one\n") in lines and ("stdout", "two\n") in lines and ("stderr", "err\n") in lines
 
@@ -84,11 +87,15 @@ def test_proxy_command_from_ssh_config(sshd, tmp_path):
 
 def test_explicit_values_beat_ssh_config_and_defaults_lose_to_it(sshd, tmp_path):
     config = sshd.write_ssh_config(tmp_path / "ssh_config", ["box"])
-    routed = SshRemote(SshEndpoint(host="box", default_user="ubuntu", host_key_alias="b"), tmp_path / "k", ssh_config=config)
+    routed = SshRemote(
+        SshEndpoint(host="box", default_user="ubuntu", host_key_alias="b"), tmp_path / "k", ssh_config=config
+    )
     assert routed.target.user == sshd.user  # the provider's default loses to ssh_config
-    explicit = SshRemote(SshEndpoint(host="box", user="someone", port=2200, host_key_alias="b"), tmp_path / "k",
-                         ssh_config=config)
+    explicit = SshRemote(
+        SshEndpoint(host="box", user="someone", port=2200, host_key_alias="b"), tmp_path / "k", ssh_config=config
+    )
     assert (explicit.target.user, explicit.target.port) == ("someone", 2200)
-    bare = SshRemote(SshEndpoint(host="203.0.113.5", default_user="ubuntu", host_key_alias="c"), tmp_path / "k",
-                     ssh_config=config)
+    bare = SshRemote(
+        SshEndpoint(host="203.0.113.5", default_user="ubuntu", host_key_alias="c"), tmp_path / "k", ssh_config=config
+    )
     assert (bare.target.user, bare.target.hostname, bare.target.port) == ("ubuntu", "203.0.113.5", 22)

@@ -20,9 +20,7 @@ def test_valid_names_pass(name):
     assert validate_name(name) == name
 
 
-@pytest.mark.parametrize(
-    "name", ["", "1ws", "Ws1", "-ws", "ws_1", "ws.1", "../x", "a/b", "a" * 33, "ws 1", "ws1\n"]
-)
+@pytest.mark.parametrize("name", ["", "1ws", "Ws1", "-ws", "ws_1", "ws.1", "../x", "a/b", "a" * 33, "ws 1", "ws1\n"])
 def test_invalid_names_are_refused(name, tmp_path):
     with pytest.raises(InvalidName, match="name: expected a lowercase letter"):
         StateStore(tmp_path).paths(name)

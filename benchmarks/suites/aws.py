@@ -103,11 +103,9 @@ def run(repeat: int | None = None) -> list[dict]:
                 last = cycles[-1]
                 rows += [
                     row(f"deploy: EC2 API calls ({label})", sum(last["deploy_calls"].values()), "calls"),
-                    row(f"deploy: control-plane time ({label})",
-                        statistics.median(c["deploy_s"] for c in cycles)),
+                    row(f"deploy: control-plane time ({label})", statistics.median(c["deploy_s"] for c in cycles)),
                     row(f"destroy: EC2 API calls ({label})", sum(last["destroy_calls"].values()), "calls"),
-                    row(f"destroy: control-plane time ({label})",
-                        statistics.median(c["destroy_s"] for c in cycles)),
+                    row(f"destroy: control-plane time ({label})", statistics.median(c["destroy_s"] for c in cycles)),
                 ]
                 if default_vpc:
                     for phase in ("deploy_calls", "destroy_calls"):
@@ -119,11 +117,15 @@ def run(repeat: int | None = None) -> list[dict]:
             last = cycles[-1]
             rows += [
                 row("deploy: EC2 API calls (2 nodes, default VPC)", sum(last["deploy_calls"].values()), "calls"),
-                row("deploy: control-plane time (2 nodes, default VPC)",
-                    statistics.median(c["deploy_s"] for c in cycles)),
+                row(
+                    "deploy: control-plane time (2 nodes, default VPC)",
+                    statistics.median(c["deploy_s"] for c in cycles),
+                ),
                 row("destroy: EC2 API calls (2 nodes, default VPC)", sum(last["destroy_calls"].values()), "calls"),
-                row("destroy: control-plane time (2 nodes, default VPC)",
-                    statistics.median(c["destroy_s"] for c in cycles)),
+                row(
+                    "destroy: control-plane time (2 nodes, default VPC)",
+                    statistics.median(c["destroy_s"] for c in cycles),
+                ),
             ]
             for phase in ("deploy_calls", "destroy_calls"):
                 detail = ", ".join(f"{action} {count}" for action, count in sorted(last[phase].items()))

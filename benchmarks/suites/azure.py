@@ -83,8 +83,9 @@ def run(repeat: int | None = None) -> list[dict]:
                     rows += [
                         row(f"{phase}: Resource Manager requests ({label})", _arm(calls), "calls"),
                         row(f"{phase}: of which operation polls ({label})", calls.get("poll", 0), "calls"),
-                        row(f"{phase}: control-plane time ({label})",
-                            statistics.median(c[f"{phase}_s"] for c in cycles)),
+                        row(
+                            f"{phase}: control-plane time ({label})", statistics.median(c[f"{phase}_s"] for c in cycles)
+                        ),
                     ]
                     detail = ", ".join(f"{op} {count}" for op, count in sorted(calls.items()))
                     print(f"  {phase} requests ({label}): {detail}", flush=True)

@@ -20,8 +20,18 @@ def run(repeat: int | None = None) -> list[dict]:
     rows = []
     with station(deploy=True) as place:
         subprocess.run(["docker", "rmi", image], capture_output=True)
-        args = ["bootstrap", "ws1", "--gpus", "none", "--image", image, "--registry-user", registry.user,
-                "--ngc-api-key-file", str(registry.password_file)]
+        args = [
+            "bootstrap",
+            "ws1",
+            "--gpus",
+            "none",
+            "--image",
+            image,
+            "--registry-user",
+            registry.user,
+            "--ngc-api-key-file",
+            str(registry.password_file),
+        ]
         start = time.perf_counter()
         place.cli(*args, check=True)
         first = time.perf_counter() - start
@@ -30,6 +40,5 @@ def run(repeat: int | None = None) -> list[dict]:
         subprocess.run(["docker", "rmi", image], capture_output=True)
     rows.append(row("ssh host true (reference)", reference))
     rows.append(row("bootstrap, first run (117 MB image pulled)", first))
-    rows.append(row("bootstrap, re-run on a ready host", rerun, reference=reference, against="ssh true",
-                    goal="< 3 s"))
+    rows.append(row("bootstrap, re-run on a ready host", rerun, reference=reference, against="ssh true", goal="< 3 s"))
     return rows

@@ -28,8 +28,15 @@ def isaacctl_argv(*args: str) -> list[str]:
     return [script, *args] if os.path.exists(script) else [sys.executable, "-m", "isaacctl", *args]
 
 
-def row(what: str, value: float, unit: str = "s", *, reference: float | None = None,
-        against: str | None = None, goal: str | None = None) -> dict:
+def row(
+    what: str,
+    value: float,
+    unit: str = "s",
+    *,
+    reference: float | None = None,
+    against: str | None = None,
+    goal: str | None = None,
+) -> dict:
     entry = {"what": what, "value": value, "unit": unit}
     if reference:
         entry.update(ratio=value / reference, against=against)

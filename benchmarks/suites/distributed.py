@@ -58,8 +58,20 @@ def _first(path: Path, pattern: re.Pattern[str], count: int = 1) -> bool:
 def _one(cli: Cli, host_dir: Path, nodes: int, gpus: int) -> dict[str, float]:
     """One job: seconds from `train` to the job id, to every rank joined, to the first iteration."""
     start = time.perf_counter()
-    result = cli("train", "-d", "duo", "--task", "Isaac-Cartpole-Direct", "--nodes", str(nodes), "--gpus", str(gpus),
-                 "--max-iterations", "3", timeout=300)
+    result = cli(
+        "train",
+        "-d",
+        "duo",
+        "--task",
+        "Isaac-Cartpole-Direct",
+        "--nodes",
+        str(nodes),
+        "--gpus",
+        str(gpus),
+        "--max-iterations",
+        "3",
+        timeout=300,
+    )
     submitted = time.perf_counter() - start
     job = re.search(r"started (train-\S+)", result.stderr)
     assert result.returncode == 0 and job, result.stderr
@@ -95,18 +107,35 @@ def run(repeat: int | None = None) -> list[dict]:
             cli = Cli(state_dir=root / "state", ssh_config=ssh_config)
             cli.env["PYTHONPATH"] = str(_site(root))
             host_dir = sshd.home / f"isaacctl-bench-{uuid.uuid4().hex[:6]}"
-            cli("deploy", "labcloud", "--name", "duo", "--hosts", "node-a,node-b", "--cloud-dir", str(root / "cloud"),
-                "--private-ips", "127.0.0.1,127.0.0.1", "--host-dir", str(host_dir), "--yes", "--skip-bootstrap",
-                check=True)
+            cli(
+                "deploy",
+                "labcloud",
+                "--name",
+                "duo",
+                "--hosts",
+                "node-a,node-b",
+                "--cloud-dir",
+                str(root / "cloud"),
+                "--private-ips",
+                "127.0.0.1,127.0.0.1",
+                "--host-dir",
+                str(host_dir),
+                "--yes",
+                "--skip-bootstrap",
+                check=True,
+            )
             cli("bootstrap", "duo", "--gpus", "none", "--image", image, "--allow-low-disk", check=True, timeout=600)
             shapes = [(1, 1), (1, 2), (2, 1)]
             runs: dict[tuple[int, int], list[dict]] = {shape: [] for shape in shapes}
             for attempt in range(repeat):  # rotating which goes first
-                for shape in shapes[attempt % 3:] + shapes[:attempt % 3]:
+                for shape in shapes[attempt % 3 :] + shapes[: attempt % 3]:
                     runs[shape].append(_one(cli, host_dir, *shape))
             deployment_id = json.loads(cli("status", "duo", "--json", check=True).stdout)["data"]["id"]
-            ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-                                 capture_output=True, text=True).stdout.split()
+            ids = subprocess.run(
+                ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             if ids:
                 subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
         finally:
@@ -120,9 +149,18 @@ def run(repeat: int | None = None) -> list[dict]:
         row("train --nodes 1 --gpus 1: command returns (reference)", median(single, "submitted")),
         row("train --nodes 1 --gpus 1: first logged iteration (no torch.distributed)", median(single, "first")),
         row("train --nodes 1 --gpus 2: first logged iteration (2 ranks, one node)", median(local, "first")),
-        row("train --nodes 2 --gpus 1: command returns (both nodes started)", median(double, "submitted"),
-            reference=median(single, "submitted"), against="--nodes 1"),
+        row(
+            "train --nodes 2 --gpus 1: command returns (both nodes started)",
+            median(double, "submitted"),
+            reference=median(single, "submitted"),
+            against="--nodes 1",
+        ),
         row("train --nodes 2 --gpus 1: every rank joined the rendezvous", median(double, "joined")),
-        row("train --nodes 2 --gpus 1: first logged iteration, every node past it", median(double, "first"),
-            reference=median(local, "first"), against="2 ranks on one node", goal="< 1.5x 2 ranks on one node"),
+        row(
+            "train --nodes 2 --gpus 1: first logged iteration, every node past it",
+            median(double, "first"),
+            reference=median(local, "first"),
+            against="2 ranks on one node",
+            goal="< 1.5x 2 ranks on one node",
+        ),
     ]

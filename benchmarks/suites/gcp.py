@@ -76,8 +76,9 @@ def run(repeat: int | None = None) -> list[dict]:
                     row(f"destroy: control-plane time ({label})", statistics.median(c["destroy_s"] for c in cycles)),
                 ]
                 for phase in ("deploy_calls", "destroy_calls"):
-                    detail = ", ".join(f"{action.removeprefix('compute.')} {count}"
-                                       for action, count in sorted(last[phase].items()))
+                    detail = ", ".join(
+                        f"{action.removeprefix('compute.')} {count}" for action, count in sorted(last[phase].items())
+                    )
                     print(f"  {phase.split('_')[0]} calls ({label}): {detail}", flush=True)
             return rows
         finally:

@@ -19,9 +19,13 @@ FILES, FILE_MIB = 200, 5
 
 def _first_output_seconds(place) -> float:
     start = time.perf_counter()
-    process = subprocess.Popen(place.isaacctl_argv("train", "--task", "Isaac-Cartpole-Direct-v0",
-                                                   "--max-iterations", "3", "--follow"),
-                               env=place.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        place.isaacctl_argv("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3", "--follow"),
+        env=place.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
     elapsed = None
     for line in process.stdout:
@@ -54,8 +58,9 @@ def run_suite(repeat: int | None = None) -> list[dict]:
     image = docker_env.standin_image_local()
     with station(deploy=True, bootstrap_image=image) as place:
         first_line = statistics.median(_first_output_seconds(place) for _ in range(repeat))
-        container_start = median_seconds(place.ssh_argv("docker", "run", "--rm", "--entrypoint", "echo",
-                                                        image, "hi"), repeat)
+        container_start = median_seconds(
+            place.ssh_argv("docker", "run", "--rm", "--entrypoint", "echo", image, "hi"), repeat
+        )
         job, job_dir = _job_dir(place)
         size = _fill(job_dir, *_owner(place.sshd.home))
         ours, theirs = [], []
@@ -87,19 +92,27 @@ def run_suite(repeat: int | None = None) -> list[dict]:
     gib = size / 2**30
     return [
         row("ssh host docker run echo (reference)", container_start),
-        row("train -> first output line of the job", first_line, reference=container_start,
-            against="ssh+docker run"),
+        row("train -> first output line of the job", first_line, reference=container_start, against="ssh+docker run"),
         row(f"rsync -a -e ssh, {gib:.2f} GiB in {FILES} files (reference)", reference),
-        row("isaacctl fetch-logs, same tree", fetch, reference=reference, against="rsync time",
-            goal=">= 0.9 of rsync's speed"),
+        row(
+            "isaacctl fetch-logs, same tree",
+            fetch,
+            reference=reference,
+            against="rsync time",
+            goal=">= 0.9 of rsync's speed",
+        ),
         row("fetch-logs speed relative to rsync (1.0 = as fast)", reference / fetch, unit="x"),
         row("rsync re-run, nothing new (reference)", reference_refetch),
-        row("isaacctl fetch-logs re-run, nothing new", refetch, reference=reference_refetch,
-            against="rsync re-run", goal="< 0.5 s"),
+        row(
+            "isaacctl fetch-logs re-run, nothing new",
+            refetch,
+            reference=reference_refetch,
+            against="rsync re-run",
+            goal="< 0.5 s",
+        ),
     ]
 
 
 def _owner(path: Path) -> tuple[int, int]:
     stat = path.stat()
     return stat.st_uid, stat.st_gid
-

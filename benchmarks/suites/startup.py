@@ -16,9 +16,15 @@ def _fifty_deployments(state_dir: str) -> None:
     for index in range(50):
         name = f"ws{index:02d}"
         endpoint = SshEndpoint(host=f"198.51.100.{index}", host_key_alias=name)
-        store.save(DeploymentRecord(name=name, provider="ssh", status="ready",
-                                    options={"host": endpoint.host},
-                                    nodes=[Node(public_ip=endpoint.host, ssh=endpoint)]))
+        store.save(
+            DeploymentRecord(
+                name=name,
+                provider="ssh",
+                status="ready",
+                options={"host": endpoint.host},
+                nodes=[Node(public_ip=endpoint.host, ssh=endpoint)],
+            )
+        )
 
 
 def run(repeat: int | None = None) -> list[dict]:
@@ -32,6 +38,5 @@ def run(repeat: int | None = None) -> list[dict]:
     return [
         row("python -c pass (reference)", python),
         row("isaacctl --help", help_time, reference=python, against="python", goal="<= 0.15 s"),
-        row("isaacctl list (50 deployments)", list_time, reference=python, against="python",
-            goal="<= 0.30 s"),
+        row("isaacctl list (50 deployments)", list_time, reference=python, against="python", goal="<= 0.30 s"),
     ]

@@ -39,8 +39,17 @@ class Station:
 
     def ssh_argv(self, *command: str) -> list[str]:
         """Plain OpenSSH to the same host: the reference for round trips."""
-        return ["ssh", "-F", str(self.ssh_config), "-o", "StrictHostKeyChecking=no",
-                "-o", f"UserKnownHostsFile={self.root / 'reference_known_hosts'}", "gpu-box", *command]
+        return [
+            "ssh",
+            "-F",
+            str(self.ssh_config),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            f"UserKnownHostsFile={self.root / 'reference_known_hosts'}",
+            "gpu-box",
+            *command,
+        ]
 
 
 @contextmanager

@@ -7,7 +7,6 @@ Schema versions of the deployment record (`migrate` brings an older one up to da
      role, last known state, facts and bootstrap steps.
 """
 
-
 import getpass
 import hashlib
 import secrets

@@ -227,9 +227,7 @@ class StateStore:
 
     # -- locking -----------------------------------------------------------------------------
     @contextmanager
-    def lock(
-        self, name: str, *, create: bool = False, timeout: float = LOCK_TIMEOUT_SECONDS
-    ) -> Iterator[None]:
+    def lock(self, name: str, *, create: bool = False, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
         """Hold the deployment's lock. Only a deploy may create the folder to lock it."""
         from filelock import FileLock, Timeout
 
@@ -246,9 +244,7 @@ class StateStore:
         try:
             file_lock.acquire()
         except Timeout:
-            raise DeploymentBusy(
-                f"deployment {name!r} is busy: another isaacctl command holds {paths.lock}"
-            ) from None
+            raise DeploymentBusy(f"deployment {name!r} is busy: another isaacctl command holds {paths.lock}") from None
         try:
             yield
         finally:

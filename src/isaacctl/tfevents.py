@@ -19,8 +19,12 @@ from typing import Iterator
 
 # The tag that carries the mean episode reward, per library (and the stdout-free ones need it).
 REWARD_TAGS = ("Train/mean_reward", "Reward / Total reward (mean)", "rewards/iter", "rollout/ep_rew_mean")
-LENGTH_TAGS = ("Train/mean_episode_length", "Episode / Total timesteps (mean)", "episode_lengths/iter",
-               "rollout/ep_len_mean")
+LENGTH_TAGS = (
+    "Train/mean_episode_length",
+    "Episode / Total timesteps (mean)",
+    "episode_lengths/iter",
+    "rollout/ep_len_mean",
+)
 
 
 def _varint(data, pos):
@@ -43,12 +47,12 @@ def _fields(data):
         if wire == 0:
             value, pos = _varint(data, pos)
         elif wire == 1:
-            value, pos = data[pos:pos + 8], pos + 8
+            value, pos = data[pos : pos + 8], pos + 8
         elif wire == 2:
             size, pos = _varint(data, pos)
-            value, pos = data[pos:pos + size], pos + size
+            value, pos = data[pos : pos + size], pos + size
         elif wire == 5:
-            value, pos = data[pos:pos + 4], pos + 4
+            value, pos = data[pos : pos + 4], pos + 4
         else:
             return  # groups are not used by TensorBoard
         yield number, wire, value

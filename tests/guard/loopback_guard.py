@@ -153,7 +153,10 @@ def install() -> None:
         gethostbyaddr=socket.gethostbyaddr,
     )
     o_connect, o_connect_ex, o_sendto, o_sendmsg = (
-        _orig["connect"], _orig["connect_ex"], _orig["sendto"], _orig["sendmsg"],
+        _orig["connect"],
+        _orig["connect_ex"],
+        _orig["sendto"],
+        _orig["sendmsg"],
     )
     o_cc, o_gai = _orig["create_connection"], _orig["getaddrinfo"]
     o_ghbn, o_ghbn_ex, o_ghba = _orig["gethostbyname"], _orig["gethostbyname_ex"], _orig["gethostbyaddr"]

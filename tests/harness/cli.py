@@ -28,23 +28,45 @@ def guarded_env(env: Mapping[str, str | None] | None = None) -> dict[str, str]:
     return merged
 
 
-def run_guarded(argv: Sequence[str], env: Mapping[str, str | None] | None = None,
-                input: str | None = None, timeout: float = 300,
-                cwd: str | Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in argv], env=guarded_env(env), input=input,
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def run_guarded(
+    argv: Sequence[str],
+    env: Mapping[str, str | None] | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+    cwd: str | Path | None = None,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(a) for a in argv],
+        env=guarded_env(env),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
 
 
-def run_cli(args: Sequence[str], env: Mapping[str, str | None] | None = None,
-            input: str | None = None, timeout: float = 300,
-            cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str | None] | None = None,
+    input: str | None = None,
+    timeout: float = 300,
+    cwd: str | Path | None = None,
+) -> subprocess.CompletedProcess:
     """``python -m isaacctl *args`` under the loopback guard. ``env`` holds overrides on top
     of os.environ and must provide ISAACCTL_STATE_DIR (never the user's real state)."""
     full = guarded_env(env)
     if not full.get("ISAACCTL_STATE_DIR"):
         raise ValueError("run_cli needs ISAACCTL_STATE_DIR in env")
-    return subprocess.run([sys.executable, "-m", "isaacctl", *map(str, args)], env=full,
-                          input=input, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "isaacctl", *map(str, args)],
+        env=full,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
 
 
 class Cli:
@@ -72,14 +94,21 @@ class Cli:
     def full_env(self, env: Mapping[str, str | None] | None = None) -> dict[str, str]:
         return guarded_env({**self.env, **(env or {})})
 
-    def __call__(self, *args, env: Mapping[str, str | None] | None = None,
-                 input: str | None = None, timeout: float = 300, check: bool = False,
-                 cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    def __call__(
+        self,
+        *args,
+        env: Mapping[str, str | None] | None = None,
+        input: str | None = None,
+        timeout: float = 300,
+        check: bool = False,
+        cwd: str | Path | None = None,
+    ) -> subprocess.CompletedProcess:
         if len(args) == 1 and isinstance(args[0], (list, tuple)):
             args = tuple(args[0])
         res = run_cli(args, env={**self.env, **(env or {})}, input=input, timeout=timeout, cwd=cwd)
         if check and res.returncode != 0:
             raise AssertionError(
                 f"isaacctl {' '.join(map(str, args))} exited {res.returncode}\n"
-                f"--- stdout ---\n{res.stdout}\n--- stderr ---\n{res.stderr}")
+                f"--- stdout ---\n{res.stdout}\n--- stderr ---\n{res.stderr}"
+            )
         return res

@@ -135,7 +135,10 @@ def _kill_after(target: Target, name: str, kind: str) -> None:
     events = target.cli.state_dir / name / "events.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "isaacctl", *target.deploy_args(name)],
-        env=target.cli.full_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=target.cli.full_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120

@@ -43,8 +43,9 @@ class HarnessError(RuntimeError):
     pass
 
 
-def docker(*args: str, config: Path | None = None, input: str | bytes | None = None,
-           timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess:
+def docker(
+    *args: str, config: Path | None = None, input: str | bytes | None = None, timeout: float = 600, check: bool = False
+) -> subprocess.CompletedProcess:
     """Run the docker CLI; ``config`` is a DOCKER_CONFIG directory (credentials live there)."""
     cmd = ["docker"]
     if config is not None:
@@ -81,11 +82,12 @@ def ensure_docker(timeout: float = 60) -> bool:
     if not is_root():
         _unavailable("the Docker engine is not running and only root may start dockerd")
     if in_isolated_netns():
-        _unavailable("the Docker engine is not running, and it must not be started inside the "
-                     "tests' network namespace; run scripts/test.sh (it starts dockerd)")
+        _unavailable(
+            "the Docker engine is not running, and it must not be started inside the "
+            "tests' network namespace; run scripts/test.sh (it starts dockerd)"
+        )
     with open(DOCKERD_LOG, "ab") as log:
-        subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True)
+        subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     try:
         wait_until(docker_works, timeout=timeout, interval=0.5, what="dockerd")
     except TimeoutError:
@@ -113,8 +115,16 @@ class Registry:
     def login(self, docker_config: Path, password: str | None = None) -> subprocess.CompletedProcess:
         """``docker login --password-stdin`` with credentials stored in ``docker_config``."""
         pw = self.password if password is None else password
-        return docker("login", "-u", self.user, "--password-stdin", self.address,
-                      config=docker_config, input=pw + "\n", timeout=60)
+        return docker(
+            "login",
+            "-u",
+            self.user,
+            "--password-stdin",
+            self.address,
+            config=docker_config,
+            input=pw + "\n",
+            timeout=60,
+        )
 
     def logout(self, docker_config: Path) -> subprocess.CompletedProcess:
         return docker("logout", self.address, config=docker_config, timeout=60)
@@ -138,8 +148,10 @@ class Registry:
         user = os.environ.get("ISAACCTL_TEST_REGISTRY_USER")
         pw_file = os.environ.get("ISAACCTL_TEST_REGISTRY_PASSWORD_FILE")
         if not user or not pw_file or not Path(pw_file).is_file():
-            raise HarnessError("ISAACCTL_TEST_REGISTRY is set but ISAACCTL_TEST_REGISTRY_USER/"
-                               "ISAACCTL_TEST_REGISTRY_PASSWORD_FILE are missing or unreadable")
+            raise HarnessError(
+                "ISAACCTL_TEST_REGISTRY is set but ISAACCTL_TEST_REGISTRY_USER/"
+                "ISAACCTL_TEST_REGISTRY_PASSWORD_FILE are missing or unreadable"
+            )
         return cls(address=address, user=user, password_file=Path(pw_file))
 
 
@@ -170,41 +182,49 @@ def start_registry(base_dir: Path | None = None) -> Registry:
         raise HarnessError(
             "no ISAACCTL_TEST_REGISTRY in the environment and this process is inside an isolated "
             "network namespace, where dockerd could not reach a registry started here; "
-            "run the tests with scripts/test.sh")
+            "run the tests with scripts/test.sh"
+        )
     for tool in ("docker-registry", "htpasswd"):
         if shutil.which(tool) is None:
-            _unavailable(f"{tool} is not installed (scripts/test.sh installs docker-registry "
-                         "and apache2-utils)")
+            _unavailable(f"{tool} is not installed (scripts/test.sh installs docker-registry and apache2-utils)")
     work = Path(tempfile.mkdtemp(prefix="isaacctl-registry-", dir=base_dir))
     user = "u" + secrets.token_hex(6)
     password = secrets.token_urlsafe(24)
     pw_file = work / "password"
     pw_file.touch(mode=0o600)
     pw_file.write_text(password + "\n")
-    htpasswd = subprocess.run(["htpasswd", "-Bbn", user, password], capture_output=True,
-                              text=True, check=True).stdout
+    htpasswd = subprocess.run(["htpasswd", "-Bbn", user, password], capture_output=True, text=True, check=True).stdout
     (work / "htpasswd").write_text(htpasswd)
     (work / "storage").mkdir()
     last = ""
     for _ in range(5):
         port = free_port()
         cfg = work / "config.yml"
-        cfg.write_text(REGISTRY_CONFIG.format(storage=work / "storage", port=port,
-                                              secret=secrets.token_hex(16),
-                                              htpasswd=work / "htpasswd"))
+        cfg.write_text(
+            REGISTRY_CONFIG.format(
+                storage=work / "storage", port=port, secret=secrets.token_hex(16), htpasswd=work / "htpasswd"
+            )
+        )
         log = open(work / "registry.log", "ab")
-        proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(
+            ["docker-registry", "serve", str(cfg)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
         log.close()
         try:
-            wait_until(lambda proc=proc, port=port: proc.poll() is not None or port_open(port), timeout=20,
-                       what="docker-registry")
+            wait_until(
+                lambda proc=proc, port=port: proc.poll() is not None or port_open(port),
+                timeout=20,
+                what="docker-registry",
+            )
         except TimeoutError:
             proc.kill()
             raise HarnessError(f"docker-registry did not start:\n{tail(work / 'registry.log')}") from None
         if proc.poll() is None:
-            return Registry(address=f"127.0.0.1:{port}", user=user, password_file=pw_file,
-                            proc=proc, workdir=work)
+            return Registry(address=f"127.0.0.1:{port}", user=user, password_file=pw_file, proc=proc, workdir=work)
         last = tail(work / "registry.log")
     shutil.rmtree(work, ignore_errors=True)
     raise HarnessError(f"docker-registry exited at start-up:\n{last}")
@@ -214,11 +234,9 @@ def push_standin(registry: Registry) -> str:
     """Build the stand-in image with tests/standin/build_image.sh and push it; returns its ref."""
     if not BUILD_SCRIPT.exists():
         pytest.skip(f"{BUILD_SCRIPT.relative_to(REPO_ROOT)} does not exist yet: no stand-in image")
-    res = subprocess.run(["bash", str(BUILD_SCRIPT), LOCAL_STANDIN_REF], capture_output=True,
-                         text=True, timeout=1800)
+    res = subprocess.run(["bash", str(BUILD_SCRIPT), LOCAL_STANDIN_REF], capture_output=True, text=True, timeout=1800)
     if res.returncode != 0:
-        raise HarnessError(f"{BUILD_SCRIPT} failed ({res.returncode}):\n{res.stdout[-3000:]}"
-                           f"{res.stderr[-3000:]}")
+        raise HarnessError(f"{BUILD_SCRIPT} failed ({res.returncode}):\n{res.stdout[-3000:]}{res.stderr[-3000:]}")
     ref = registry.ref(IMAGE_REPO, IMAGE_TAG)
     with tempfile.TemporaryDirectory(prefix="isaacctl-docker-config-") as cfg:
         docker("tag", LOCAL_STANDIN_REF, ref, check=True)
@@ -241,11 +259,9 @@ def standin_image_local() -> str:
         return ref
     if not BUILD_SCRIPT.exists():
         pytest.skip(f"{BUILD_SCRIPT.relative_to(REPO_ROOT)} does not exist yet: no stand-in image")
-    res = subprocess.run(["bash", str(BUILD_SCRIPT), ref], capture_output=True, text=True,
-                         timeout=1800)
+    res = subprocess.run(["bash", str(BUILD_SCRIPT), ref], capture_output=True, text=True, timeout=1800)
     if res.returncode != 0:
-        raise HarnessError(f"{BUILD_SCRIPT} failed ({res.returncode}):\n{res.stdout[-3000:]}"
-                           f"{res.stderr[-3000:]}")
+        raise HarnessError(f"{BUILD_SCRIPT} failed ({res.returncode}):\n{res.stdout[-3000:]}{res.stderr[-3000:]}")
     return ref
 
 

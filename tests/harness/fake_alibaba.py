@@ -50,8 +50,14 @@ MYIP_PATH = "/isaacctl-test/myip"
 ROUTE_PATH = "/isaacctl-test/route"
 MYIP_ADDRESS = "203.0.113.20"  # documentation range: never dialled
 VERSIONS = {"2014-05-26": "ecs", "2016-04-28": "vpc", "2015-04-01": "sts"}
-REQUIRED_SIGNED = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce",
-                   "x-acs-content-sha256")
+REQUIRED_SIGNED = (
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+)
 
 # region -> zones; the default region of the provider and one other
 ZONES = {
@@ -60,28 +66,80 @@ ZONES = {
 }
 # instance type -> (vCPUs, GiB memory, GPUs, GPU spec, zones of each region that sell it)
 TYPES: dict[str, dict[str, Any]] = {
-    "ecs.gn7i-c16g1.4xlarge": {"cpu": 16, "mem": 60.0, "gpus": 1, "gpu": "NVIDIA A10", "family": "ecs.gn7i",
-                               "zones": ["ap-southeast-1a", "ap-southeast-1b", "cn-hangzhou-h", "cn-hangzhou-i"]},
-    "ecs.gn7i-c8g1.2xlarge": {"cpu": 8, "mem": 30.0, "gpus": 1, "gpu": "NVIDIA A10", "family": "ecs.gn7i",
-                              "zones": ["ap-southeast-1a", "ap-southeast-1b", "cn-hangzhou-h"]},
-    "ecs.gn6i-c4g1.xlarge": {"cpu": 4, "mem": 15.0, "gpus": 1, "gpu": "NVIDIA T4", "family": "ecs.gn6i",
-                             "zones": ["ap-southeast-1a", "ap-southeast-1c", "cn-hangzhou-i"]},
-    "ecs.gn8is.2xlarge": {"cpu": 8, "mem": 64.0, "gpus": 1, "gpu": "NVIDIA L20", "family": "ecs.gn8is",
-                          "zones": ["ap-southeast-1b", "cn-hangzhou-j"]},
-    "ecs.gn7e-c16g1.4xlarge": {"cpu": 16, "mem": 125.0, "gpus": 1, "gpu": "NVIDIA A100 80GB", "family": "ecs.gn7e",
-                               "zones": ["ap-southeast-1b", "cn-hangzhou-h"]},
-    "ecs.g7.xlarge": {"cpu": 4, "mem": 16.0, "gpus": 0, "gpu": "", "family": "ecs.g7",
-                      "zones": ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c", "cn-hangzhou-h"]},
+    "ecs.gn7i-c16g1.4xlarge": {
+        "cpu": 16,
+        "mem": 60.0,
+        "gpus": 1,
+        "gpu": "NVIDIA A10",
+        "family": "ecs.gn7i",
+        "zones": ["ap-southeast-1a", "ap-southeast-1b", "cn-hangzhou-h", "cn-hangzhou-i"],
+    },
+    "ecs.gn7i-c8g1.2xlarge": {
+        "cpu": 8,
+        "mem": 30.0,
+        "gpus": 1,
+        "gpu": "NVIDIA A10",
+        "family": "ecs.gn7i",
+        "zones": ["ap-southeast-1a", "ap-southeast-1b", "cn-hangzhou-h"],
+    },
+    "ecs.gn6i-c4g1.xlarge": {
+        "cpu": 4,
+        "mem": 15.0,
+        "gpus": 1,
+        "gpu": "NVIDIA T4",
+        "family": "ecs.gn6i",
+        "zones": ["ap-southeast-1a", "ap-southeast-1c", "cn-hangzhou-i"],
+    },
+    "ecs.gn8is.2xlarge": {
+        "cpu": 8,
+        "mem": 64.0,
+        "gpus": 1,
+        "gpu": "NVIDIA L20",
+        "family": "ecs.gn8is",
+        "zones": ["ap-southeast-1b", "cn-hangzhou-j"],
+    },
+    "ecs.gn7e-c16g1.4xlarge": {
+        "cpu": 16,
+        "mem": 125.0,
+        "gpus": 1,
+        "gpu": "NVIDIA A100 80GB",
+        "family": "ecs.gn7e",
+        "zones": ["ap-southeast-1b", "cn-hangzhou-h"],
+    },
+    "ecs.g7.xlarge": {
+        "cpu": 4,
+        "mem": 16.0,
+        "gpus": 0,
+        "gpu": "",
+        "family": "ecs.g7",
+        "zones": ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c", "cn-hangzhou-h"],
+    },
 }
 IMAGES = [
-    {"ImageId": "ubuntu_22_04_x64_20G_alibase_20250317.vhd", "ImageName": "ubuntu_22_04_x64_20G_alibase_20250317.vhd",
-     "OSName": "Ubuntu  22.04 64 bit", "CreationTime": "2025-03-17T09:00:00Z"},
-    {"ImageId": "ubuntu_22_04_x64_20G_alibase_20250722.vhd", "ImageName": "ubuntu_22_04_x64_20G_alibase_20250722.vhd",
-     "OSName": "Ubuntu  22.04 64 bit", "CreationTime": "2025-07-22T09:00:00Z"},
-    {"ImageId": "ubuntu_24_04_x64_20G_alibase_20250722.vhd", "ImageName": "ubuntu_24_04_x64_20G_alibase_20250722.vhd",
-     "OSName": "Ubuntu  24.04 64 bit", "CreationTime": "2025-07-22T10:00:00Z"},
-    {"ImageId": "aliyun_3_x64_20G_alibase_20250629.vhd", "ImageName": "aliyun_3_x64_20G_alibase_20250629.vhd",
-     "OSName": "Alibaba Cloud Linux  3.2104 LTS 64 bit", "CreationTime": "2025-06-29T09:00:00Z"},
+    {
+        "ImageId": "ubuntu_22_04_x64_20G_alibase_20250317.vhd",
+        "ImageName": "ubuntu_22_04_x64_20G_alibase_20250317.vhd",
+        "OSName": "Ubuntu  22.04 64 bit",
+        "CreationTime": "2025-03-17T09:00:00Z",
+    },
+    {
+        "ImageId": "ubuntu_22_04_x64_20G_alibase_20250722.vhd",
+        "ImageName": "ubuntu_22_04_x64_20G_alibase_20250722.vhd",
+        "OSName": "Ubuntu  22.04 64 bit",
+        "CreationTime": "2025-07-22T09:00:00Z",
+    },
+    {
+        "ImageId": "ubuntu_24_04_x64_20G_alibase_20250722.vhd",
+        "ImageName": "ubuntu_24_04_x64_20G_alibase_20250722.vhd",
+        "OSName": "Ubuntu  24.04 64 bit",
+        "CreationTime": "2025-07-22T10:00:00Z",
+    },
+    {
+        "ImageId": "aliyun_3_x64_20G_alibase_20250629.vhd",
+        "ImageName": "aliyun_3_x64_20G_alibase_20250629.vhd",
+        "OSName": "Alibaba Cloud Linux  3.2104 LTS 64 bit",
+        "CreationTime": "2025-06-29T09:00:00Z",
+    },
 ]
 UBUNTU_NEWEST = "ubuntu_22_04_x64_20G_alibase_20250722.vhd"
 INSTANCE_STATES = ("Pending", "Running", "Starting", "Stopping", "Stopped")
@@ -130,7 +188,7 @@ def _indexed(params: dict[str, str], prefix: str) -> list[dict[str, str]]:
     found: dict[int, dict[str, str]] = {}
     for key, value in params.items():
         if key.startswith(prefix + "."):
-            rest = key[len(prefix) + 1:]
+            rest = key[len(prefix) + 1 :]
             index, _, name = rest.partition(".")
             if index.isdigit():
                 found.setdefault(int(index), {})[name] = value
@@ -139,8 +197,11 @@ def _indexed(params: dict[str, str], prefix: str) -> list[dict[str, str]]:
 
 def _listed(params: dict[str, str], prefix: str) -> list[str]:
     """InstanceId.1=a&InstanceId.2=b -> [a, b]."""
-    found = {int(k[len(prefix) + 1:]): v for k, v in params.items()
-             if k.startswith(prefix + ".") and k[len(prefix) + 1:].isdigit()}
+    found = {
+        int(k[len(prefix) + 1 :]): v
+        for k, v in params.items()
+        if k.startswith(prefix + ".") and k[len(prefix) + 1 :].isdigit()
+    }
     return [found[i] for i in sorted(found)]
 
 
@@ -150,7 +211,9 @@ def _json_list(params: dict[str, str], name: str, limit: int = 100) -> list[str]
     try:
         value = json.loads(params[name])
     except ValueError:
-        raise ApiError(f"InvalidParameter.{name}", f"The specified parameter {name} is not a valid JSON array.") from None
+        raise ApiError(
+            f"InvalidParameter.{name}", f"The specified parameter {name} is not a valid JSON array."
+        ) from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ApiError(f"InvalidParameter.{name}", f"The specified parameter {name} is not a valid JSON array.")
     if len(value) > limit:
@@ -286,10 +349,18 @@ class FakeAlibaba:
         fake's state (released instances do not count)."""
         with self._lock:
             found = []
-            for kind, table in (("vpc", self.vpcs), ("vswitch", self.vswitches), ("security-group", self.groups),
-                                ("deployment-set", self.deployment_sets), ("instance", self.instances)):
+            for kind, table in (
+                ("vpc", self.vpcs),
+                ("vswitch", self.vswitches),
+                ("security-group", self.groups),
+                ("deployment-set", self.deployment_sets),
+                ("instance", self.instances),
+            ):
                 for rid, item in table.items():
-                    if region in (None, item["RegionId"]) and self.tags.get(rid, {}).get("isaacctl-deployment") == deployment:
+                    if (
+                        region in (None, item["RegionId"])
+                        and self.tags.get(rid, {}).get("isaacctl-deployment") == deployment
+                    ):
                         found.append((kind, rid))
             for (reg, name), pair in self.key_pairs.items():
                 if region in (None, reg) and self.tags.get(pair["_id"], {}).get("isaacctl-deployment") == deployment:
@@ -298,13 +369,19 @@ class FakeAlibaba:
 
     def ids_of(self, deployment: str) -> set[str]:
         with self._lock:
-            return {tags.get("isaacctl-deployment-id", "") for tags in self.tags.values()
-                    if tags.get("isaacctl-deployment") == deployment}
+            return {
+                tags.get("isaacctl-deployment-id", "")
+                for tags in self.tags.values()
+                if tags.get("isaacctl-deployment") == deployment
+            }
 
     def instances_of(self, deployment: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [json.loads(json.dumps(i)) for iid, i in sorted(self.instances.items(), key=lambda kv: kv[1]["_n"])
-                    if self.tags.get(iid, {}).get("isaacctl-deployment") == deployment]
+            return [
+                json.loads(json.dumps(i))
+                for iid, i in sorted(self.instances.items(), key=lambda kv: kv[1]["_n"])
+                if self.tags.get(iid, {}).get("isaacctl-deployment") == deployment
+            ]
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
@@ -334,8 +411,13 @@ class FakeAlibaba:
             if error is not None:
                 raise ApiError(error.code, error.message, error.status)
         except ApiError as exc:
-            payload = {"RequestId": request_id, "HostId": handler.headers.get("host", ""), "Code": exc.code,
-                       "Message": exc.message, "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}"}
+            payload = {
+                "RequestId": request_id,
+                "HostId": handler.headers.get("host", ""),
+                "Code": exc.code,
+                "Message": exc.message,
+                "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}",
+            }
             return self._reply(handler, exc.status, json.dumps(payload).encode(), "application/json;charset=utf-8")
         result = {"RequestId": request_id, **result}
         return self._reply(handler, 200, json.dumps(result).encode(), "application/json;charset=utf-8")
@@ -348,7 +430,9 @@ class FakeAlibaba:
         handler.end_headers()
         handler.wfile.write(payload)
 
-    def _authenticate(self, handler: BaseHTTPRequestHandler, split: Any, body: bytes) -> tuple[str, str, dict[str, str]]:
+    def _authenticate(
+        self, handler: BaseHTTPRequestHandler, split: Any, body: bytes
+    ) -> tuple[str, str, dict[str, str]]:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         version, action = headers.get("x-acs-version", ""), headers.get("x-acs-action", "")
         if version not in VERSIONS:
@@ -360,7 +444,11 @@ class FakeAlibaba:
         if algorithm != "ACS3-HMAC-SHA256":
             raise ApiError("IncompleteSignature", "The request signature does not conform to Aliyun standards.")
         fields = dict(part.split("=", 1) for part in rest.split(",") if "=" in part)
-        key_id, signed, signature = fields.get("Credential", ""), fields.get("SignedHeaders", ""), fields.get("Signature", "")
+        key_id, signed, signature = (
+            fields.get("Credential", ""),
+            fields.get("SignedHeaders", ""),
+            fields.get("Signature", ""),
+        )
         if key_id != ACCESS_KEY_ID:
             raise ApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         signed_names = signed.split(";")
@@ -371,8 +459,16 @@ class FakeAlibaba:
         query = parse_qsl(split.query, keep_blank_values=True)
         canonical_query = "&".join(f"{k}={quote(v, safe='~')}" for k, v in sorted(query))
         canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_names)
-        canonical = "\n".join([handler.command, split.path or "/", canonical_query, canonical_headers, signed,
-                               headers["x-acs-content-sha256"]])
+        canonical = "\n".join(
+            [
+                handler.command,
+                split.path or "/",
+                canonical_query,
+                canonical_headers,
+                signed,
+                headers["x-acs-content-sha256"],
+            ]
+        )
         to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
         expected = hmac.new(ACCESS_KEY_SECRET.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature):
@@ -380,7 +476,9 @@ class FakeAlibaba:
         try:
             sent = datetime.strptime(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
         except ValueError:
-            raise ApiError("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.") from None
+            raise ApiError(
+                "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted."
+            ) from None
         if abs((datetime.now(timezone.utc) - sent).total_seconds()) > 900:
             raise ApiError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
         nonce = headers.get("x-acs-signature-nonce", "")
@@ -397,7 +495,10 @@ class FakeAlibaba:
         with self._lock:
             found = None
             for instance_id, instance in self.instances.items():
-                addresses = instance["PublicIpAddress"]["IpAddress"] + instance["VpcAttributes"]["PrivateIpAddress"]["IpAddress"]
+                addresses = (
+                    instance["PublicIpAddress"]["IpAddress"]
+                    + instance["VpcAttributes"]["PrivateIpAddress"]["IpAddress"]
+                )
                 if host and host in addresses:
                     found = instance_id
             if found is None:
@@ -412,8 +513,9 @@ class FakeAlibaba:
     def _dispatch(self, service: str, action: str, params: dict[str, str]) -> dict[str, Any]:
         handler = getattr(self, f"_{service}_{action}", None)
         if handler is None:
-            raise ApiError("InvalidAction.NotFound", f"Specified api {action} is not found, please check your url "
-                           "and method.", 404)
+            raise ApiError(
+                "InvalidAction.NotFound", f"Specified api {action} is not found, please check your url and method.", 404
+            )
         if service != "sts" and action not in ("DescribeInstanceTypes",):  # the one regionless action used
             region = params.get("RegionId")
             if not region:
@@ -429,8 +531,10 @@ class FakeAlibaba:
             if key in self.tokens:
                 seen, answer = self.tokens[key]
                 if seen != fingerprint:
-                    raise ApiError("IdempotentParameterMismatch", "The request uses the same client token as a "
-                                   "previous, but non-identical request.")
+                    raise ApiError(
+                        "IdempotentParameterMismatch",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
                 return answer
             answer = handler(params)
             self.tokens[key] = (fingerprint, answer)
@@ -445,8 +549,10 @@ class FakeAlibaba:
     def _require(params: dict[str, str], *names: str) -> None:
         for name in names:
             if not params.get(name):
-                raise ApiError(f"MissingParameter.{name}" if name != "RegionId" else "MissingRegionId",
-                               f"The input parameter {name} that is mandatory for processing this request is not supplied.")
+                raise ApiError(
+                    f"MissingParameter.{name}" if name != "RegionId" else "MissingRegionId",
+                    f"The input parameter {name} that is mandatory for processing this request is not supplied.",
+                )
 
     def _tags_from(self, params: dict[str, str], for_filter: bool = False) -> dict[str, str]:
         tags = _indexed(params, "Tag")
@@ -457,8 +563,9 @@ class FakeAlibaba:
             key = tag.get("Key", "")
             if not key:
                 raise ApiError("InvalidTagKey.Malformed", "The specified Tag.n.Key is not valid.")
-            if not for_filter and (key.startswith(("aliyun", "acs:")) or "http://" in key or "https://" in key
-                                   or len(key) > 128):
+            if not for_filter and (
+                key.startswith(("aliyun", "acs:")) or "http://" in key or "https://" in key or len(key) > 128
+            ):
                 raise ApiError("InvalidTagKey.Malformed", f"The specified Tag.n.Key {key!r} is not valid.")
             value = tag.get("Value")
             if value is not None and (len(value) > 128 or value.startswith(("aliyun", "acs:"))):
@@ -484,19 +591,25 @@ class FakeAlibaba:
             raise ApiError("InvalidParameter", "PageNumber and PageSize must be integers.") from None
         if number < 1 or not 1 <= size <= limit:
             raise ApiError("InvalidParameter.PageSize", f"PageSize must be between 1 and {limit}.")
-        return items[(number - 1) * size: number * size], {"TotalCount": len(items), "PageNumber": number,
-                                                            "PageSize": size}
+        return items[(number - 1) * size : number * size], {
+            "TotalCount": len(items),
+            "PageNumber": number,
+            "PageSize": size,
+        }
 
     @staticmethod
     def _name(value: str | None, what: str) -> None:
         if value is None:
             return
         if not 2 <= len(value) <= 128 or not value[0].isalpha() or value.startswith(("http://", "https://")):
-            raise ApiError(f"InvalidParameter.{what}", f"The specified {what} {value!r} is not valid: 2 to 128 "
-                           "characters, starting with a letter.")
+            raise ApiError(
+                f"InvalidParameter.{what}",
+                f"The specified {what} {value!r} is not valid: 2 to 128 characters, starting with a letter.",
+            )
 
-    def _region_of(self, table: dict[str, dict[str, Any]], resource_id: str, params: dict[str, str], code: str,
-                   what: str) -> dict[str, Any]:
+    def _region_of(
+        self, table: dict[str, dict[str, Any]], resource_id: str, params: dict[str, str], code: str, what: str
+    ) -> dict[str, Any]:
         item = table.get(resource_id)
         if item is None or item["RegionId"] != params["RegionId"]:
             raise ApiError(code, f"The specified {what} {resource_id} does not exist.", 404)
@@ -504,23 +617,47 @@ class FakeAlibaba:
 
     # -- STS ---------------------------------------------------------------------------------------
     def _sts_GetCallerIdentity(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
-        return {"AccountId": ACCOUNT_ID, "UserId": "213456789012345678", "IdentityType": "RAMUser",
-                "Arn": f"acs:ram::{ACCOUNT_ID}:user/isaacctl-test", "PrincipalId": "213456789012345678"}
+        return {
+            "AccountId": ACCOUNT_ID,
+            "UserId": "213456789012345678",
+            "IdentityType": "RAMUser",
+            "Arn": f"acs:ram::{ACCOUNT_ID}:user/isaacctl-test",
+            "PrincipalId": "213456789012345678",
+        }
 
     # -- VPC ---------------------------------------------------------------------------------------
     def _add_vpc(self, region: str, cidr: str, name: str, is_default: bool = False) -> dict[str, Any]:
         vpc_id = self._new_id("vpc")
-        vpc = {"VpcId": vpc_id, "RegionId": region, "CidrBlock": cidr, "VpcName": name, "IsDefault": is_default,
-               "Status": "Pending", "CreationTime": _now(), "VRouterId": self._new_id("vrt"),
-               "Description": ""}
+        vpc = {
+            "VpcId": vpc_id,
+            "RegionId": region,
+            "CidrBlock": cidr,
+            "VpcName": name,
+            "IsDefault": is_default,
+            "Status": "Pending",
+            "CreationTime": _now(),
+            "VRouterId": self._new_id("vrt"),
+            "Description": "",
+        }
         self.vpcs[vpc_id] = vpc
         return vpc
 
-    def _add_vswitch(self, vpc: dict[str, Any], zone: str, cidr: str, name: str, is_default: bool = False) -> dict[str, Any]:
+    def _add_vswitch(
+        self, vpc: dict[str, Any], zone: str, cidr: str, name: str, is_default: bool = False
+    ) -> dict[str, Any]:
         vsw_id = self._new_id("vsw")
-        vsw = {"VSwitchId": vsw_id, "VpcId": vpc["VpcId"], "RegionId": vpc["RegionId"], "ZoneId": zone,
-               "CidrBlock": cidr, "VSwitchName": name, "IsDefault": is_default, "Status": "Available",
-               "CreationTime": _now(), "_next_host": 10}
+        vsw = {
+            "VSwitchId": vsw_id,
+            "VpcId": vpc["VpcId"],
+            "RegionId": vpc["RegionId"],
+            "ZoneId": zone,
+            "CidrBlock": cidr,
+            "VSwitchName": name,
+            "IsDefault": is_default,
+            "Status": "Available",
+            "CreationTime": _now(),
+            "_next_host": 10,
+        }
         self.vswitches[vsw_id] = vsw
         return vsw
 
@@ -538,8 +675,12 @@ class FakeAlibaba:
         vpc = self._add_vpc(params["RegionId"], str(network), params.get("VpcName", ""))
         vpc["Description"] = params.get("Description", "")
         self.tags[vpc["VpcId"]] = tags
-        return {"VpcId": vpc["VpcId"], "VRouterId": vpc["VRouterId"], "RouteTableId": self._new_id("vtb"),
-                "ResourceGroupId": "rg-default"}
+        return {
+            "VpcId": vpc["VpcId"],
+            "VRouterId": vpc["VRouterId"],
+            "RouteTableId": self._new_id("vtb"),
+            "ResourceGroupId": "rg-default",
+        }
 
     def _vpc_DescribeVpcs(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         wanted = self._tags_from(params, for_filter=True)
@@ -553,8 +694,11 @@ class FakeAlibaba:
                 continue
             if not self._tag_match(vpc["VpcId"], wanted):
                 continue
-            shown = dict(vpc, Tags=self._vpc_tags(vpc["VpcId"]),
-                         VSwitchIds={"VSwitchId": [s for s, v in self.vswitches.items() if v["VpcId"] == vpc["VpcId"]]})
+            shown = dict(
+                vpc,
+                Tags=self._vpc_tags(vpc["VpcId"]),
+                VSwitchIds={"VSwitchId": [s for s, v in self.vswitches.items() if v["VpcId"] == vpc["VpcId"]]},
+            )
             found.append(shown)
             if vpc["Status"] == "Pending":
                 vpc["Status"] = "Available"  # a VPC is ready a moment after it is made
@@ -594,8 +738,10 @@ class FakeAlibaba:
                 continue
             used = sum(1 for i in self.instances.values() if i["VpcAttributes"]["VSwitchId"] == vsw["VSwitchId"])
             size = ipaddress.ip_network(vsw["CidrBlock"]).num_addresses - 6
-            found.append({k: v for k, v in vsw.items() if not k.startswith("_")}
-                         | {"Tags": self._vpc_tags(vsw["VSwitchId"]), "AvailableIpAddressCount": size - used})
+            found.append(
+                {k: v for k, v in vsw.items() if not k.startswith("_")}
+                | {"Tags": self._vpc_tags(vsw["VSwitchId"]), "AvailableIpAddressCount": size - used}
+            )
         page, meta = self._page(found, params, 50)
         return {"VSwitches": {"VSwitch": page}, **meta}
 
@@ -622,15 +768,31 @@ class FakeAlibaba:
     # -- ECS: catalog ----------------------------------------------------------------------------
     def _ecs_DescribeInstanceTypes(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         wanted = _listed(params, "InstanceTypes")
-        found = [{"InstanceTypeId": name, "CpuCoreCount": t["cpu"], "MemorySize": t["mem"], "GPUAmount": t["gpus"],
-                  "GPUSpec": t["gpu"], "InstanceTypeFamily": t["family"]}
-                 for name, t in TYPES.items() if not wanted or name in wanted]
+        found = [
+            {
+                "InstanceTypeId": name,
+                "CpuCoreCount": t["cpu"],
+                "MemorySize": t["mem"],
+                "GPUAmount": t["gpus"],
+                "GPUSpec": t["gpu"],
+                "InstanceTypeFamily": t["family"],
+            }
+            for name, t in TYPES.items()
+            if not wanted or name in wanted
+        ]
         return {"InstanceTypes": {"InstanceType": found}}
 
     def _ecs_DescribeAvailableResource(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         self._require(params, "DestinationResource")
-        if params["DestinationResource"] not in ("Zone", "IoOptimized", "InstanceType", "SystemDisk", "DataDisk",
-                                                 "Network", "ddh"):
+        if params["DestinationResource"] not in (
+            "Zone",
+            "IoOptimized",
+            "InstanceType",
+            "SystemDisk",
+            "DataDisk",
+            "Network",
+            "ddh",
+        ):
             raise ApiError("InvalidParameter.DestinationResource", "The specified DestinationResource is not valid.")
         if params.get("InstanceChargeType", "PostPaid") not in ("PrePaid", "PostPaid"):
             raise ApiError("InvalidInstanceChargeType.ValueNotSupported", "InstanceChargeType is not valid.")
@@ -644,11 +806,27 @@ class FakeAlibaba:
             offered = [name for name, t in TYPES.items() if zone in t["zones"] and wanted in (None, name)]
             if not offered:
                 continue
-            zones.append({"ZoneId": zone, "RegionId": params["RegionId"], "Status": "Available",
-                          "StatusCategory": "WithStock", "AvailableResources": {"AvailableResource": [
-                              {"Type": "InstanceType", "SupportedResources": {"SupportedResource": [
-                                  {"Value": name, "Status": "Available", "StatusCategory": "WithStock"}
-                                  for name in offered]}}]}})
+            zones.append(
+                {
+                    "ZoneId": zone,
+                    "RegionId": params["RegionId"],
+                    "Status": "Available",
+                    "StatusCategory": "WithStock",
+                    "AvailableResources": {
+                        "AvailableResource": [
+                            {
+                                "Type": "InstanceType",
+                                "SupportedResources": {
+                                    "SupportedResource": [
+                                        {"Value": name, "Status": "Available", "StatusCategory": "WithStock"}
+                                        for name in offered
+                                    ]
+                                },
+                            }
+                        ]
+                    },
+                }
+            )
         return {"AvailableZones": {"AvailableZone": zones}}
 
     def _ecs_DescribeImages(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
@@ -662,9 +840,19 @@ class FakeAlibaba:
                 continue
             if params.get("OSType") not in (None, "linux") or params.get("Architecture") not in (None, "x86_64"):
                 continue
-            found.append(dict(image, OSType="linux", Platform="Ubuntu" if "ubuntu" in image["ImageId"] else "Aliyun",
-                              Architecture="x86_64", Size=20, Status="Available", ImageOwnerAlias="system",
-                              IsSupportCloudinit=True, Usage="instance"))
+            found.append(
+                dict(
+                    image,
+                    OSType="linux",
+                    Platform="Ubuntu" if "ubuntu" in image["ImageId"] else "Aliyun",
+                    Architecture="x86_64",
+                    Size=20,
+                    Status="Available",
+                    ImageOwnerAlias="system",
+                    IsSupportCloudinit=True,
+                    Usage="instance",
+                )
+            )
         found.sort(key=lambda i: i["CreationTime"], reverse=True)
         page, meta = self._page(found, params)
         return {"Images": {"Image": page}, **meta}
@@ -686,18 +874,31 @@ class FakeAlibaba:
             raise ApiError("InvalidPublicKeyBody.Malformed", "The specified PublicKeyBody is not base64.") from None
         fingerprint = hashlib.md5(raw).hexdigest()  # noqa: S324 - what the API shows
         pair_id = self._new_id("kp")
-        self.key_pairs[key] = {"KeyPairName": name, "KeyPairFingerPrint": fingerprint, "CreationTime": _now(),
-                               "PublicKeyBody": params["PublicKeyBody"], "_id": pair_id, "RegionId": params["RegionId"]}
+        self.key_pairs[key] = {
+            "KeyPairName": name,
+            "KeyPairFingerPrint": fingerprint,
+            "CreationTime": _now(),
+            "PublicKeyBody": params["PublicKeyBody"],
+            "_id": pair_id,
+            "RegionId": params["RegionId"],
+        }
         self.tags[pair_id] = self._tags_from(params)
         return {"KeyPairName": name, "KeyPairFingerPrint": fingerprint, "KeyPairId": pair_id}
 
     def _ecs_DescribeKeyPairs(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         wanted = self._tags_from(params, for_filter=True)
-        found = [{"KeyPairName": p["KeyPairName"], "KeyPairFingerPrint": p["KeyPairFingerPrint"],
-                  "CreationTime": p["CreationTime"], "Tags": self._ecs_tags(p["_id"])}
-                 for (region, name), p in sorted(self.key_pairs.items())
-                 if region == params["RegionId"] and params.get("KeyPairName") in (None, name)
-                 and self._tag_match(p["_id"], wanted)]
+        found = [
+            {
+                "KeyPairName": p["KeyPairName"],
+                "KeyPairFingerPrint": p["KeyPairFingerPrint"],
+                "CreationTime": p["CreationTime"],
+                "Tags": self._ecs_tags(p["_id"]),
+            }
+            for (region, name), p in sorted(self.key_pairs.items())
+            if region == params["RegionId"]
+            and params.get("KeyPairName") in (None, name)
+            and self._tag_match(p["_id"], wanted)
+        ]
         page, meta = self._page(found, params, 50)
         return {"KeyPairs": {"KeyPair": page}, **meta}
 
@@ -719,20 +920,30 @@ class FakeAlibaba:
             raise ApiError("InvalidSecurityGroupType.Malformed", "SecurityGroupType must be normal or enterprise.")
         self._name(params.get("SecurityGroupName"), "SecurityGroupName")
         group_id = self._new_id("sg")
-        self.groups[group_id] = {"SecurityGroupId": group_id, "RegionId": params["RegionId"], "VpcId": params["VpcId"],
-                                 "SecurityGroupName": params.get("SecurityGroupName", ""),
-                                 "Description": params.get("Description", ""), "CreationTime": _now(),
-                                 "SecurityGroupType": params.get("SecurityGroupType", "normal"), "Permissions": []}
+        self.groups[group_id] = {
+            "SecurityGroupId": group_id,
+            "RegionId": params["RegionId"],
+            "VpcId": params["VpcId"],
+            "SecurityGroupName": params.get("SecurityGroupName", ""),
+            "Description": params.get("Description", ""),
+            "CreationTime": _now(),
+            "SecurityGroupType": params.get("SecurityGroupType", "normal"),
+            "Permissions": [],
+        }
         self.tags[group_id] = self._tags_from(params)
         return {"SecurityGroupId": group_id}
 
     def _ecs_DescribeSecurityGroups(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         wanted = self._tags_from(params, for_filter=True)
         ids = _json_list(params, "SecurityGroupIds")
-        found = [{k: v for k, v in g.items() if k != "Permissions"} | {"Tags": self._ecs_tags(g["SecurityGroupId"])}
-                 for g in self.groups.values()
-                 if g["RegionId"] == params["RegionId"] and params.get("VpcId") in (None, g["VpcId"])
-                 and (ids is None or g["SecurityGroupId"] in ids) and self._tag_match(g["SecurityGroupId"], wanted)]
+        found = [
+            {k: v for k, v in g.items() if k != "Permissions"} | {"Tags": self._ecs_tags(g["SecurityGroupId"])}
+            for g in self.groups.values()
+            if g["RegionId"] == params["RegionId"]
+            and params.get("VpcId") in (None, g["VpcId"])
+            and (ids is None or g["SecurityGroupId"] in ids)
+            and self._tag_match(g["SecurityGroupId"], wanted)
+        ]
         page, meta = self._page(found, params, 50)
         return {"SecurityGroups": {"SecurityGroup": page}, **meta}
 
@@ -762,10 +973,17 @@ class FakeAlibaba:
                     raise ApiError(f"Invalid{key}.Malformed", f"The specified {key} is not valid.") from None
         if entry.get("Policy", "accept").lower() not in ("accept", "drop"):
             raise ApiError("InvalidPolicy.Malformed", "Policy must be accept or drop.")
-        return {"IpProtocol": protocol, "PortRange": f"{low}/{high}", "SourceCidrIp": entry.get("SourceCidrIp", ""),
-                "Ipv6SourceCidrIp": entry.get("Ipv6SourceCidrIp", ""), "SourceGroupId": entry.get("SourceGroupId", ""),
-                "Policy": entry.get("Policy", "Accept").capitalize(), "Description": entry.get("Description", ""),
-                "Direction": "ingress", "Priority": entry.get("Priority", "1")}
+        return {
+            "IpProtocol": protocol,
+            "PortRange": f"{low}/{high}",
+            "SourceCidrIp": entry.get("SourceCidrIp", ""),
+            "Ipv6SourceCidrIp": entry.get("Ipv6SourceCidrIp", ""),
+            "SourceGroupId": entry.get("SourceGroupId", ""),
+            "Policy": entry.get("Policy", "Accept").capitalize(),
+            "Description": entry.get("Description", ""),
+            "Direction": "ingress",
+            "Priority": entry.get("Priority", "1"),
+        }
 
     @staticmethod
     def _same_rule(a: dict[str, str], b: dict[str, str]) -> bool:
@@ -774,8 +992,9 @@ class FakeAlibaba:
 
     def _ecs_AuthorizeSecurityGroup(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         self._require(params, "SecurityGroupId")
-        group = self._region_of(self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound",
-                                "SecurityGroupId")
+        group = self._region_of(
+            self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound", "SecurityGroupId"
+        )
         entries = _indexed(params, "Permissions")
         if not entries:
             raise ApiError("MissingParameter.Permissions", "At least one permission is required.")
@@ -788,8 +1007,9 @@ class FakeAlibaba:
 
     def _ecs_RevokeSecurityGroup(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         self._require(params, "SecurityGroupId")
-        group = self._region_of(self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound",
-                                "SecurityGroupId")
+        group = self._region_of(
+            self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound", "SecurityGroupId"
+        )
         for entry in _indexed(params, "Permissions"):
             rule = self._permission(group, entry)
             group["Permissions"] = [p for p in group["Permissions"] if not self._same_rule(rule, p)]
@@ -797,15 +1017,21 @@ class FakeAlibaba:
 
     def _ecs_DescribeSecurityGroupAttribute(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         self._require(params, "SecurityGroupId")
-        group = self._region_of(self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound",
-                                "SecurityGroupId")
-        return {"SecurityGroupId": group["SecurityGroupId"], "VpcId": group["VpcId"],
-                "InnerAccessPolicy": "Accept", "Permissions": {"Permission": [dict(p) for p in group["Permissions"]]}}
+        group = self._region_of(
+            self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound", "SecurityGroupId"
+        )
+        return {
+            "SecurityGroupId": group["SecurityGroupId"],
+            "VpcId": group["VpcId"],
+            "InnerAccessPolicy": "Accept",
+            "Permissions": {"Permission": [dict(p) for p in group["Permissions"]]},
+        }
 
     def _ecs_DeleteSecurityGroup(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         self._require(params, "SecurityGroupId")
-        group = self._region_of(self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound",
-                                "SecurityGroupId")
+        group = self._region_of(
+            self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound", "SecurityGroupId"
+        )
         if any(group["SecurityGroupId"] in i["SecurityGroupIds"]["SecurityGroupId"] for i in self.instances.values()):
             raise ApiError("DependencyViolation", "There are still instances in the security group.", 403)
         del self.groups[group["SecurityGroupId"]]
@@ -818,9 +1044,13 @@ class FakeAlibaba:
             raise ApiError("InvalidParameter.Strategy", "The specified Strategy is not valid.")
         self._name(params.get("DeploymentSetName"), "DeploymentSetName")
         set_id = self._new_id("ds")
-        self.deployment_sets[set_id] = {"DeploymentSetId": set_id, "RegionId": params["RegionId"],
-                                        "DeploymentSetName": params.get("DeploymentSetName", ""),
-                                        "Strategy": params.get("Strategy", "Availability"), "CreationTime": _now()}
+        self.deployment_sets[set_id] = {
+            "DeploymentSetId": set_id,
+            "RegionId": params["RegionId"],
+            "DeploymentSetName": params.get("DeploymentSetName", ""),
+            "Strategy": params.get("Strategy", "Availability"),
+            "CreationTime": _now(),
+        }
         self.tags[set_id] = {}
         return {"DeploymentSetId": set_id}
 
@@ -839,8 +1069,13 @@ class FakeAlibaba:
 
     def _ecs_DeleteDeploymentSet(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
         self._require(params, "DeploymentSetId")
-        ds = self._region_of(self.deployment_sets, params["DeploymentSetId"], params,
-                             "InvalidDeploymentSetId.NotFound", "DeploymentSetId")
+        ds = self._region_of(
+            self.deployment_sets,
+            params["DeploymentSetId"],
+            params,
+            "InvalidDeploymentSetId.NotFound",
+            "DeploymentSetId",
+        )
         if any(i.get("DeploymentSetId") == ds["DeploymentSetId"] for i in self.instances.values()):
             raise ApiError("DependencyViolation.Instances", "The deployment set still has instances.", 403)
         del self.deployment_sets[ds["DeploymentSetId"]]
@@ -875,8 +1110,10 @@ class FakeAlibaba:
                 continue
             if not self._tag_match(resource_id, wanted):
                 continue
-            found += [{"ResourceId": resource_id, "ResourceType": params["ResourceType"], "TagKey": k, "TagValue": v}
-                      for k, v in self.tags.get(resource_id, {}).items()]
+            found += [
+                {"ResourceId": resource_id, "ResourceType": params["ResourceType"], "TagKey": k, "TagValue": v}
+                for k, v in self.tags.get(resource_id, {}).items()
+            ]
         return {"TagResources": {"TagResource": found}, "NextToken": ""}
 
     # -- ECS: instances ---------------------------------------------------------------------------
@@ -885,20 +1122,30 @@ class FakeAlibaba:
         region = params["RegionId"]
         kind = TYPES.get(params["InstanceType"])
         if kind is None:
-            raise ApiError("InvalidInstanceType.NotFound", f"The specified InstanceType {params['InstanceType']} does not exist.", 404)
+            raise ApiError(
+                "InvalidInstanceType.NotFound",
+                f"The specified InstanceType {params['InstanceType']} does not exist.",
+                404,
+            )
         if not any(i["ImageId"] == params["ImageId"] for i in IMAGES):
             raise ApiError("InvalidImageId.NotFound", f"The specified ImageId {params['ImageId']} does not exist.", 404)
         vsw = self._region_of(self.vswitches, params["VSwitchId"], params, "InvalidVSwitchId.NotFound", "VSwitchId")
         zone = params.get("ZoneId", vsw["ZoneId"])
         if zone != vsw["ZoneId"]:
             raise ApiError("InvalidParameter.Mismatch", "The specified ZoneId is not the vSwitch's zone.")
-        group = self._region_of(self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound",
-                                "SecurityGroupId")
+        group = self._region_of(
+            self.groups, params["SecurityGroupId"], params, "InvalidSecurityGroupId.NotFound", "SecurityGroupId"
+        )
         if group["VpcId"] != vsw["VpcId"]:
-            raise ApiError("InvalidSecurityGroupId.NotMatchVpc", "The security group and the vSwitch are in different VPCs.")
+            raise ApiError(
+                "InvalidSecurityGroupId.NotMatchVpc", "The security group and the vSwitch are in different VPCs."
+            )
         if zone not in kind["zones"]:
-            raise ApiError("InvalidInstanceType.ZoneNotSupported",
-                           f"The specified zone does not support the instance type {params['InstanceType']}.", 403)
+            raise ApiError(
+                "InvalidInstanceType.ZoneNotSupported",
+                f"The specified zone does not support the instance type {params['InstanceType']}.",
+                403,
+            )
         if params.get("KeyPairName") and (region, params["KeyPairName"]) not in self.key_pairs:
             raise ApiError("InvalidKeyPairName.NotFound", "The specified KeyPairName does not exist.", 404)
         try:
@@ -906,8 +1153,9 @@ class FakeAlibaba:
             bandwidth = int(params.get("InternetMaxBandwidthOut", "0"))
             disk = int(params.get("SystemDisk.Size", "20"))
         except ValueError:
-            raise ApiError("InvalidParameter", "Amount, MinAmount, InternetMaxBandwidthOut and SystemDisk.Size are "
-                           "integers.") from None
+            raise ApiError(
+                "InvalidParameter", "Amount, MinAmount, InternetMaxBandwidthOut and SystemDisk.Size are integers."
+            ) from None
         if not 1 <= amount <= 100 or not 1 <= min_amount <= amount:
             raise ApiError("InvalidParameter.Amount", "Amount must be 1-100 and MinAmount at most Amount.")
         if not 0 <= bandwidth <= 200:
@@ -916,8 +1164,13 @@ class FakeAlibaba:
             raise ApiError("InvalidInternetChargeType.ValueNotSupported", "InternetChargeType is not valid.")
         if not 20 <= disk <= 2048:
             raise ApiError("InvalidSystemDiskSize.ValueNotSupported", "SystemDisk.Size must be 20-2048 GiB.")
-        if params.get("SystemDisk.Category", "cloud_essd") not in ("cloud_essd", "cloud_auto", "cloud_efficiency",
-                                                                     "cloud_ssd", "cloud_essd_entry"):
+        if params.get("SystemDisk.Category", "cloud_essd") not in (
+            "cloud_essd",
+            "cloud_auto",
+            "cloud_efficiency",
+            "cloud_ssd",
+            "cloud_essd_entry",
+        ):
             raise ApiError("InvalidSystemDiskCategory.ValueNotSupported", "SystemDisk.Category is not valid.")
         if params.get("InstanceChargeType", "PostPaid") not in ("PrePaid", "PostPaid"):
             raise ApiError("InvalidInstanceChargeType.ValueNotSupported", "InstanceChargeType is not valid.")
@@ -942,10 +1195,16 @@ class FakeAlibaba:
             self._region_of(self.deployment_sets, set_id, params, "InvalidDeploymentSetId.NotFound", "DeploymentSetId")
             members = sum(1 for i in self.instances.values() if i.get("DeploymentSetId") == set_id)
             if members + amount > 20:
-                raise ApiError("InvalidParameter.DeploymentSet", "A deployment set holds at most 20 instances per zone.")
+                raise ApiError(
+                    "InvalidParameter.DeploymentSet", "A deployment set holds at most 20 instances per zone."
+                )
         host_name = params.get("HostName")
-        if host_name is not None and (not 2 <= len(host_name) <= 64 or host_name[0] in ".-" or host_name[-1] in ".-"
-                                      or not all(c.isalnum() or c in ".-" for c in host_name)):
+        if host_name is not None and (
+            not 2 <= len(host_name) <= 64
+            or host_name[0] in ".-"
+            or host_name[-1] in ".-"
+            or not all(c.isalnum() or c in ".-" for c in host_name)
+        ):
             raise ApiError("InvalidHostName.Malformed", f"The specified HostName {host_name!r} is not valid.")
         suffix = params.get("UniqueSuffix", "false").lower() == "true"
         tags = self._tags_from(params)
@@ -956,17 +1215,32 @@ class FakeAlibaba:
             vsw["_next_host"] += 1
             network = ipaddress.ip_network(vsw["CidrBlock"])
             self.instances[instance_id] = {
-                "InstanceId": instance_id, "RegionId": region, "ZoneId": zone, "_n": next(self._ids),
+                "InstanceId": instance_id,
+                "RegionId": region,
+                "ZoneId": zone,
+                "_n": next(self._ids),
                 "InstanceName": params.get("InstanceName", instance_id) + (f"{n + 1:03d}" if suffix else ""),
                 "HostName": (host_name or instance_id) + (f"{n + 1:03d}" if suffix else ""),
-                "InstanceType": params["InstanceType"], "ImageId": params["ImageId"], "Status": "Pending",
-                "Cpu": kind["cpu"], "Memory": int(kind["mem"] * 1024), "GPUAmount": kind["gpus"], "GPUSpec": kind["gpu"],
-                "InstanceChargeType": params.get("InstanceChargeType", "PostPaid"), "SpotStrategy": spot,
-                "SpotInterruptionBehavior": behaviour, "StoppedMode": "Not-applicable",
-                "InternetMaxBandwidthOut": bandwidth, "KeyPairName": params.get("KeyPairName", ""),
-                "DeploymentSetId": set_id or "", "CreationTime": _now(),
-                "VpcAttributes": {"VpcId": vsw["VpcId"], "VSwitchId": vsw["VSwitchId"],
-                                  "PrivateIpAddress": {"IpAddress": [str(network.network_address + host)]}},
+                "InstanceType": params["InstanceType"],
+                "ImageId": params["ImageId"],
+                "Status": "Pending",
+                "Cpu": kind["cpu"],
+                "Memory": int(kind["mem"] * 1024),
+                "GPUAmount": kind["gpus"],
+                "GPUSpec": kind["gpu"],
+                "InstanceChargeType": params.get("InstanceChargeType", "PostPaid"),
+                "SpotStrategy": spot,
+                "SpotInterruptionBehavior": behaviour,
+                "StoppedMode": "Not-applicable",
+                "InternetMaxBandwidthOut": bandwidth,
+                "KeyPairName": params.get("KeyPairName", ""),
+                "DeploymentSetId": set_id or "",
+                "CreationTime": _now(),
+                "VpcAttributes": {
+                    "VpcId": vsw["VpcId"],
+                    "VSwitchId": vsw["VSwitchId"],
+                    "PrivateIpAddress": {"IpAddress": [str(network.network_address + host)]},
+                },
                 "PublicIpAddress": {"IpAddress": [self._public_address()] if bandwidth else []},
                 "EipAddress": {"IpAddress": "", "AllocationId": ""},
                 "SecurityGroupIds": {"SecurityGroupId": [group["SecurityGroupId"]]},
@@ -975,8 +1249,7 @@ class FakeAlibaba:
             }
             self.tags[instance_id] = dict(tags)
             made.append(instance_id)
-        return {"InstanceIdSets": {"InstanceIdSet": made}, "OrderId": str(next(self._ids)),
-                "TradePrice": 0.0}
+        return {"InstanceIdSets": {"InstanceIdSet": made}, "OrderId": str(next(self._ids)), "TradePrice": 0.0}
 
     def _public_address(self) -> str:
         n = next(self._addresses)
@@ -1000,10 +1273,15 @@ class FakeAlibaba:
         status = params.get("Status")
         if status is not None and status not in INSTANCE_STATES:
             raise ApiError("InvalidStatus.ValueNotSupported", f"The specified Status {status} is not valid.")
-        found = [self._shown(i) for i in sorted(self.instances.values(), key=lambda i: i["_n"])
-                 if i["RegionId"] == params["RegionId"] and (ids is None or i["InstanceId"] in ids)
-                 and params.get("ZoneId") in (None, i["ZoneId"]) and status in (None, i["Status"])
-                 and self._tag_match(i["InstanceId"], wanted)]
+        found = [
+            self._shown(i)
+            for i in sorted(self.instances.values(), key=lambda i: i["_n"])
+            if i["RegionId"] == params["RegionId"]
+            and (ids is None or i["InstanceId"] in ids)
+            and params.get("ZoneId") in (None, i["ZoneId"])
+            and status in (None, i["Status"])
+            and self._tag_match(i["InstanceId"], wanted)
+        ]
         page, meta = self._page(found, params, 100)
         return {"Instances": {"Instance": page}, **meta}
 
@@ -1023,16 +1301,29 @@ class FakeAlibaba:
         for instance in self._instances_named(params):
             previous = instance["Status"]
             if previous not in ("Running", "Pending", "Starting"):
-                answers.append({"InstanceId": instance["InstanceId"], "Code": "IncorrectInstanceStatus",
-                                "Message": "The current status of the resource does not support this operation.",
-                                "PreviousStatus": previous, "CurrentStatus": previous})
+                answers.append(
+                    {
+                        "InstanceId": instance["InstanceId"],
+                        "Code": "IncorrectInstanceStatus",
+                        "Message": "The current status of the resource does not support this operation.",
+                        "PreviousStatus": previous,
+                        "CurrentStatus": previous,
+                    }
+                )
                 continue
             instance["Status"] = "Stopping"
             instance["StoppedMode"] = mode
             if mode == "StopCharging":
                 instance["PublicIpAddress"]["IpAddress"] = []  # released with the compute resources
-            answers.append({"InstanceId": instance["InstanceId"], "Code": "200", "Message": "success",
-                            "PreviousStatus": previous, "CurrentStatus": "Stopping"})
+            answers.append(
+                {
+                    "InstanceId": instance["InstanceId"],
+                    "Code": "200",
+                    "Message": "success",
+                    "PreviousStatus": previous,
+                    "CurrentStatus": "Stopping",
+                }
+            )
         return {"InstanceResponses": {"InstanceResponse": answers}}
 
     def _ecs_StartInstances(self, params: dict[str, str]) -> dict[str, Any]:  # noqa: N802
@@ -1040,16 +1331,29 @@ class FakeAlibaba:
         for instance in self._instances_named(params):
             previous = instance["Status"]
             if previous != "Stopped":
-                answers.append({"InstanceId": instance["InstanceId"], "Code": "IncorrectInstanceStatus",
-                                "Message": "The current status of the resource does not support this operation.",
-                                "PreviousStatus": previous, "CurrentStatus": previous})
+                answers.append(
+                    {
+                        "InstanceId": instance["InstanceId"],
+                        "Code": "IncorrectInstanceStatus",
+                        "Message": "The current status of the resource does not support this operation.",
+                        "PreviousStatus": previous,
+                        "CurrentStatus": previous,
+                    }
+                )
                 continue
             instance["Status"] = "Starting"
             if instance["InternetMaxBandwidthOut"] and not instance["PublicIpAddress"]["IpAddress"]:
                 instance["PublicIpAddress"]["IpAddress"] = [self._public_address()]
             instance["StoppedMode"] = "Not-applicable"
-            answers.append({"InstanceId": instance["InstanceId"], "Code": "200", "Message": "success",
-                            "PreviousStatus": previous, "CurrentStatus": "Starting"})
+            answers.append(
+                {
+                    "InstanceId": instance["InstanceId"],
+                    "Code": "200",
+                    "Message": "success",
+                    "PreviousStatus": previous,
+                    "CurrentStatus": "Starting",
+                }
+            )
         return {"InstanceResponses": {"InstanceResponse": answers}}
 
     def _release(self, instance_id: str) -> None:
@@ -1061,8 +1365,12 @@ class FakeAlibaba:
         force = params.get("Force", "false").lower() == "true"
         for instance in instances:
             if instance["Status"] != "Stopped" and not force:
-                raise ApiError("IncorrectInstanceStatus", "The current status of the resource does not support "
-                               "this operation: stop it first, or pass Force=true.", 403)
+                raise ApiError(
+                    "IncorrectInstanceStatus",
+                    "The current status of the resource does not support "
+                    "this operation: stop it first, or pass Force=true.",
+                    403,
+                )
         for instance in instances:
             self._release(instance["InstanceId"])
         return {}

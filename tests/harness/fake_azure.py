@@ -86,8 +86,14 @@ API_PREFIX = re.compile(r"^/subscriptions/(?P<sub>[^/]+)", re.I)
 
 
 class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str, target: str | None = None,
-                 details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        target: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.status, self.code, self.message, self.target, self.details = status, code, message, target, details
 
@@ -264,10 +270,16 @@ class FakeAzure:
     def tagged(self, deployment: str) -> list[tuple[str, str]]:
         """(type, id) of every resource group and resource tagged isaacctl-deployment=<name>."""
         with self.lock:
-            found = [("resourceGroup", g["id"]) for g in self.state.groups.values()
-                     if (g.get("tags") or {}).get("isaacctl-deployment") == deployment]
-            found += [(r["type"], r["id"]) for r in self.state.resources.values()
-                      if (r.get("tags") or {}).get("isaacctl-deployment") == deployment]
+            found = [
+                ("resourceGroup", g["id"])
+                for g in self.state.groups.values()
+                if (g.get("tags") or {}).get("isaacctl-deployment") == deployment
+            ]
+            found += [
+                (r["type"], r["id"])
+                for r in self.state.resources.values()
+                if (r.get("tags") or {}).get("isaacctl-deployment") == deployment
+            ]
             return sorted(found)
 
     def held_by(self, group: str) -> list[dict[str, Any]]:
@@ -277,9 +289,15 @@ class FakeAzure:
 
     def vms(self, deployment: str) -> list[dict[str, Any]]:
         with self.lock:
-            return sorted((r for r in self.state.resources.values() if r["type"] == "Microsoft.Compute/virtualMachines"
-                           and (r.get("tags") or {}).get("isaacctl-deployment") == deployment),
-                          key=lambda r: r["name"])
+            return sorted(
+                (
+                    r
+                    for r in self.state.resources.values()
+                    if r["type"] == "Microsoft.Compute/virtualMachines"
+                    and (r.get("tags") or {}).get("isaacctl-deployment") == deployment
+                ),
+                key=lambda r: r["name"],
+            )
 
     def public_ip_of(self, vm: dict[str, Any]) -> str | None:
         with self.lock:
@@ -332,15 +350,36 @@ class FakeAzure:
             if denied:
                 return 403, {}, ArmError(403, "AuthorizationFailed", denied).body()
         elif token not in self.tokens:
-            return 401, {"WWW-Authenticate": 'Bearer authorization_uri="x", error="invalid_token"'}, ArmError(
-                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.").body()
+            return (
+                401,
+                {"WWW-Authenticate": 'Bearer authorization_uri="x", error="invalid_token"'},
+                ArmError(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing or invalid.",
+                ).body(),
+            )
         if "api-version" not in query:
-            return 400, {}, ArmError(400, "MissingApiVersionParameter",
-                                     "The api-version query parameter (?api-version=) is required for all requests.").body()
+            return (
+                400,
+                {},
+                ArmError(
+                    400,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ).body(),
+            )
         match = API_PREFIX.match(path)
         if not match or match.group("sub") != SUBSCRIPTION:
-            return 404, {}, ArmError(404, "SubscriptionNotFound",
-                                     f"The subscription '{match.group('sub') if match else ''}' could not be found.").body()
+            return (
+                404,
+                {},
+                ArmError(
+                    404,
+                    "SubscriptionNotFound",
+                    f"The subscription '{match.group('sub') if match else ''}' could not be found.",
+                ).body(),
+            )
         failing = next((f for f in chosen if f.code), None)
         if failing is not None and not failing.asynchronous:
             error = ArmError(failing.status, failing.code, failing.message)
@@ -355,22 +394,45 @@ class FakeAzure:
         tenant = path.strip("/").split("/")[0]
         base = f"{self.url}/{tenant}"
         if path.endswith("openid-configuration"):
-            return 200, {}, {
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "issuer": f"{self.url}/{tenant}/v2.0",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "tenant_region_scope": "NA",
-            }
+            return (
+                200,
+                {},
+                {
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "issuer": f"{self.url}/{tenant}/v2.0",
+                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                    "tenant_region_scope": "NA",
+                },
+            )
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         if tenant != TENANT or form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-            return 401, {}, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.",
-                             "error_codes": [7000215]}
+            return (
+                401,
+                {},
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    "error_codes": [7000215],
+                },
+            )
         if form.get("grant_type") != "client_credentials" or not form.get("scope", "").endswith("/.default"):
-            return 400, {}, {"error": "invalid_request", "error_description": "AADSTS90014: scope or grant_type missing"}
-        token = _jwt({"aud": form["scope"].removesuffix("/.default"), "tid": TENANT, "appid": CLIENT_ID,
-                      "oid": "9b7d0000-0000-4000-8000-fake00000003", "idtyp": "app",
-                      "iat": int(time.time()), "exp": int(time.time()) + 3600})
+            return (
+                400,
+                {},
+                {"error": "invalid_request", "error_description": "AADSTS90014: scope or grant_type missing"},
+            )
+        token = _jwt(
+            {
+                "aud": form["scope"].removesuffix("/.default"),
+                "tid": TENANT,
+                "appid": CLIENT_ID,
+                "oid": "9b7d0000-0000-4000-8000-fake00000003",
+                "idtyp": "app",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 3600,
+            }
+        )
         with self.lock:
             self.tokens.add(token)
         return 200, {}, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
@@ -381,46 +443,83 @@ class FakeAzure:
         if op == "poll":
             return None
         for assignment in self.state.role_assignments.values():
-            if (assignment["properties"]["principalId"] == principal and op.startswith("vm.")
-                    and assignment["properties"]["roleDefinitionId"].endswith(VM_CONTRIBUTOR)
-                    and path.lower().startswith(assignment["properties"]["scope"].lower() + "/")):
+            if (
+                assignment["properties"]["principalId"] == principal
+                and op.startswith("vm.")
+                and assignment["properties"]["roleDefinitionId"].endswith(VM_CONTRIBUTOR)
+                and path.lower().startswith(assignment["properties"]["scope"].lower() + "/")
+            ):
                 return None
-        return (f"The client with object id '{principal}' does not have authorization to perform action "
-                f"'{op}' over scope '{path}' or the scope is invalid.")
+        return (
+            f"The client with object id '{principal}' does not have authorization to perform action "
+            f"'{op}' over scope '{path}' or the scope is invalid."
+        )
 
     def imds_token(self, vm_id: str) -> dict[str, Any] | None:
         """What a VM's metadata service answers for its system identity's token."""
         with self.lock:
-            vm = next((r for r in self.state.resources.values() if r["type"] == VM
-                       and r["properties"].get("vmId") == vm_id), None)
+            vm = next(
+                (r for r in self.state.resources.values() if r["type"] == VM and r["properties"].get("vmId") == vm_id),
+                None,
+            )
             principal = ((vm or {}).get("identity") or {}).get("principalId")
             if principal is None:
                 return None
-            token = _jwt({"aud": "https://management.azure.com/", "tid": TENANT, "oid": principal,
-                          "xms_mirid": vm["id"], "idtyp": "app", "exp": int(time.time()) + 3600})
+            token = _jwt(
+                {
+                    "aud": "https://management.azure.com/",
+                    "tid": TENANT,
+                    "oid": principal,
+                    "xms_mirid": vm["id"],
+                    "idtyp": "app",
+                    "exp": int(time.time()) + 3600,
+                }
+            )
             self.vm_tokens[token] = principal
-        return {"access_token": token, "token_type": "Bearer", "expires_in": "3599",
-                "resource": "https://management.azure.com/", "client_id": principal}
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": "3599",
+            "resource": "https://management.azure.com/",
+            "client_id": principal,
+        }
 
     def role_assignments(self) -> list[dict[str, Any]]:
         with self.lock:
             return [json.loads(json.dumps(a)) for a in self.state.role_assignments.values()]
 
     # -- ARM ------------------------------------------------------------------------------------
-    def _route(self, method: str, path: str, query: dict[str, str], payload: dict[str, Any],
-               failing: Fault | None) -> tuple[int, dict[str, str], Any]:
+    def _route(
+        self, method: str, path: str, query: dict[str, str], payload: dict[str, Any], failing: Fault | None
+    ) -> tuple[int, dict[str, str], Any]:
         parts = path.strip("/").split("/")
         low = [p.lower() for p in parts]
         if len(parts) == 2:  # /subscriptions/{id}
-            return 200, {}, {"id": f"/subscriptions/{SUBSCRIPTION}", "subscriptionId": SUBSCRIPTION,
-                             "displayName": SUBSCRIPTION_NAME, "state": "Enabled", "tenantId": TENANT}
+            return (
+                200,
+                {},
+                {
+                    "id": f"/subscriptions/{SUBSCRIPTION}",
+                    "subscriptionId": SUBSCRIPTION,
+                    "displayName": SUBSCRIPTION_NAME,
+                    "state": "Enabled",
+                    "tenantId": TENANT,
+                },
+            )
         if low[2:4] == ["providers", "microsoft.compute"] and low[4:5] == ["skus"]:
             return 200, {}, {"value": self._skus(query.get("$filter", ""))}
         if low[2:3] == ["providers"] and len(parts) == 8 and low[4] == "locations":
             return self._operation(parts[-1], low[-2])
         if low[2:3] == ["resources"]:
-            return 200, {}, {"value": [_public(r) for r in self._filtered(self.state.resources.values(),
-                                                                             query.get("$filter", ""))]}
+            return (
+                200,
+                {},
+                {
+                    "value": [
+                        _public(r) for r in self._filtered(self.state.resources.values(), query.get("$filter", ""))
+                    ]
+                },
+            )
         if low[2:3] == ["resourcegroups"] and len(parts) == 3:
             groups = self._filtered(self.state.groups.values(), query.get("$filter", ""))
             return 200, {}, {"value": [_public(g) for g in groups]}
@@ -436,21 +535,34 @@ class FakeAzure:
             group = self._require_group(parts[3])
             kind = f"{parts[5]}/{parts[6]}"
             if len(parts) == 7:
-                return 200, {}, {"value": [_public(r) for r in self.state.resources.values()
-                                           if r["_group"] == group["name"].lower() and r["type"].lower() == kind.lower()]}
+                return (
+                    200,
+                    {},
+                    {
+                        "value": [
+                            _public(r)
+                            for r in self.state.resources.values()
+                            if r["_group"] == group["name"].lower() and r["type"].lower() == kind.lower()
+                        ]
+                    },
+                )
             if len(parts) == 10 and low[8] == "extensions" and kind.lower() == VM.lower():
                 vm = self.state.resources.get(("/" + "/".join(parts[:8])).lower())
                 if vm is None:
                     raise ArmError(404, "ParentResourceNotFound", f"Virtual machine {parts[7]} was not found.")
-                return self._resource(method, group, VMEXT, "/" + "/".join(parts), parts[9], None, payload, query,
-                                      failing)
+                return self._resource(
+                    method, group, VMEXT, "/" + "/".join(parts), parts[9], None, payload, query, failing
+                )
             rid = "/" + "/".join(parts[:8])
             action = parts[8] if len(parts) > 8 else None
-            return self._resource(method, group, _TYPES.get(kind.lower(), kind), rid, parts[7], action, payload,
-                                  query, failing)
+            return self._resource(
+                method, group, _TYPES.get(kind.lower(), kind), rid, parts[7], action, payload, query, failing
+            )
         raise ArmError(404, "NotFound", f"No route for {method} {path}")
 
-    def _role_assignment(self, method: str, parts: list[str], payload: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+    def _role_assignment(
+        self, method: str, parts: list[str], payload: dict[str, Any]
+    ) -> tuple[int, dict[str, str], Any]:
         group = self._require_group(parts[3])
         rid = "/" + "/".join(parts)
         if method == "DELETE":
@@ -458,10 +570,16 @@ class FakeAzure:
         props = payload.get("properties") or {}
         principals = {(r.get("identity") or {}).get("principalId") for r in self.state.resources.values()}
         if props.get("principalId") not in principals:
-            raise ArmError(400, "PrincipalNotFound", f"Principal {props.get('principalId')} does not exist in the directory.")
+            raise ArmError(
+                400, "PrincipalNotFound", f"Principal {props.get('principalId')} does not exist in the directory."
+            )
         scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group['name']}"
-        assignment = {"id": rid, "name": parts[-1], "type": "Microsoft.Authorization/roleAssignments",
-                      "properties": {**props, "scope": scope}}
+        assignment = {
+            "id": rid,
+            "name": parts[-1],
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {**props, "scope": scope},
+        }
         self.state.role_assignments[rid.lower()] = assignment
         return 201, {}, assignment
 
@@ -494,15 +612,24 @@ class FakeAzure:
                 zones = list(LOCATIONS.get(location, ()))
                 if not zones:
                     continue
-                found.append({
-                    "resourceType": "virtualMachines", "name": size, "tier": "Standard", "size": size.split("_", 1)[1],
-                    "family": family, "locations": [location],
-                    "locationInfo": [{"location": location, "zones": zones, "zoneDetails": []}],
-                    "capabilities": [{"name": "vCPUs", "value": str(vcpus)}, {"name": "GPUs", "value": str(gpus)},
-                                     {"name": "LowPriorityCapable", "value": "True"},
-                                     {"name": "HyperVGenerations", "value": "V1,V2"}],
-                    "restrictions": [],
-                })
+                found.append(
+                    {
+                        "resourceType": "virtualMachines",
+                        "name": size,
+                        "tier": "Standard",
+                        "size": size.split("_", 1)[1],
+                        "family": family,
+                        "locations": [location],
+                        "locationInfo": [{"location": location, "zones": zones, "zoneDetails": []}],
+                        "capabilities": [
+                            {"name": "vCPUs", "value": str(vcpus)},
+                            {"name": "GPUs", "value": str(gpus)},
+                            {"name": "LowPriorityCapable", "value": "True"},
+                            {"name": "HyperVGenerations", "value": "V1,V2"},
+                        ],
+                        "restrictions": [],
+                    }
+                )
         return found
 
     def _require_group(self, name: str) -> dict[str, Any]:
@@ -518,15 +645,26 @@ class FakeAzure:
                 raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
             _check_tags(payload.get("tags"))
             if existing is not None and existing.get("_deleting"):
-                raise ArmError(409, "ResourceGroupBeingDeleted",
-                               f"The resource group '{name}' is in deprovisioning state and cannot perform this operation.")
+                raise ArmError(
+                    409,
+                    "ResourceGroupBeingDeleted",
+                    f"The resource group '{name}' is in deprovisioning state and cannot perform this operation.",
+                )
             if existing is not None and existing["location"] != payload["location"]:
-                raise ArmError(409, "InvalidResourceGroupLocation",
-                               f"Invalid resource group location '{payload['location']}'. The Resource group already "
-                               f"exists in location '{existing['location']}'.")
-            group = {"id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}", "name": name,
-                     "type": "Microsoft.Resources/resourceGroups", "location": payload["location"],
-                     "tags": payload.get("tags") or {}, "properties": {"provisioningState": "Succeeded"}}
+                raise ArmError(
+                    409,
+                    "InvalidResourceGroupLocation",
+                    f"Invalid resource group location '{payload['location']}'. The Resource group already "
+                    f"exists in location '{existing['location']}'.",
+                )
+            group = {
+                "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{name}",
+                "name": name,
+                "type": "Microsoft.Resources/resourceGroups",
+                "location": payload["location"],
+                "tags": payload.get("tags") or {},
+                "properties": {"provisioningState": "Succeeded"},
+            }
             self.state.groups[name.lower()] = group
             return (200 if existing else 201), {}, _public(group)
         if existing is None or existing.get("_deleting") and method == "GET":
@@ -549,8 +687,16 @@ class FakeAzure:
             return self._accepted("Microsoft.Resources", existing["location"], finish, location_only=True)
         raise ArmError(405, "MethodNotAllowed", method)
 
-    def _accepted(self, namespace: str, location: str, finish: Any, error: ArmError | None = None,
-                  status: int = 202, body: Any = None, location_only: bool = False) -> tuple[int, dict[str, str], Any]:
+    def _accepted(
+        self,
+        namespace: str,
+        location: str,
+        finish: Any,
+        error: ArmError | None = None,
+        status: int = 202,
+        body: Any = None,
+        location_only: bool = False,
+    ) -> tuple[int, dict[str, str], Any]:
         op_id = str(uuid.uuid4())
         self.state.operations[op_id] = Operation(op_id, self.lro_polls, finish, error)
         base = f"{self.url}/subscriptions/{SUBSCRIPTION}/providers/{namespace}/locations/{location}"
@@ -585,15 +731,28 @@ class FakeAzure:
         return 200, {}, body
 
     # -- resources ------------------------------------------------------------------------------
-    def _resource(self, method: str, group: dict[str, Any], kind: str, rid: str, name: str, action: str | None,
-                  payload: dict[str, Any], query: dict[str, str], failing: Fault | None) -> tuple[int, dict[str, str], Any]:
+    def _resource(
+        self,
+        method: str,
+        group: dict[str, Any],
+        kind: str,
+        rid: str,
+        name: str,
+        action: str | None,
+        payload: dict[str, Any],
+        query: dict[str, str],
+        failing: Fault | None,
+    ) -> tuple[int, dict[str, str], Any]:
         key = rid.lower()
         existing = self.state.resources.get(key)
         namespace = kind.split("/")[0]
         if method == "GET":
             if existing is None:
-                raise ArmError(404, "ResourceNotFound",
-                               f"The Resource '{kind}/{name}' under resource group '{group['name']}' was not found.")
+                raise ArmError(
+                    404,
+                    "ResourceNotFound",
+                    f"The Resource '{kind}/{name}' under resource group '{group['name']}' was not found.",
+                )
             if action == "instanceView":
                 return 200, {}, _instance_view(existing)
             shown = _public(existing)
@@ -615,17 +774,29 @@ class FakeAzure:
         if not payload.get("location"):
             raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
         if payload["location"] not in LOCATIONS:
-            raise ArmError(400, "LocationNotAvailableForResourceType",
-                           f"The provided location '{payload['location']}' is not available for resource type '{kind}'.")
+            raise ArmError(
+                400,
+                "LocationNotAvailableForResourceType",
+                f"The provided location '{payload['location']}' is not available for resource type '{kind}'.",
+            )
         if existing is not None and existing["location"] != payload["location"]:
-            raise ArmError(409, "InvalidResourceLocation",
-                           f"The resource '{name}' already exists in location '{existing['location']}' in resource group "
-                           f"'{group['name']}'. A resource with the same name cannot be created in location "
-                           f"'{payload['location']}'.")
+            raise ArmError(
+                409,
+                "InvalidResourceLocation",
+                f"The resource '{name}' already exists in location '{existing['location']}' in resource group "
+                f"'{group['name']}'. A resource with the same name cannot be created in location "
+                f"'{payload['location']}'.",
+            )
         _check_tags(payload.get("tags"))
-        resource = {"id": rid, "name": name, "type": kind, "location": payload["location"],
-                    "tags": payload.get("tags") or {}, "properties": json.loads(json.dumps(payload.get("properties") or {})),
-                    "_group": group["name"].lower()}
+        resource = {
+            "id": rid,
+            "name": name,
+            "type": kind,
+            "location": payload["location"],
+            "tags": payload.get("tags") or {},
+            "properties": json.loads(json.dumps(payload.get("properties") or {})),
+            "_group": group["name"].lower(),
+        }
         for extra in ("zones", "sku", "identity"):
             if extra in payload:
                 resource[extra] = payload[extra]
@@ -649,8 +820,10 @@ class FakeAzure:
                 resource["_power"] = "running"
 
         if error is not None:
+
             def failed() -> None:
                 resource["properties"]["provisioningState"] = "Failed"
+
             operation_finish = failed
         else:
             operation_finish = finish
@@ -660,7 +833,9 @@ class FakeAzure:
         status, headers, _ = self._accepted(namespace, payload["location"], operation_finish, error, status=201)
         if error is not None:
             # the failure is told when the operation ends; the resource stays, Failed
-            self.state.operations[headers["Azure-AsyncOperation"].split("/operations/")[1].split("?")[0]].finish = failed
+            self.state.operations[
+                headers["Azure-AsyncOperation"].split("/operations/")[1].split("?")[0]
+            ].finish = failed
         headers.pop("Location", None)
         return (200 if existing else 201), headers, _public(resource)
 
@@ -669,8 +844,11 @@ class FakeAzure:
         for other in self.state.resources.values():
             text = json.dumps(other.get("properties", {})).lower()
             if other is not resource and f'"{rid}"' in text and other["type"] != DISK:
-                raise ArmError(400, "InUseSubnetCannotBeDeleted" if resource["type"] == VNET else "ResourceInUse",
-                               f"Resource {resource['id']} is in use by {other['id']} and cannot be deleted.")
+                raise ArmError(
+                    400,
+                    "InUseSubnetCannotBeDeleted" if resource["type"] == VNET else "ResourceInUse",
+                    f"Resource {resource['id']} is in use by {other['id']} and cannot be deleted.",
+                )
 
     def _delete(self, resource: dict[str, Any]) -> None:
         self.state.resources.pop(resource["id"].lower(), None)
@@ -692,15 +870,18 @@ class FakeAzure:
 
             def done() -> None:
                 vm["_power"] = "deallocated"
+
             return self._accepted("Microsoft.Compute", vm["location"], done)
         if action == "start":
             if failing is not None and failing.asynchronous:
-                return self._accepted("Microsoft.Compute", vm["location"], lambda: None,
-                                      ArmError(200, failing.code, failing.message))
+                return self._accepted(
+                    "Microsoft.Compute", vm["location"], lambda: None, ArmError(200, failing.code, failing.message)
+                )
             vm["_power"] = "starting"
 
             def started() -> None:
                 vm["_power"] = "running"
+
             return self._accepted("Microsoft.Compute", vm["location"], started)
         if action == "powerOff":
             vm["_power"] = "stopped"  # a guest shutdown: still allocated, still billed
@@ -717,7 +898,9 @@ class FakeAzure:
         kind = resource["type"]
         if kind == PIP and "_ip" not in resource:
             self.state.next_ip += 1
-            resource["_ip"] = f"20.{100 + self.state.next_ip // 250}.{self.state.next_ip % 250}.{7 + self.state.next_ip % 200}"
+            resource["_ip"] = (
+                f"20.{100 + self.state.next_ip // 250}.{self.state.next_ip % 250}.{7 + self.state.next_ip % 200}"
+            )
         if kind == PIP:
             resource["properties"]["ipAddress"] = resource["_ip"]
         if kind == NIC:
@@ -743,8 +926,13 @@ class FakeAzure:
                 resource["_disk"] = disk_id
                 # made by Azure for the VM, untagged: it outlives the VM unless deleteOption is Delete
                 self.state.resources[disk_id.lower()] = {
-                    "id": disk_id, "name": disk_name, "type": DISK, "location": resource["location"], "tags": {},
-                    "zones": resource.get("zones"), "_group": resource["_group"],
+                    "id": disk_id,
+                    "name": disk_name,
+                    "type": DISK,
+                    "location": resource["location"],
+                    "tags": {},
+                    "zones": resource.get("zones"),
+                    "_group": resource["_group"],
                     "properties": {"diskSizeGB": os_disk.get("diskSizeGB"), "provisioningState": "Succeeded"},
                 }
             resource.setdefault("_power", "starting")
@@ -773,9 +961,16 @@ def _op_name(method: str, path: str) -> str:
         return "token"
     if "/operations/" in low or "/operationresults/" in low:
         return "poll"
-    kinds = {"virtualmachines": "vm", "networkinterfaces": "nic", "publicipaddresses": "pip",
-             "networksecuritygroups": "nsg", "virtualnetworks": "vnet", "proximityplacementgroups": "ppg",
-             "disks": "disk", "extensions": "extension"}
+    kinds = {
+        "virtualmachines": "vm",
+        "networkinterfaces": "nic",
+        "publicipaddresses": "pip",
+        "networksecuritygroups": "nsg",
+        "virtualnetworks": "vnet",
+        "proximityplacementgroups": "ppg",
+        "disks": "disk",
+        "extensions": "extension",
+    }
     parts = low.strip("/").split("/")
     if "skus" in parts:
         return "skus.list"
@@ -787,7 +982,9 @@ def _op_name(method: str, path: str) -> str:
         if len(parts) == 3:
             return "groups.list"
         if len(parts) == 4:
-            return {"PUT": "group.create", "DELETE": "group.delete", "GET": "group.get", "HEAD": "group.get"}.get(method, "group")
+            return {"PUT": "group.create", "DELETE": "group.delete", "GET": "group.get", "HEAD": "group.get"}.get(
+                method, "group"
+            )
         if parts[4:5] == ["resources"]:
             return "group.resources"
         if len(parts) >= 7:
@@ -822,10 +1019,17 @@ def _check_tags(tags: Any) -> None:
 def _instance_view(vm: dict[str, Any]) -> dict[str, Any]:
     power = vm.get("_power", "starting")
     provisioning = vm["properties"].get("provisioningState", "Succeeded")
-    return {"computerName": vm["properties"].get("osProfile", {}).get("computerName"),
-            "statuses": [{"code": f"ProvisioningState/{provisioning.lower()}", "level": "Info",
-                          "displayStatus": f"Provisioning {provisioning.lower()}"},
-                         {"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"}]}
+    return {
+        "computerName": vm["properties"].get("osProfile", {}).get("computerName"),
+        "statuses": [
+            {
+                "code": f"ProvisioningState/{provisioning.lower()}",
+                "level": "Info",
+                "displayStatus": f"Provisioning {provisioning.lower()}",
+            },
+            {"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"},
+        ],
+    }
 
 
 def _invalid(message: str, target: str) -> ArmError:
@@ -837,8 +1041,12 @@ def _ref(fake: FakeAzure, ref: Any, kind: str, target: str) -> dict[str, Any]:
         raise _invalid(f"{target} must name a resource id.", target)
     found = fake.state.resources.get(ref["id"].split("/subnets/")[0].lower())
     if found is None or found["type"] != kind:
-        raise ArmError(400, "InvalidResourceReference", f"Resource {ref['id']} referenced by {target} was not found.",
-                       target=target)
+        raise ArmError(
+            400,
+            "InvalidResourceReference",
+            f"Resource {ref['id']} referenced by {target} was not found.",
+            target=target,
+        )
     return found
 
 
@@ -856,9 +1064,12 @@ def _validate_vnet(fake: FakeAzure, vnet: dict[str, Any], existing: Any) -> None
         except ValueError:
             raise _invalid("A subnet needs an addressPrefix.", "properties.subnets.properties.addressPrefix") from None
         if not any(prefix.subnet_of(space) for space in spaces):
-            raise ArmError(400, "NetcfgSubnetRangeOutsideVnet",
-                           f"Subnet '{subnet.get('name')}' is not valid because its IP address range is outside the "
-                           "IP address range of virtual network.")
+            raise ArmError(
+                400,
+                "NetcfgSubnetRangeOutsideVnet",
+                f"Subnet '{subnet.get('name')}' is not valid because its IP address range is outside the "
+                "IP address range of virtual network.",
+            )
         subnet["id"] = f"{vnet['id']}/subnets/{subnet.get('name')}"
         nsg = subnet.get("properties", {}).get("networkSecurityGroup")
         if nsg is not None:
@@ -876,8 +1087,9 @@ def _validate_nsg(fake: FakeAzure, nsg: dict[str, Any], existing: Any) -> None:
         if p["protocol"] not in ("Tcp", "Udp", "Icmp", "Esp", "Ah", "*"):
             raise _invalid(f"protocol {p['protocol']!r} is not valid.", target)
         if not 100 <= int(p["priority"]) <= 4096 or (p["direction"], int(p["priority"])) in seen:
-            raise ArmError(400, "SecurityRuleInvalidPriority", "Priorities must be unique per direction, 100-4096.",
-                           target=target)
+            raise ArmError(
+                400, "SecurityRuleInvalidPriority", "Priorities must be unique per direction, 100-4096.", target=target
+            )
         seen.add((p["direction"], int(p["priority"])))
         if not (p.get("sourceAddressPrefix") or p.get("sourceAddressPrefixes")):
             raise ArmError(400, "SecurityRuleParameterMissing", "sourceAddressPrefix is required.", target=target)
@@ -886,9 +1098,14 @@ def _validate_nsg(fake: FakeAzure, nsg: dict[str, Any], existing: Any) -> None:
 
 
 def _validate_pip(fake: FakeAzure, pip: dict[str, Any], existing: Any) -> None:
-    if (pip.get("sku") or {}).get("name") == "Standard" and pip["properties"].get("publicIPAllocationMethod") != "Static":
-        raise ArmError(400, "StandardSkuPublicIPAddressesMustBeStatic",
-                       "Standard sku publicIp addresses must have an allocation method of Static.")
+    if (pip.get("sku") or {}).get("name") == "Standard" and pip["properties"].get(
+        "publicIPAllocationMethod"
+    ) != "Static":
+        raise ArmError(
+            400,
+            "StandardSkuPublicIPAddressesMustBeStatic",
+            "Standard sku publicIp addresses must have an allocation method of Static.",
+        )
 
 
 def _validate_nic(fake: FakeAzure, nic: dict[str, Any], existing: Any) -> None:
@@ -903,10 +1120,14 @@ def _validate_nic(fake: FakeAzure, nic: dict[str, Any], existing: Any) -> None:
         if p.get("publicIPAddress"):
             pip = _ref(fake, p["publicIPAddress"], PIP, "properties.ipConfigurations.properties.publicIPAddress")
             for other in fake.state.resources.values():
-                if other["type"] == NIC and other["id"].lower() != nic["id"].lower() and pip["id"].lower() in json.dumps(
-                        other["properties"]).lower():
-                    raise ArmError(400, "PublicIPAddressInUse",
-                                   f"Public IP address {pip['id']} is in use by {other['id']}.")
+                if (
+                    other["type"] == NIC
+                    and other["id"].lower() != nic["id"].lower()
+                    and pip["id"].lower() in json.dumps(other["properties"]).lower()
+                ):
+                    raise ArmError(
+                        400, "PublicIPAddressInUse", f"Public IP address {pip['id']} is in use by {other['id']}."
+                    )
     if nic["properties"].get("networkSecurityGroup"):
         _ref(fake, nic["properties"]["networkSecurityGroup"], NSG, "properties.networkSecurityGroup")
 
@@ -927,8 +1148,12 @@ def _validate_vm(fake: FakeAzure, vm: dict[str, Any], existing: Any) -> None:
     image = storage.get("imageReference") or {}
     urn = ":".join(str(image.get(k, "")) for k in ("publisher", "offer", "sku")).lower()
     if urn not in IMAGES or (image.get("version") not in ("latest", *IMAGES[urn])):
-        raise ArmError(404, "PlatformImageNotFound",
-                       f"The platform image '{urn}:{image.get('version')}' is not available.", target="imageReference")
+        raise ArmError(
+            404,
+            "PlatformImageNotFound",
+            f"The platform image '{urn}:{image.get('version')}' is not available.",
+            target="imageReference",
+        )
     os_disk = storage.get("osDisk") or {}
     if os_disk.get("createOption") != "FromImage":
         raise _invalid("osDisk.createOption must be FromImage for a platform image.", "osDisk.createOption")
@@ -950,15 +1175,23 @@ def _validate_vm(fake: FakeAzure, vm: dict[str, Any], existing: Any) -> None:
         linux = os_profile.get("linuxConfiguration") or {}
         keys = (linux.get("ssh") or {}).get("publicKeys") or []
         if not os_profile.get("adminPassword") and (not linux.get("disablePasswordAuthentication") or not keys):
-            raise _invalid("A Linux VM without a password needs an SSH key and disablePasswordAuthentication.",
-                           "linuxConfiguration")
+            raise _invalid(
+                "A Linux VM without a password needs an SSH key and disablePasswordAuthentication.",
+                "linuxConfiguration",
+            )
         for key in keys:
             if key.get("path") != f"/home/{user}/.ssh/authorized_keys":
-                raise _invalid(f"The SSH key path must be /home/{user}/.ssh/authorized_keys.",
-                               "linuxConfiguration.ssh.publicKeys.path")
+                raise _invalid(
+                    f"The SSH key path must be /home/{user}/.ssh/authorized_keys.",
+                    "linuxConfiguration.ssh.publicKeys.path",
+                )
             if not re.match(r"^(ssh-rsa|ssh-ed25519) [A-Za-z0-9+/=]+", key.get("keyData") or ""):
-                raise ArmError(400, "InvalidParameter", "The value of parameter linuxConfiguration.ssh.publicKeys.keyData "
-                               "is invalid.", target="linuxConfiguration.ssh.publicKeys.keyData")
+                raise ArmError(
+                    400,
+                    "InvalidParameter",
+                    "The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.",
+                    target="linuxConfiguration.ssh.publicKeys.keyData",
+                )
         custom = os_profile.get("customData")
         if custom is not None:
             try:
@@ -975,8 +1208,11 @@ def _validate_vm(fake: FakeAzure, vm: dict[str, Any], existing: Any) -> None:
         if nic["location"] != vm["location"]:
             raise ArmError(400, "NicNotInSameLocation", "The NIC must be in the VM's location.")
         for other in fake.state.resources.values():
-            if other["type"] == VM and other["id"].lower() != vm["id"].lower() and nic["id"].lower() in json.dumps(
-                    other["properties"]).lower():
+            if (
+                other["type"] == VM
+                and other["id"].lower() != vm["id"].lower()
+                and nic["id"].lower() in json.dumps(other["properties"]).lower()
+            ):
                 raise ArmError(400, "NicInUse", f"Network interface {nic['id']} is used by {other['id']}.")
     if p.get("priority") == "Spot":
         if p.get("evictionPolicy") not in ("Deallocate", "Delete"):
@@ -1000,12 +1236,22 @@ def _validate_ppg(fake: FakeAzure, ppg: dict[str, Any], existing: Any) -> None:
 def _validate_extension(fake: FakeAzure, ext: dict[str, Any], existing: Any) -> None:
     p = ext["properties"]
     if (p.get("publisher"), p.get("type")) not in EXTENSIONS or not p.get("typeHandlerVersion"):
-        raise ArmError(404, "ArtifactNotFound", f"The VM extension {p.get('publisher')}.{p.get('type')} "
-                       f"{p.get('typeHandlerVersion')} was not found.")
+        raise ArmError(
+            404,
+            "ArtifactNotFound",
+            f"The VM extension {p.get('publisher')}.{p.get('type')} {p.get('typeHandlerVersion')} was not found.",
+        )
 
 
-_VALIDATORS = {VMEXT: _validate_extension, VNET: _validate_vnet, NSG: _validate_nsg, PIP: _validate_pip, NIC: _validate_nic,
-               VM: _validate_vm, PPG: _validate_ppg}
+_VALIDATORS = {
+    VMEXT: _validate_extension,
+    VNET: _validate_vnet,
+    NSG: _validate_nsg,
+    PIP: _validate_pip,
+    NIC: _validate_nic,
+    VM: _validate_vm,
+    PPG: _validate_ppg,
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -1054,7 +1300,7 @@ class _SideHandler(BaseHTTPRequestHandler):
             # each VM's own metadata service: /isaacctl-test/imds/<vmId>/metadata/...
             if self.headers.get("Metadata") != "true" or "resource" not in parse_qs(split.query):
                 return self._reply(400, '{"error": "invalid_request"}\n')
-            answer = self.owner.imds_token(split.path[len(IMDS_PATH):].split("/", 1)[0])
+            answer = self.owner.imds_token(split.path[len(IMDS_PATH) :].split("/", 1)[0])
             if answer is None:
                 return self._reply(400, '{"error": "invalid_request", "error_description": "Identity not found"}\n')
             return self._reply(200, json.dumps(answer) + "\n")

@@ -60,15 +60,28 @@ ZONES = {
 }
 ALL_ZONES = [z for zones in ZONES.values() for z in zones]
 # machine type -> (vCPUs, memory MB, built-in accelerator or None, count, zones offering it)
-_G2_ZONES = ["us-central1-a", "us-central1-b", "us-central1-c", "us-east1-b", "us-east1-c", "europe-west4-a",
-             "europe-west4-b", "europe-west4-c"]
+_G2_ZONES = [
+    "us-central1-a",
+    "us-central1-b",
+    "us-central1-c",
+    "us-east1-b",
+    "us-east1-c",
+    "europe-west4-a",
+    "europe-west4-b",
+    "europe-west4-c",
+]
 MACHINE_TYPES: dict[str, tuple[int, int, str | None, int, list[str]]] = {
     "g2-standard-4": (4, 16384, "nvidia-l4", 1, _G2_ZONES),
     "g2-standard-8": (8, 32768, "nvidia-l4", 1, _G2_ZONES),
     "g2-standard-16": (16, 65536, "nvidia-l4", 1, _G2_ZONES),
     "g2-standard-24": (24, 98304, "nvidia-l4", 2, _G2_ZONES),
-    "a2-highgpu-1g": (12, 87040, "nvidia-tesla-a100", 1, ["us-central1-a", "us-central1-b", "us-central1-c",
-                                                           "us-central1-f"]),
+    "a2-highgpu-1g": (
+        12,
+        87040,
+        "nvidia-tesla-a100",
+        1,
+        ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"],
+    ),
     "a3-highgpu-1g": (26, 239616, "nvidia-h100-80gb", 1, ["us-central1-a", "us-central1-c"]),
     "n1-standard-8": (8, 30720, None, 0, ALL_ZONES),
     "n1-standard-4": (4, 15360, None, 0, ALL_ZONES),
@@ -76,8 +89,16 @@ MACHINE_TYPES: dict[str, tuple[int, int, str | None, int, list[str]]] = {
 }
 ACCELERATOR_TYPES = {
     "nvidia-l4": _G2_ZONES,
-    "nvidia-tesla-t4": ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f", "us-east1-c",
-                        "us-east1-d", "europe-west4-b", "europe-west4-c"],
+    "nvidia-tesla-t4": [
+        "us-central1-a",
+        "us-central1-b",
+        "us-central1-c",
+        "us-central1-f",
+        "us-east1-c",
+        "us-east1-d",
+        "europe-west4-b",
+        "europe-west4-c",
+    ],
     "nvidia-tesla-a100": ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"],
     "nvidia-h100-80gb": ["us-central1-a", "us-central1-c"],
 }
@@ -91,7 +112,9 @@ DISK_TYPES_BY_FAMILY = {
 # (project, family) -> image
 IMAGES = {
     ("deeplearning-platform-release", "common-cu128-ubuntu-2204-nvidia-570"): {
-        "name": "common-cu128-ubuntu-2204-nvidia-570-v20250601", "diskSizeGb": "50"},
+        "name": "common-cu128-ubuntu-2204-nvidia-570-v20250601",
+        "diskSizeGb": "50",
+    },
     ("ubuntu-os-cloud", "ubuntu-2204-lts"): {"name": "ubuntu-2204-jammy-v20250530", "diskSizeGb": "10"},
 }
 DLVM_FAMILY = ("deeplearning-platform-release", "common-cu128-ubuntu-2204-nvidia-570")
@@ -101,8 +124,16 @@ _NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _METADATA_KEY = re.compile(r"^[a-zA-Z0-9-_]{1,128}$")
-_STATUS_TEXT = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_STATUS_TEXT = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 class ApiError(Exception):
@@ -113,9 +144,14 @@ class ApiError(Exception):
         self.status, self.reason, self.message = status, reason, message
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.status, "message": self.message,
-                          "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
-                          "status": _STATUS_TEXT.get(self.status, "UNKNOWN")}}
+        return {
+            "error": {
+                "code": self.status,
+                "message": self.message,
+                "errors": [{"message": self.message, "domain": "global", "reason": self.reason}],
+                "status": _STATUS_TEXT.get(self.status, "UNKNOWN"),
+            }
+        }
 
 
 def _invalid(field_name: str, value: Any, why: str) -> ApiError:
@@ -156,19 +192,36 @@ class Fault:
 
 
 def capacity(zone: str, times: int | None = None, action: str = "compute.instances.insert") -> Fault:
-    return Fault(action, "ZONE_RESOURCE_POOL_EXHAUSTED", zone=zone, times=times,
-                 message=f"The zone 'projects/{PROJECT}/zones/{zone}' does not have enough resources available "
-                 "to fulfill the request.  Try a different zone, or try again later.")
+    return Fault(
+        action,
+        "ZONE_RESOURCE_POOL_EXHAUSTED",
+        zone=zone,
+        times=times,
+        message=f"The zone 'projects/{PROJECT}/zones/{zone}' does not have enough resources available "
+        "to fulfill the request.  Try a different zone, or try again later.",
+    )
 
 
-def quota(metric: str = "GPUS_ALL_REGIONS", region: str | None = None, action: str = "compute.instances.insert",
-          times: int | None = None) -> Fault:
+def quota(
+    metric: str = "GPUS_ALL_REGIONS",
+    region: str | None = None,
+    action: str = "compute.instances.insert",
+    times: int | None = None,
+) -> Fault:
     where = f"in region {region}" if region else "globally"
     dimensions = {"region": region} if region else {"global": "global"}
-    return Fault(action, "QUOTA_EXCEEDED", times=times, message=f"Quota '{metric}' exceeded.  Limit: 0.0 {where}.",
-                 quota={"metricName": f"compute.googleapis.com/{metric.lower()}",
-                        "limitName": f"{metric}-per-project" + ("-region" if region else ""),
-                        "dimensions": dimensions, "limit": 0})
+    return Fault(
+        action,
+        "QUOTA_EXCEEDED",
+        times=times,
+        message=f"Quota '{metric}' exceeded.  Limit: 0.0 {where}.",
+        quota={
+            "metricName": f"compute.googleapis.com/{metric.lower()}",
+            "limitName": f"{metric}-per-project" + ("-region" if region else ""),
+            "dimensions": dimensions,
+            "limit": 0,
+        },
+    )
 
 
 @dataclass
@@ -221,7 +274,11 @@ def matches_filter(item: dict[str, Any], text: str | None) -> bool:
             ok = value is not None and re.fullmatch(wanted, str(value)) is not None
             ok = ok if op == "eq" else not ok
         else:
-            ok = (str(value).lower() if isinstance(value, bool) else str(value)) == wanted if value is not None else False
+            ok = (
+                (str(value).lower() if isinstance(value, bool) else str(value)) == wanted
+                if value is not None
+                else False
+            )
             ok = ok if op == "=" else not ok
         if not ok:
             return False
@@ -287,7 +344,8 @@ class FakeGce:
         with self._lock:
             self.projects = {PROJECT: Project()}
             self.projects[PROJECT].networks["default"] = self._network_resource(
-                PROJECT, {"name": "default", "autoCreateSubnetworks": True, "description": "Default network"})
+                PROJECT, {"name": "default", "autoCreateSubnetworks": True, "description": "Default network"}
+            )
             self.faults.clear()
             self.calls.clear()
             self.routes.clear()
@@ -313,15 +371,28 @@ class FakeGce:
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-        self._public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-        self.key_file.write_text(json.dumps({
-            "type": "service_account", "project_id": PROJECT, "private_key_id": "isaacctl-test-key",
-            "private_key": private, "client_email": CLIENT_EMAIL, "client_id": "100000000000000000001",
-            "auth_uri": f"{self.url}/auth", "token_uri": f"{self.url}{TOKEN_PATH}",
-        }))
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self._public_pem = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+        self.key_file.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": PROJECT,
+                    "private_key_id": "isaacctl-test-key",
+                    "private_key": private,
+                    "client_email": CLIENT_EMAIL,
+                    "client_id": "100000000000000000001",
+                    "auth_uri": f"{self.url}/auth",
+                    "token_uri": f"{self.url}{TOKEN_PATH}",
+                }
+            )
+        )
         self.key_file.chmod(0o600)
 
     # -- test helpers --------------------------------------------------------------------------
@@ -362,15 +433,22 @@ class FakeGce:
         by label, firewall rules, networks and resource policies by their description."""
         with self._lock:
             state = self.projects[project]
-            found = [("instance", i["name"]) for i in state.instances.values()
-                     if i.get("labels", {}).get("isaacctl-deployment") == deployment]
-            found += [("disk", d["name"]) for d in state.disks.values()
-                      if d.get("labels", {}).get("isaacctl-deployment") == deployment]
+            found = [
+                ("instance", i["name"])
+                for i in state.instances.values()
+                if i.get("labels", {}).get("isaacctl-deployment") == deployment
+            ]
+            found += [
+                ("disk", d["name"])
+                for d in state.disks.values()
+                if d.get("labels", {}).get("isaacctl-deployment") == deployment
+            ]
             marker = f"isaacctl-deployment={deployment} "
             found += [("firewall", f["name"]) for f in state.firewalls.values() if marker in f.get("description", "")]
             found += [("network", n["name"]) for n in state.networks.values() if marker in n.get("description", "")]
-            found += [("resource-policy", p["name"]) for p in state.policies.values()
-                      if marker in p.get("description", "")]
+            found += [
+                ("resource-policy", p["name"]) for p in state.policies.values() if marker in p.get("description", "")
+            ]
             return sorted(found)
 
     def deployment_ids(self, deployment: str, project: str = PROJECT) -> set[str]:
@@ -405,7 +483,7 @@ class FakeGce:
                 body = json.dumps(self._token(raw)).encode()
             elif url.path.startswith(API):
                 self._authorize(request.headers.get("Authorization", ""))
-                body = json.dumps(self._api(request.command, unquote(url.path[len(API):]), query, raw)).encode()
+                body = json.dumps(self._api(request.command, unquote(url.path[len(API) :]), query, raw)).encode()
             else:
                 raise ApiError(404, "notFound", f"no such path {url.path}")
         except ApiError as exc:
@@ -441,8 +519,12 @@ class FakeGce:
     def _authorize(self, header: str) -> None:
         scheme, _, token = header.partition(" ")
         if scheme != "Bearer" or not token:
-            raise ApiError(401, "required", "Request is missing required authentication credential. Expected OAuth 2 "
-                           "access token, login cookie or other valid authentication credential.")
+            raise ApiError(
+                401,
+                "required",
+                "Request is missing required authentication credential. Expected OAuth 2 "
+                "access token, login cookie or other valid authentication credential.",
+            )
         with self._lock:
             if token in self._tokens:
                 return
@@ -472,8 +554,12 @@ class FakeGce:
             raise ApiError(404, "notFound", f"The resource 'projects/{project}' was not found")
         if not rest:
             self._fault("compute.projects.get", None)
-            return {"kind": "compute#project", "name": project, "id": str(abs(hash(project)) % 10**15),
-                    "selfLink": f"{BASE}projects/{project}"}
+            return {
+                "kind": "compute#project",
+                "name": project,
+                "id": str(abs(hash(project)) % 10**15),
+                "selfLink": f"{BASE}projects/{project}",
+            }
         with self._lock:
             if rest[0] == "aggregated":
                 self._fault(f"compute.{rest[1]}.aggregatedList", None)
@@ -487,8 +573,9 @@ class FakeGce:
         raise ApiError(404, "notFound", f"no such path {path}")
 
     # -- zonal ---------------------------------------------------------------------------------
-    def _zonal(self, method: str, project: str, zone: str, rest: list[str], query: dict[str, str],
-               body: dict[str, Any]) -> Any:
+    def _zonal(
+        self, method: str, project: str, zone: str, rest: list[str], query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         if zone not in ALL_ZONES:
             raise ApiError(400, "invalid", f"Invalid value for field 'zone': '{zone}'. Unknown zone.")
         state = self.projects[project]
@@ -502,12 +589,18 @@ class FakeGce:
                 if zone not in MACHINE_TYPES.get(rest[1], (0, 0, None, 0, []))[4]:
                     raise _not_found(f"projects/{project}/zones/{zone}/machineTypes/{rest[1]}")
                 return self._machine_type(project, zone, rest[1])
-            return self._page("compute#machineTypeList", [self._machine_type(project, zone, t)
-                                                          for t, v in MACHINE_TYPES.items() if zone in v[4]], query)
+            return self._page(
+                "compute#machineTypeList",
+                [self._machine_type(project, zone, t) for t, v in MACHINE_TYPES.items() if zone in v[4]],
+                query,
+            )
         if collection == "acceleratorTypes":
             self._fault("compute.acceleratorTypes.list", zone)
-            return self._page("compute#acceleratorTypeList", [self._accelerator_type(project, zone, t)
-                                                              for t, z in ACCELERATOR_TYPES.items() if zone in z], query)
+            return self._page(
+                "compute#acceleratorTypeList",
+                [self._accelerator_type(project, zone, t) for t, z in ACCELERATOR_TYPES.items() if zone in z],
+                query,
+            )
         if collection == "disks":
             if len(rest) == 1:
                 self._fault("compute.disks.list", zone)
@@ -521,22 +614,27 @@ class FakeGce:
             if method == "DELETE":
                 self._fault("compute.disks.delete", zone)
                 if disk.get("users"):
-                    raise ApiError(400, "resourceInUseByAnotherResource",
-                                   f"The disk resource '{disk['selfLink']}' is already being used by '{disk['users'][0]}'")
+                    raise ApiError(
+                        400,
+                        "resourceInUseByAnotherResource",
+                        f"The disk resource '{disk['selfLink']}' is already being used by '{disk['users'][0]}'",
+                    )
                 del state.disks[(zone, rest[1])]
                 return self._operation(project, "delete", disk["selfLink"], zone=zone)
         if collection == "instances":
             return self._instances(method, project, zone, rest[1:], query, body)
         raise ApiError(404, "notFound", f"no such collection {collection}")
 
-    def _instances(self, method: str, project: str, zone: str, rest: list[str], query: dict[str, str],
-                   body: dict[str, Any]) -> Any:
+    def _instances(
+        self, method: str, project: str, zone: str, rest: list[str], query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         state = self.projects[project]
         if not rest:
             if method == "GET":
                 self._fault("compute.instances.list", zone)
-                return self._page("compute#instanceList", [i for (z, _), i in state.instances.items() if z == zone],
-                                  query)
+                return self._page(
+                    "compute#instanceList", [i for (z, _), i in state.instances.items() if z == zone], query
+                )
             fault = self._fault("compute.instances.insert", zone)
             return self._insert_instance(project, zone, body, fault)
         name = rest[0]
@@ -581,44 +679,66 @@ class FakeGce:
             raise _invalid("resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
         link = f"{BASE}projects/{project}/zones/{zone}/instances/{name}"
         if (zone, name) in state.instances:
-            raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/zones/{zone}/instances/{name}' "
-                           "already exists")
+            raise ApiError(
+                409, "alreadyExists", f"The resource 'projects/{project}/zones/{zone}/instances/{name}' already exists"
+            )
         machine_type = str(body.get("machineType", "")).rsplit("/", 1)[-1]
         type_zone = re.search(r"zones/([^/]+)/machineTypes/", str(body.get("machineType", "")))
-        if machine_type not in MACHINE_TYPES or zone not in MACHINE_TYPES[machine_type][4] or (
-                type_zone and type_zone.group(1) != zone):
-            raise _invalid("resource.machineType", body.get("machineType"),
-                           f"Machine type with name '{machine_type}' does not exist in zone '{zone}'.")
+        if (
+            machine_type not in MACHINE_TYPES
+            or zone not in MACHINE_TYPES[machine_type][4]
+            or (type_zone and type_zone.group(1) != zone)
+        ):
+            raise _invalid(
+                "resource.machineType",
+                body.get("machineType"),
+                f"Machine type with name '{machine_type}' does not exist in zone '{zone}'.",
+            )
         _, _, built_in, _, _ = MACHINE_TYPES[machine_type]
         family = machine_type.split("-", 1)[0]
         self._check_labels("resource.labels", body.get("labels", {}))
         for tag in body.get("tags", {}).get("items", []):
             if not _NAME.fullmatch(tag):
-                raise _invalid("resource.tags.items[0]", tag, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
+                raise _invalid(
+                    "resource.tags.items[0]", tag, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"
+                )
         for item in body.get("metadata", {}).get("items", []):
             if not _METADATA_KEY.fullmatch(item.get("key", "")):
-                raise _invalid("resource.metadata.items.key", item.get("key"), "Metadata keys must match [a-zA-Z0-9-_]{1,128}.")
+                raise _invalid(
+                    "resource.metadata.items.key", item.get("key"), "Metadata keys must match [a-zA-Z0-9-_]{1,128}."
+                )
         if len(json.dumps(body.get("metadata", {}))) > 512 * 1024:
             raise ApiError(400, "invalid", "Metadata total size exceeds 512 KB.")
         guests = body.get("guestAccelerators", [])
         if guests and built_in:
-            raise ApiError(400, "invalid", f"Accelerator-optimized machine type '{machine_type}' does not support "
-                           "guest accelerators; its GPUs are part of the machine type.")
+            raise ApiError(
+                400,
+                "invalid",
+                f"Accelerator-optimized machine type '{machine_type}' does not support "
+                "guest accelerators; its GPUs are part of the machine type.",
+            )
         for guest in guests:
             accel = str(guest.get("acceleratorType", "")).rsplit("/", 1)[-1]
             if zone not in ACCELERATOR_TYPES.get(accel, []):
-                raise _invalid("resource.guestAccelerators[0].acceleratorType", guest.get("acceleratorType"),
-                               f"Accelerator type '{accel}' does not exist in zone '{zone}'.")
+                raise _invalid(
+                    "resource.guestAccelerators[0].acceleratorType",
+                    guest.get("acceleratorType"),
+                    f"Accelerator type '{accel}' does not exist in zone '{zone}'.",
+                )
         scheduling = body.get("scheduling", {})
         if (guests or built_in) and scheduling.get("onHostMaintenance", "MIGRATE") != "TERMINATE":
             raise ApiError(400, "invalid", "Instances with guest accelerators do not support live migration.")
         if scheduling.get("provisioningModel") == "SPOT":
             if scheduling.get("automaticRestart", False):
-                raise _invalid("resource.scheduling.automaticRestart", "true",
-                               "Spot VMs do not support automatic restart.")
+                raise _invalid(
+                    "resource.scheduling.automaticRestart", "true", "Spot VMs do not support automatic restart."
+                )
             if scheduling.get("instanceTerminationAction", "STOP") not in ("STOP", "DELETE"):
-                raise _invalid("resource.scheduling.instanceTerminationAction",
-                               scheduling.get("instanceTerminationAction"), "Must be STOP or DELETE.")
+                raise _invalid(
+                    "resource.scheduling.instanceTerminationAction",
+                    scheduling.get("instanceTerminationAction"),
+                    "Must be STOP or DELETE.",
+                )
         disks = body.get("disks", [])
         boots = [d for d in disks if d.get("boot")]
         if len(boots) != 1:
@@ -627,8 +747,11 @@ class FakeGce:
         image = self._image_from_link(params.get("sourceImage", ""))
         size = int(params.get("diskSizeGb") or image["diskSizeGb"])
         if size < int(image["diskSizeGb"]):
-            raise _invalid("resource.disks[0].initializeParams.diskSizeGb", size,
-                           f"Requested disk size cannot be smaller than the image size ({image['diskSizeGb']} GB)")
+            raise _invalid(
+                "resource.disks[0].initializeParams.diskSizeGb",
+                size,
+                f"Requested disk size cannot be smaller than the image size ({image['diskSizeGb']} GB)",
+            )
         disk_type = str(params.get("diskType", "pd-standard")).rsplit("/", 1)[-1]
         if disk_type not in DISK_TYPES_BY_FAMILY.get(family, {"pd-standard", "pd-balanced", "pd-ssd"}):
             raise ApiError(400, "badRequest", f"[{disk_type}] features are not compatible for creating instance.")
@@ -636,47 +759,83 @@ class FakeGce:
         interfaces = body.get("networkInterfaces") or [{"network": "global/networks/default"}]
         network = str(interfaces[0].get("network", "global/networks/default")).rsplit("/", 1)[-1]
         if network not in state.networks:
-            raise _invalid("resource.networkInterfaces[0].network", interfaces[0].get("network"),
-                           "The referenced network resource cannot be found.")
+            raise _invalid(
+                "resource.networkInterfaces[0].network",
+                interfaces[0].get("network"),
+                "The referenced network resource cannot be found.",
+            )
         region = zone.rsplit("-", 1)[0]
         for policy in body.get("resourcePolicies", []):
             policy_name = policy.rsplit("/", 1)[-1]
             if (region, policy_name) not in state.policies or f"/regions/{region}/" not in "/" + policy:
-                raise _invalid("resource.resourcePolicies[0]", policy, "The resource policy cannot be found in "
-                               f"region {region}.")
+                raise _invalid(
+                    "resource.resourcePolicies[0]", policy, f"The resource policy cannot be found in region {region}."
+                )
         instance = dict(body)
-        instance.update({
-            "kind": "compute#instance", "id": str(next(self._ids)), "status": "PROVISIONING",
-            "creationTimestamp": _now(), "selfLink": link, "zone": f"{BASE}projects/{project}/zones/{zone}",
-            "machineType": f"{BASE}projects/{project}/zones/{zone}/machineTypes/{machine_type}",
-            "labelFingerprint": "42WmSpB8rSM=", "fingerprint": "fake",
-        })
+        instance.update(
+            {
+                "kind": "compute#instance",
+                "id": str(next(self._ids)),
+                "status": "PROVISIONING",
+                "creationTimestamp": _now(),
+                "selfLink": link,
+                "zone": f"{BASE}projects/{project}/zones/{zone}",
+                "machineType": f"{BASE}projects/{project}/zones/{zone}/machineTypes/{machine_type}",
+                "labelFingerprint": "42WmSpB8rSM=",
+                "fingerprint": "fake",
+            }
+        )
         disk_link = f"{BASE}projects/{project}/zones/{zone}/disks/{name}"
-        instance["disks"] = [{
-            "kind": "compute#attachedDisk", "type": "PERSISTENT", "mode": "READ_WRITE", "boot": True,
-            "autoDelete": boots[0].get("autoDelete", True), "deviceName": name, "index": 0,
-            "source": disk_link, "diskSizeGb": str(size),
-        }]
+        instance["disks"] = [
+            {
+                "kind": "compute#attachedDisk",
+                "type": "PERSISTENT",
+                "mode": "READ_WRITE",
+                "boot": True,
+                "autoDelete": boots[0].get("autoDelete", True),
+                "deviceName": name,
+                "index": 0,
+                "source": disk_link,
+                "diskSizeGb": str(size),
+            }
+        ]
         if scheduling.get("provisioningModel") == "SPOT":
-            instance["scheduling"] = {**scheduling, "automaticRestart": False, "preemptible": False,
-                                      "instanceTerminationAction": scheduling.get("instanceTerminationAction", "STOP")}
+            instance["scheduling"] = {
+                **scheduling,
+                "automaticRestart": False,
+                "preemptible": False,
+                "instanceTerminationAction": scheduling.get("instanceTerminationAction", "STOP"),
+            }
         octet = next(self._addresses)
-        instance["networkInterfaces"] = [{
-            "kind": "compute#networkInterface", "name": "nic0",
-            "network": f"{BASE}projects/{project}/global/networks/{network}",
-            "networkIP": f"10.128.{octet // 250}.{octet % 250 + 2}",
-            "accessConfigs": [{**c, "kind": "compute#accessConfig"} for c in interfaces[0].get("accessConfigs", [])],
-        }]
+        instance["networkInterfaces"] = [
+            {
+                "kind": "compute#networkInterface",
+                "name": "nic0",
+                "network": f"{BASE}projects/{project}/global/networks/{network}",
+                "networkIP": f"10.128.{octet // 250}.{octet % 250 + 2}",
+                "accessConfigs": [
+                    {**c, "kind": "compute#accessConfig"} for c in interfaces[0].get("accessConfigs", [])
+                ],
+            }
+        ]
         state.instances[(zone, name)] = instance
         state.disks[(zone, name)] = {
-            "kind": "compute#disk", "id": str(next(self._ids)), "name": name, "sizeGb": str(size),
-            "zone": f"{BASE}projects/{project}/zones/{zone}", "status": "CREATING", "selfLink": disk_link,
+            "kind": "compute#disk",
+            "id": str(next(self._ids)),
+            "name": name,
+            "sizeGb": str(size),
+            "zone": f"{BASE}projects/{project}/zones/{zone}",
+            "status": "CREATING",
+            "selfLink": disk_link,
             "type": f"{BASE}projects/{project}/zones/{zone}/diskTypes/{disk_type}",
             "sourceImage": f"{BASE}projects/{image['project']}/global/images/{image['name']}",
-            "labels": dict(params.get("labels", {})), "users": [link], "creationTimestamp": _now(),
+            "labels": dict(params.get("labels", {})),
+            "users": [link],
+            "creationTimestamp": _now(),
         }
 
         if fault is not None:
+
             def refused() -> None:
                 state.instances.pop((zone, name), None)
                 state.disks.pop((zone, name), None)
@@ -704,8 +863,9 @@ class FakeGce:
             config.pop("natIP", None)
 
     # -- regional ------------------------------------------------------------------------------
-    def _regional(self, method: str, project: str, region: str, rest: list[str], query: dict[str, str],
-                  body: dict[str, Any]) -> Any:
+    def _regional(
+        self, method: str, project: str, region: str, rest: list[str], query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         if region not in ZONES:
             raise ApiError(400, "invalid", f"Invalid value for field 'region': '{region}'. Unknown region.")
         state = self.projects[project]
@@ -717,24 +877,39 @@ class FakeGce:
         if len(rest) == 1:
             if method == "GET":
                 self._fault("compute.resourcePolicies.list", None)
-                return self._page("compute#resourcePolicyList",
-                                  [p for (r, _), p in state.policies.items() if r == region], query)
+                return self._page(
+                    "compute#resourcePolicyList", [p for (r, _), p in state.policies.items() if r == region], query
+                )
             self._fault("compute.resourcePolicies.insert", None)
             self._check_fields("ResourcePolicy", body)
             name = body.get("name", "")
             if not _NAME.fullmatch(name):
-                raise _invalid("resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
+                raise _invalid(
+                    "resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"
+                )
             if (region, name) in state.policies:
-                raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/regions/{region}/"
-                               f"resourcePolicies/{name}' already exists")
+                raise ApiError(
+                    409,
+                    "alreadyExists",
+                    f"The resource 'projects/{project}/regions/{region}/resourcePolicies/{name}' already exists",
+                )
             placement = body.get("groupPlacementPolicy")
             if placement is None or placement.get("collocation") not in ("COLLOCATED", "UNSPECIFIED_COLLOCATION"):
-                raise _invalid("resource.groupPlacementPolicy.collocation", (placement or {}).get("collocation"),
-                               "Must be COLLOCATED.")
+                raise _invalid(
+                    "resource.groupPlacementPolicy.collocation",
+                    (placement or {}).get("collocation"),
+                    "Must be COLLOCATED.",
+                )
             link = f"{BASE}projects/{project}/regions/{region}/resourcePolicies/{name}"
-            state.policies[(region, name)] = {**body, "kind": "compute#resourcePolicy", "id": str(next(self._ids)),
-                                              "selfLink": link, "region": f"{BASE}projects/{project}/regions/{region}",
-                                              "status": "READY", "creationTimestamp": _now()}
+            state.policies[(region, name)] = {
+                **body,
+                "kind": "compute#resourcePolicy",
+                "id": str(next(self._ids)),
+                "selfLink": link,
+                "region": f"{BASE}projects/{project}/regions/{region}",
+                "status": "READY",
+                "creationTimestamp": _now(),
+            }
             return self._operation(project, "insert", link, region=region)
         policy = state.policies.get((region, rest[1]))
         if policy is None:
@@ -743,11 +918,17 @@ class FakeGce:
             self._fault("compute.resourcePolicies.get", None)
             return policy
         self._fault("compute.resourcePolicies.delete", None)
-        users = [i["selfLink"] for i in state.instances.values()
-                 if any(p.rsplit("/", 1)[-1] == rest[1] for p in i.get("resourcePolicies", []))]
+        users = [
+            i["selfLink"]
+            for i in state.instances.values()
+            if any(p.rsplit("/", 1)[-1] == rest[1] for p in i.get("resourcePolicies", []))
+        ]
         if users:
-            raise ApiError(400, "resourceInUseByAnotherResource",
-                           f"The resource_policy resource '{policy['selfLink']}' is already being used by '{users[0]}'")
+            raise ApiError(
+                400,
+                "resourceInUseByAnotherResource",
+                f"The resource_policy resource '{policy['selfLink']}' is already being used by '{users[0]}'",
+            )
         del state.policies[(region, rest[1])]
         return self._operation(project, "delete", policy["selfLink"], region=region)
 
@@ -760,10 +941,16 @@ class FakeGce:
             image = self.images.get((project, rest[2]))
             if image is None:
                 raise _not_found(f"projects/{project}/global/images/family/{rest[2]}")
-            return {"kind": "compute#image", "id": str(abs(hash(image["name"])) % 10**18), "status": "READY",
-                    "name": image["name"], "family": rest[2], "diskSizeGb": image["diskSizeGb"],
-                    "architecture": "X86_64",
-                    "selfLink": f"{BASE}projects/{project}/global/images/{image['name']}"}
+            return {
+                "kind": "compute#image",
+                "id": str(abs(hash(image["name"])) % 10**18),
+                "status": "READY",
+                "name": image["name"],
+                "family": rest[2],
+                "diskSizeGb": image["diskSizeGb"],
+                "architecture": "X86_64",
+                "selfLink": f"{BASE}projects/{project}/global/images/{image['name']}",
+            }
         if rest[0] == "operations":
             self._fault("compute.globalOperations." + ("wait" if len(rest) > 2 else "get"), None)
             return self._finish(project, rest[1])
@@ -774,8 +961,9 @@ class FakeGce:
             return self._networks(method, project, state, rest[1:], query, body)
         raise ApiError(404, "notFound", f"no such collection {rest[0]}")
 
-    def _firewalls(self, method: str, project: str, state: Project, rest: list[str], query: dict[str, str],
-                   body: dict[str, Any]) -> Any:
+    def _firewalls(
+        self, method: str, project: str, state: Project, rest: list[str], query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         if not rest:
             if method == "GET":
                 self._fault("compute.firewalls.list", None)
@@ -784,14 +972,22 @@ class FakeGce:
             self._check_fields("Firewall", body)
             name = body.get("name", "")
             if not _NAME.fullmatch(name):
-                raise _invalid("resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
+                raise _invalid(
+                    "resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"
+                )
             if name in state.firewalls:
-                raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/global/firewalls/{name}' "
-                               "already exists")
+                raise ApiError(
+                    409, "alreadyExists", f"The resource 'projects/{project}/global/firewalls/{name}' already exists"
+                )
             rule = self._check_firewall(state, body)
             link = f"{BASE}projects/{project}/global/firewalls/{name}"
-            state.firewalls[name] = {**rule, "kind": "compute#firewall", "id": str(next(self._ids)), "selfLink": link,
-                                     "creationTimestamp": _now()}
+            state.firewalls[name] = {
+                **rule,
+                "kind": "compute#firewall",
+                "id": str(next(self._ids)),
+                "selfLink": link,
+                "creationTimestamp": _now(),
+            }
             return self._operation(project, "insert", link)
         rule = state.firewalls.get(rest[0])
         if rule is None:
@@ -824,7 +1020,9 @@ class FakeGce:
             raise ApiError(400, "invalid", "An INGRESS rule needs sourceRanges, sourceTags or sourceServiceAccounts.")
         for tag in [*rule.get("sourceTags", []), *rule.get("targetTags", [])]:
             if not _NAME.fullmatch(tag):
-                raise _invalid("resource.targetTags[0]", tag, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
+                raise _invalid(
+                    "resource.targetTags[0]", tag, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"
+                )
         for allowed in rule.get("allowed", []):
             protocol = allowed.get("IPProtocol", "")
             if protocol not in ("tcp", "udp", "icmp", "all", "esp", "ah", "sctp"):
@@ -835,8 +1033,9 @@ class FakeGce:
             raise _invalid("resource.description", "...", "Must be at most 2048 characters.")
         return rule
 
-    def _networks(self, method: str, project: str, state: Project, rest: list[str], query: dict[str, str],
-                  body: dict[str, Any]) -> Any:
+    def _networks(
+        self, method: str, project: str, state: Project, rest: list[str], query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         if not rest:
             if method == "GET":
                 self._fault("compute.networks.list", None)
@@ -845,13 +1044,19 @@ class FakeGce:
             self._check_fields("Network", body)
             name = body.get("name", "")
             if not _NAME.fullmatch(name):
-                raise _invalid("resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
+                raise _invalid(
+                    "resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"
+                )
             if name in state.networks:
-                raise ApiError(409, "alreadyExists", f"The resource 'projects/{project}/global/networks/{name}' "
-                               "already exists")
+                raise ApiError(
+                    409, "alreadyExists", f"The resource 'projects/{project}/global/networks/{name}' already exists"
+                )
             if "autoCreateSubnetworks" not in body:
-                raise _invalid("resource.autoCreateSubnetworks", "", "Legacy networks cannot be created; "
-                               "set autoCreateSubnetworks.")
+                raise _invalid(
+                    "resource.autoCreateSubnetworks",
+                    "",
+                    "Legacy networks cannot be created; set autoCreateSubnetworks.",
+                )
             network = self._network_resource(project, body)
             state.networks[name] = network
             return self._operation(project, "insert", network["selfLink"])
@@ -863,34 +1068,58 @@ class FakeGce:
             return network
         self._fault("compute.networks.delete", None)
         users = [f["selfLink"] for f in state.firewalls.values() if f.get("network") == network["selfLink"]]
-        users += [i["selfLink"] for i in state.instances.values()
-                  if i["networkInterfaces"][0]["network"] == network["selfLink"]]
+        users += [
+            i["selfLink"]
+            for i in state.instances.values()
+            if i["networkInterfaces"][0]["network"] == network["selfLink"]
+        ]
         if users:
-            raise ApiError(400, "resourceInUseByAnotherResource",
-                           f"The network resource '{network['selfLink']}' is already being used by '{users[0]}'")
+            raise ApiError(
+                400,
+                "resourceInUseByAnotherResource",
+                f"The network resource '{network['selfLink']}' is already being used by '{users[0]}'",
+            )
         del state.networks[rest[0]]
         return self._operation(project, "delete", network["selfLink"])
 
     def _network_resource(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {**body, "kind": "compute#network", "id": str(next(self._ids)), "creationTimestamp": _now(),
-                "selfLink": f"{BASE}projects/{project}/global/networks/{body['name']}",
-                "routingConfig": {"routingMode": "REGIONAL"}}
+        return {
+            **body,
+            "kind": "compute#network",
+            "id": str(next(self._ids)),
+            "creationTimestamp": _now(),
+            "selfLink": f"{BASE}projects/{project}/global/networks/{body['name']}",
+            "routingConfig": {"routingMode": "REGIONAL"},
+        }
 
     # -- catalogs ------------------------------------------------------------------------------
     def _machine_type(self, project: str, zone: str, name: str) -> dict[str, Any]:
         vcpus, memory, accelerator, count, _ = MACHINE_TYPES[name]
-        item = {"kind": "compute#machineType", "id": str(abs(hash(name)) % 10**12), "name": name,
-                "guestCpus": vcpus, "memoryMb": memory, "zone": zone, "isSharedCpu": False,
-                "description": f"{vcpus} vCPUs, {memory // 1024} GB RAM",
-                "selfLink": f"{BASE}projects/{project}/zones/{zone}/machineTypes/{name}"}
+        item = {
+            "kind": "compute#machineType",
+            "id": str(abs(hash(name)) % 10**12),
+            "name": name,
+            "guestCpus": vcpus,
+            "memoryMb": memory,
+            "zone": zone,
+            "isSharedCpu": False,
+            "description": f"{vcpus} vCPUs, {memory // 1024} GB RAM",
+            "selfLink": f"{BASE}projects/{project}/zones/{zone}/machineTypes/{name}",
+        }
         if accelerator:
             item["accelerators"] = [{"guestAcceleratorType": accelerator, "guestAcceleratorCount": count}]
         return item
 
     def _accelerator_type(self, project: str, zone: str, name: str) -> dict[str, Any]:
-        return {"kind": "compute#acceleratorType", "id": str(abs(hash(name)) % 10**12), "name": name,
-                "description": name, "zone": f"{BASE}projects/{project}/zones/{zone}", "maximumCardsPerInstance": 8,
-                "selfLink": f"{BASE}projects/{project}/zones/{zone}/acceleratorTypes/{name}"}
+        return {
+            "kind": "compute#acceleratorType",
+            "id": str(abs(hash(name)) % 10**12),
+            "name": name,
+            "description": name,
+            "zone": f"{BASE}projects/{project}/zones/{zone}",
+            "maximumCardsPerInstance": 8,
+            "selfLink": f"{BASE}projects/{project}/zones/{zone}/acceleratorTypes/{name}",
+        }
 
     def _image_from_link(self, link: str) -> dict[str, Any]:
         match = re.search(r"projects/([^/]+)/global/images/([^/]+)$", link)
@@ -898,8 +1127,9 @@ class FakeGce:
             for (project, _), image in self.images.items():
                 if project == match.group(1) and image["name"] == match.group(2):
                     return {**image, "project": project}
-        raise _invalid("resource.disks[0].initializeParams.sourceImage", link,
-                       "The referenced image resource cannot be found.")
+        raise _invalid(
+            "resource.disks[0].initializeParams.sourceImage", link, "The referenced image resource cannot be found."
+        )
 
     def _aggregated(self, project: str, collection: str, text: str | None) -> dict[str, Any]:
         state = self.projects[project]
@@ -925,28 +1155,50 @@ class FakeGce:
         else:
             raise ApiError(404, "notFound", f"no aggregated list of {collection}")
         items: dict[str, Any] = {}
-        scopes = [f"zones/{z}" for z in ALL_ZONES] if collection != "resourcePolicies" else [f"regions/{r}" for r in ZONES]
+        scopes = (
+            [f"zones/{z}" for z in ALL_ZONES] if collection != "resourcePolicies" else [f"regions/{r}" for r in ZONES]
+        )
         for scope in scopes:
             found = [item for item in scoped.get(scope, []) if matches_filter(item, text)]
             if found:
                 items[scope] = {key: found}
             else:
-                items[scope] = {"warning": {"code": "NO_RESULTS_ON_PAGE",
-                                            "message": "There are no results for scope on this page."}}
-        return {"kind": f"compute#{collection[:-1]}AggregatedList", "id": f"projects/{project}/aggregated/{collection}",
-                "items": items, "selfLink": f"{BASE}projects/{project}/aggregated/{collection}"}
+                items[scope] = {
+                    "warning": {"code": "NO_RESULTS_ON_PAGE", "message": "There are no results for scope on this page."}
+                }
+        return {
+            "kind": f"compute#{collection[:-1]}AggregatedList",
+            "id": f"projects/{project}/aggregated/{collection}",
+            "items": items,
+            "selfLink": f"{BASE}projects/{project}/aggregated/{collection}",
+        }
 
     def _page(self, kind: str, items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         found = [item for item in items if matches_filter(item, query.get("filter"))]
         return {"kind": kind, "items": found} if found else {"kind": kind}
 
     # -- operations ----------------------------------------------------------------------------
-    def _operation(self, project: str, kind: str, target: str, zone: str | None = None, region: str | None = None,
-                   then: Any = None, error: Fault | None = None) -> dict[str, Any]:
+    def _operation(
+        self,
+        project: str,
+        kind: str,
+        target: str,
+        zone: str | None = None,
+        region: str | None = None,
+        then: Any = None,
+        error: Fault | None = None,
+    ) -> dict[str, Any]:
         name = f"operation-{int(time.time() * 1000)}-{random.getrandbits(48):012x}"
         operation: dict[str, Any] = {
-            "kind": "compute#operation", "id": str(next(self._ids)), "name": name, "operationType": kind,
-            "targetLink": target, "status": "RUNNING", "progress": 0, "insertTime": _now(), "startTime": _now(),
+            "kind": "compute#operation",
+            "id": str(next(self._ids)),
+            "name": name,
+            "operationType": kind,
+            "targetLink": target,
+            "status": "RUNNING",
+            "progress": 0,
+            "insertTime": _now(),
+            "startTime": _now(),
             "user": CLIENT_EMAIL,
         }
         if zone:
@@ -998,11 +1250,18 @@ class FakeGce:
             raise _invalid(where, "...", "At most 64 labels.")
         for key, value in labels.items():
             if not _LABEL_KEY.fullmatch(key):
-                raise _invalid(where, key, "Label keys must start with a lowercase letter and contain only lowercase "
-                               "letters, digits, '_' and '-' (at most 63 characters).")
+                raise _invalid(
+                    where,
+                    key,
+                    "Label keys must start with a lowercase letter and contain only lowercase "
+                    "letters, digits, '_' and '-' (at most 63 characters).",
+                )
             if not _LABEL_VALUE.fullmatch(value):
-                raise _invalid(where, value, "Label values can contain only lowercase letters, digits, '_' and '-' "
-                               "(at most 63 characters).")
+                raise _invalid(
+                    where,
+                    value,
+                    "Label values can contain only lowercase letters, digits, '_' and '-' (at most 63 characters).",
+                )
 
     # -- routing SSH to loopback sshds ---------------------------------------------------------
     def _route(self, host: str) -> str:

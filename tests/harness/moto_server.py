@@ -47,20 +47,46 @@ UBUNTU_NAME = "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-{}"
 
 def _ami(ami_id: str, name: str, owner: str, created: str, description: str) -> dict[str, Any]:
     return {
-        "ami_id": ami_id, "name": name, "description": description, "owner_id": owner,
-        "public": True, "virtualization_type": "hvm", "architecture": "x86_64", "state": "available",
-        "platform": None, "image_type": "machine", "hypervisor": "xen", "root_device_name": "/dev/sda1",
-        "root_device_type": "ebs", "sriov": "simple", "creation_date": created,
+        "ami_id": ami_id,
+        "name": name,
+        "description": description,
+        "owner_id": owner,
+        "public": True,
+        "virtualization_type": "hvm",
+        "architecture": "x86_64",
+        "state": "available",
+        "platform": None,
+        "image_type": "machine",
+        "hypervisor": "xen",
+        "root_device_name": "/dev/sda1",
+        "root_device_type": "ebs",
+        "sriov": "simple",
+        "creation_date": created,
     }
 
 
 AMIS = [
-    _ami("ami-0d1a0000000000001", DLAMI_NAME.format("20250301"), "898082745236", "2025-03-01T10:00:00.000Z",
-         "Deep Learning Base GPU AMI, an older release"),
-    _ami("ami-0d1a0000000000002", DLAMI_NAME.format("20250601"), "898082745236", "2025-06-01T10:00:00.000Z",
-         "Deep Learning Base GPU AMI, the newest release"),
-    _ami("ami-0c0a0000000000001", UBUNTU_NAME.format("20250516"), "099720109477", "2025-05-16T10:00:00.000Z",
-         "Canonical, Ubuntu, 22.04 LTS, amd64 jammy"),
+    _ami(
+        "ami-0d1a0000000000001",
+        DLAMI_NAME.format("20250301"),
+        "898082745236",
+        "2025-03-01T10:00:00.000Z",
+        "Deep Learning Base GPU AMI, an older release",
+    ),
+    _ami(
+        "ami-0d1a0000000000002",
+        DLAMI_NAME.format("20250601"),
+        "898082745236",
+        "2025-06-01T10:00:00.000Z",
+        "Deep Learning Base GPU AMI, the newest release",
+    ),
+    _ami(
+        "ami-0c0a0000000000001",
+        UBUNTU_NAME.format("20250516"),
+        "099720109477",
+        "2025-05-16T10:00:00.000Z",
+        "Canonical, Ubuntu, 22.04 LTS, amd64 jammy",
+    ),
 ]
 DLAMI_NEWEST = "ami-0d1a0000000000002"
 UBUNTU = "ami-0c0a0000000000001"
@@ -164,9 +190,10 @@ class FaultInjector:
         if error is None:
             return self.app(environ, start_response)
         payload = _ERROR_XML.format(code=error.code, message=error.message).encode()
-        start_response(f"{error.status} Injected", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
+        start_response(
+            f"{error.status} Injected", [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))]
+        )
         return [payload]
-
 
     # -- routing SSH to loopback sshds, per instance -------------------------------------------
     def _route(self, environ: dict, start_response: Any) -> Any:
@@ -197,9 +224,11 @@ class FaultInjector:
     # -- placement groups (not in moto) -------------------------------------------------------
     def _placement(self, action: str, region: str | None, params: dict[str, str], start_response: Any) -> Any:
         def reply(body: str, status: str = "200 OK") -> list[bytes]:
-            payload = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns='
-                       f'"http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>isaacctl-test</requestId>'
-                       f"{body}</{action}Response>").encode()
+            payload = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns='
+                f'"http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>isaacctl-test</requestId>'
+                f"{body}</{action}Response>"
+            ).encode()
             start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))])
             return [payload]
 
@@ -209,21 +238,31 @@ class FaultInjector:
             return [payload]
 
         def item(group: dict[str, Any]) -> str:
-            tags = "".join(f"<item><key>{escape(k)}</key><value>{escape(v)}</value></item>"
-                           for k, v in group["tags"].items())
-            return (f"<groupName>{escape(group['name'])}</groupName><state>available</state>"
-                    f"<strategy>{group['strategy']}</strategy><groupId>{group['id']}</groupId>"
-                    f"<tagSet>{tags}</tagSet>")
+            tags = "".join(
+                f"<item><key>{escape(k)}</key><value>{escape(v)}</value></item>" for k, v in group["tags"].items()
+            )
+            return (
+                f"<groupName>{escape(group['name'])}</groupName><state>available</state>"
+                f"<strategy>{group['strategy']}</strategy><groupId>{group['id']}</groupId>"
+                f"<tagSet>{tags}</tagSet>"
+            )
 
         name = params.get("GroupName", "")
         with self._lock:
             if action == "CreatePlacementGroup":
                 if (region, name) in self.placement_groups:
                     return error("InvalidPlacementGroup.Duplicate", f"The placement group '{name}' already exists.")
-                tags = {params[k]: params.get(k[: -len("Key")] + "Value", "") for k in params
-                        if re.fullmatch(r"TagSpecification\.\d+\.Tag\.\d+\.Key", k)}
-                group = {"name": name, "strategy": params.get("Strategy", "cluster"), "tags": tags,
-                         "id": f"pg-{len(self.placement_groups) + 1:017x}"}
+                tags = {
+                    params[k]: params.get(k[: -len("Key")] + "Value", "")
+                    for k in params
+                    if re.fullmatch(r"TagSpecification\.\d+\.Tag\.\d+\.Key", k)
+                }
+                group = {
+                    "name": name,
+                    "strategy": params.get("Strategy", "cluster"),
+                    "tags": tags,
+                    "id": f"pg-{len(self.placement_groups) + 1:017x}",
+                }
                 self.placement_groups[(region, name)] = group
                 return reply(f"<placementGroup>{item(group)}</placementGroup>")
             if action == "DeletePlacementGroup":
@@ -245,8 +284,9 @@ class FaultInjector:
                 groups = [g for g in groups if g["tags"].get(filter_name[4:]) in values]
             elif filter_name == "group-name":
                 groups = [g for g in groups if g["name"] in values]
-        return reply("<placementGroupSet>" + "".join(f"<item>{item(g)}</item>" for g in groups)
-                     + "</placementGroupSet>")
+        return reply(
+            "<placementGroupSet>" + "".join(f"<item>{item(g)}</item>" for g in groups) + "</placementGroupSet>"
+        )
 
 
 class MotoServer:
@@ -320,7 +360,9 @@ class MotoServer:
         import boto3
 
         return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=region,
         ).client(service, endpoint_url=self.url)
 
     def tagged(self, deployment: str, region: str = "us-east-1") -> list[tuple[str, str]]:
@@ -328,33 +370,49 @@ class MotoServer:
         same describe calls a person would make (terminated instances do not count)."""
         ec2 = self.client("ec2", region)
         flt = [{"Name": "tag:isaacctl:deployment", "Values": [deployment]}]
-        found = [("instance", i["InstanceId"]) for r in ec2.describe_instances(Filters=flt)["Reservations"]
-                 for i in r["Instances"] if i["State"]["Name"] != "terminated"]
+        found = [
+            ("instance", i["InstanceId"])
+            for r in ec2.describe_instances(Filters=flt)["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ]
         found += [("volume", v["VolumeId"]) for v in ec2.describe_volumes(Filters=flt)["Volumes"]]
-        found += [("network-interface", n["NetworkInterfaceId"])
-                  for n in ec2.describe_network_interfaces(Filters=flt)["NetworkInterfaces"]]
+        found += [
+            ("network-interface", n["NetworkInterfaceId"])
+            for n in ec2.describe_network_interfaces(Filters=flt)["NetworkInterfaces"]
+        ]
         found += [("security-group", g["GroupId"]) for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]]
         found += [("key-pair", k["KeyPairId"]) for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]]
         found += [("subnet", s["SubnetId"]) for s in ec2.describe_subnets(Filters=flt)["Subnets"]]
-        found += [("internet-gateway", g["InternetGatewayId"])
-                  for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]]
+        found += [
+            ("internet-gateway", g["InternetGatewayId"])
+            for g in ec2.describe_internet_gateways(Filters=flt)["InternetGateways"]
+        ]
         found += [("vpc", v["VpcId"]) for v in ec2.describe_vpcs(Filters=flt)["Vpcs"]]
-        found += [("placement-group", g["GroupName"])
-                  for g in ec2.describe_placement_groups(Filters=flt)["PlacementGroups"]]
+        found += [
+            ("placement-group", g["GroupName"]) for g in ec2.describe_placement_groups(Filters=flt)["PlacementGroups"]
+        ]
         return found
 
     def tagged_for(self, deployment: str, deployment_id: str, region: str = "us-east-1") -> list[tuple[str, str]]:
         """tagged(), only the resources that also carry isaacctl:deployment-id=<deployment_id>."""
         ec2 = self.client("ec2", region)
-        flt = [{"Name": "tag:isaacctl:deployment", "Values": [deployment]},
-               {"Name": "tag:isaacctl:deployment-id", "Values": [deployment_id]}]
-        found = [("instance", i["InstanceId"]) for r in ec2.describe_instances(Filters=flt)["Reservations"]
-                 for i in r["Instances"] if i["State"]["Name"] != "terminated"]
+        flt = [
+            {"Name": "tag:isaacctl:deployment", "Values": [deployment]},
+            {"Name": "tag:isaacctl:deployment-id", "Values": [deployment_id]},
+        ]
+        found = [
+            ("instance", i["InstanceId"])
+            for r in ec2.describe_instances(Filters=flt)["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ]
         found += [("security-group", g["GroupId"]) for g in ec2.describe_security_groups(Filters=flt)["SecurityGroups"]]
         found += [("key-pair", k["KeyPairId"]) for k in ec2.describe_key_pairs(Filters=flt)["KeyPairs"]]
         found += [("volume", v["VolumeId"]) for v in ec2.describe_volumes(Filters=flt)["Volumes"]]
-        found += [("placement-group", g["GroupName"])
-                  for g in ec2.describe_placement_groups(Filters=flt)["PlacementGroups"]]
+        found += [
+            ("placement-group", g["GroupName"]) for g in ec2.describe_placement_groups(Filters=flt)["PlacementGroups"]
+        ]
         return sorted(found)
 
     def delete_default_vpc(self, region: str = "us-east-1") -> None:
@@ -364,8 +422,9 @@ class MotoServer:
             vpc_id = vpc["VpcId"]
             for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]:
                 ec2.delete_subnet(SubnetId=subnet["SubnetId"])
-            for igw in ec2.describe_internet_gateways(
-                    Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"]:
+            for igw in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
+                "InternetGateways"
+            ]:
                 ec2.detach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=vpc_id)
                 ec2.delete_internet_gateway(InternetGatewayId=igw["InternetGatewayId"])
             ec2.delete_vpc(VpcId=vpc_id)

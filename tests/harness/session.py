@@ -14,8 +14,16 @@ _saved: dict[str, str | None] = {}
 _home: Path | None = None
 
 # variables that would let a developer's own setup leak into the tests
-_DROP = ("SSH_AUTH_SOCK", "SSH_AGENT_PID", "DOCKER_CONFIG", "DOCKER_HOST", "DOCKER_CONTEXT",
-         "ISAACCTL_STATE_DIR", "ISAACCTL_SSH_CONFIG", "ISAACCTL_CONFIG")
+_DROP = (
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+    "DOCKER_CONFIG",
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "ISAACCTL_STATE_DIR",
+    "ISAACCTL_SSH_CONFIG",
+    "ISAACCTL_CONFIG",
+)
 
 
 def _set(key: str, value: str | None) -> None:
@@ -44,8 +52,12 @@ def isolate_environment() -> Path:
     global _home
     _home = Path(tempfile.mkdtemp(prefix="isaacctl-test-home-"))
     _set("HOME", str(_home))
-    for sub, var in ((".config", "XDG_CONFIG_HOME"), (".cache", "XDG_CACHE_HOME"),
-                     (".local/share", "XDG_DATA_HOME"), (".local/state", "XDG_STATE_HOME")):
+    for sub, var in (
+        (".config", "XDG_CONFIG_HOME"),
+        (".cache", "XDG_CACHE_HOME"),
+        (".local/share", "XDG_DATA_HOME"),
+        (".local/state", "XDG_STATE_HOME"),
+    ):
         (_home / sub).mkdir(parents=True, exist_ok=True)
         _set(var, str(_home / sub))
     (_home / ".ssh").mkdir(mode=0o700)

@@ -26,13 +26,18 @@ def write_ssh_config(path: Path, moto_url: str, servers: list) -> Path:
     first = servers[0]
     ports = " ".join(str(server.port) for server in servers)
     path = Path(path)
-    path.write_text("\n".join([
-        "Host *",
-        f"    User {first.user}",
-        f"    IdentityFile {first.client_key}",
-        "    IdentitiesOnly yes",
-        f"    ProxyCommand {sys.executable} {Path(__file__).resolve()} {moto_url} %h {ports}",
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                "Host *",
+                f"    User {first.user}",
+                f"    IdentityFile {first.client_key}",
+                "    IdentitiesOnly yes",
+                f"    ProxyCommand {sys.executable} {Path(__file__).resolve()} {moto_url} %h {ports}",
+            ]
+        )
+        + "\n"
+    )
     path.chmod(0o600)
     return path
 

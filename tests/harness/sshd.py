@@ -138,8 +138,19 @@ def ensure_user(name: str) -> pwd.struct_passwd:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        _run(["useradd", "--no-create-home", "--home-dir", "/nonexistent",
-              "--shell", "/bin/bash", "--groups", "docker", name])
+        _run(
+            [
+                "useradd",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/bin/bash",
+                "--groups",
+                "docker",
+                name,
+            ]
+        )
     if "docker" not in [g.gr_name for g in grp.getgrall() if name in g.gr_mem]:
         _run(["usermod", "-aG", "docker", name])
     # With UsePAM no, sshd refuses accounts whose password field starts with "!" (locked).
@@ -221,12 +232,17 @@ class SshServer:
             self._log_fh = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
                 [SSHD, "-D", "-e", "-f", str(self.config_path)],
-                stdin=subprocess.DEVNULL, stdout=self._log_fh, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_fh,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             try:
-                wait_until(lambda: self.proc.poll() is not None or port_open(self.port),
-                           timeout=15, what=f"sshd on port {self.port}")
+                wait_until(
+                    lambda: self.proc.poll() is not None or port_open(self.port),
+                    timeout=15,
+                    what=f"sshd on port {self.port}",
+                )
             except TimeoutError:
                 self._terminate()
                 raise SshServerError(f"sshd did not come up:\n{tail(self.log_path)}") from None
@@ -286,9 +302,9 @@ class SshServer:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def write_ssh_config(self, path: Path, aliases: list[str],
-                         extra_options: dict[str, str] | None = None,
-                         host_key_alias: bool = False) -> Path:
+    def write_ssh_config(
+        self, path: Path, aliases: list[str], extra_options: dict[str, str] | None = None, host_key_alias: bool = False
+    ) -> Path:
         """OpenSSH client config routing each alias (e.g. a made-up cloud IP) to this sshd.
 
         Host keys are then looked up as ``[127.0.0.1]:<port>`` (``known_hosts_line()``), unless
@@ -317,19 +333,38 @@ class SshServer:
         """argv prefix for the system ssh client talking to this server (append a command)."""
         kh = str(known_hosts) if known_hosts else "/dev/null"
         return [
-            "ssh", "-F", "/dev/null", "-i", str(key or self.client_key), "-p", str(self.port),
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={kh}",
-            "-o", "StrictHostKeyChecking=" + ("yes" if known_hosts else "no"),
-            "-o", "ConnectTimeout=10", f"{self.user}@{self.host}",
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            str(key or self.client_key),
+            "-p",
+            str(self.port),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"UserKnownHostsFile={kh}",
+            "-o",
+            "StrictHostKeyChecking=" + ("yes" if known_hosts else "no"),
+            "-o",
+            "ConnectTimeout=10",
+            f"{self.user}@{self.host}",
         ]
 
     # -- internals ----------------------------------------------------------------------------
     def _write_config(self) -> None:
-        self.config_path.write_text(_SSHD_CONFIG.format(
-            host=self.host, port=self.port, host_key=self._host_key,
-            pid_file=self._server_dir / "sshd.pid", authorized_keys=self.authorized_keys,
-            user=self.user,
-        ))
+        self.config_path.write_text(
+            _SSHD_CONFIG.format(
+                host=self.host,
+                port=self.port,
+                host_key=self._host_key,
+                pid_file=self._server_dir / "sshd.pid",
+                authorized_keys=self.authorized_keys,
+                user=self.user,
+            )
+        )
 
     def _terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

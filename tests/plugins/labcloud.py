@@ -67,9 +67,13 @@ class LabCloud(Provider):
         return Plan(resources=[PlannedResource("instance", host) for host in hosts], hourly_usd=0.0)
 
     def _mine(self, options, identity) -> dict[int, dict]:
-        return {i["index"]: i for i in _instances(options)
-                if i["tags"].get(NAME_KEY) == identity.name and identity.owns(i["tags"].get(ID_KEY))
-                and i["state"] != "terminated"}
+        return {
+            i["index"]: i
+            for i in _instances(options)
+            if i["tags"].get(NAME_KEY) == identity.name
+            and identity.owns(i["tags"].get(ID_KEY))
+            and i["state"] != "terminated"
+        }
 
     def create(self, ctx):
         from isaacctl.records import Node, SshEndpoint
@@ -88,15 +92,26 @@ class LabCloud(Provider):
                 instance_id = f"i-{secrets.token_hex(4)}"
                 ctx.creating("instance", instance_id, index=index)
                 given = [ip for ip in options.private_ips.split(",") if ip]
-                instance = {"id": instance_id, "index": index, "state": "running", "public_ip": hosts[index],
-                            "private_ip": given[index] if index < len(given) else f"10.0.0.{10 + index}",
-                            "tags": ctx.identity.labels()}
+                instance = {
+                    "id": instance_id,
+                    "index": index,
+                    "state": "running",
+                    "public_ip": hosts[index],
+                    "private_ip": given[index] if index < len(given) else f"10.0.0.{10 + index}",
+                    "tags": ctx.identity.labels(),
+                }
                 _write(options, instance)
                 ctx.created("instance", instance_id)
-            nodes.append(Node(index=index, role="head" if index == 0 else "worker",
-                              instance_id=instance["id"], public_ip=instance["public_ip"],
-                              private_ip=instance["private_ip"],
-                              ssh=SshEndpoint(host=instance["public_ip"], host_key_alias=instance["id"])))
+            nodes.append(
+                Node(
+                    index=index,
+                    role="head" if index == 0 else "worker",
+                    instance_id=instance["id"],
+                    public_ip=instance["public_ip"],
+                    private_ip=instance["private_ip"],
+                    ssh=SshEndpoint(host=instance["public_ip"], host_key_alias=instance["id"]),
+                )
+            )
         return nodes
 
     def wait_reachable(self, ctx, timeout):
@@ -115,8 +130,15 @@ class LabCloud(Provider):
             if instance is None:
                 statuses.append(NodeStatus(node.index, node.instance_id, InstanceState.TERMINATED))
                 continue
-            statuses.append(NodeStatus(node.index, node.instance_id, InstanceState(instance["state"]),
-                                       instance["public_ip"], instance["private_ip"]))
+            statuses.append(
+                NodeStatus(
+                    node.index,
+                    node.instance_id,
+                    InstanceState(instance["state"]),
+                    instance["public_ip"],
+                    instance["private_ip"],
+                )
+            )
         return statuses
 
     def destroy(self, ctx):
@@ -127,9 +149,16 @@ class LabCloud(Provider):
 
     def list_tagged(self, options, deployment=None):
         return [
-            CloudResource(kind="instance", resource_id=i["id"], deployment=i["tags"].get(NAME_KEY, ""),
-                          region=options.region, state=i["state"], deployment_id=i["tags"].get(ID_KEY) or None,
-                          creator=i["tags"].get(CREATOR_KEY), created=i["tags"].get(CREATED_KEY))
+            CloudResource(
+                kind="instance",
+                resource_id=i["id"],
+                deployment=i["tags"].get(NAME_KEY, ""),
+                region=options.region,
+                state=i["state"],
+                deployment_id=i["tags"].get(ID_KEY) or None,
+                creator=i["tags"].get(CREATOR_KEY),
+                created=i["tags"].get(CREATED_KEY),
+            )
             for i in _instances(options)
             if i["state"] != "terminated" and (deployment is None or i["tags"].get(NAME_KEY) == deployment)
         ]

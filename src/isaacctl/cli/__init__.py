@@ -3,7 +3,6 @@
 Heavy imports (pydantic, paramiko, rich, cloud SDKs) happen inside command bodies, so
 `isaacctl --help` stays fast."""
 
-
 import os
 import sys
 from pathlib import Path
@@ -38,17 +37,26 @@ app = typer.Typer(
 def global_options(
     ctx: typer.Context,
     state_dir: Optional[Path] = typer.Option(
-        None, "--state-dir", envvar="ISAACCTL_STATE_DIR",
+        None,
+        "--state-dir",
+        envvar="ISAACCTL_STATE_DIR",
         help="Folder holding one sub-folder per deployment [default: ./state].",
     ),
     ssh_config: Optional[Path] = typer.Option(
-        None, "--ssh-config", envvar="ISAACCTL_SSH_CONFIG",
+        None,
+        "--ssh-config",
+        envvar="ISAACCTL_SSH_CONFIG",
         help="OpenSSH client config to honour (Host, HostName, Port, User, IdentityFile, "
         "ProxyCommand, ProxyJump) [default: ~/.ssh/config].",
     ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show debug output and tracebacks."),
-    version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda given: _print_version(given),
-                                 help="Print isaacctl's version and exit."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=lambda given: _print_version(given),
+        help="Print isaacctl's version and exit.",
+    ),
 ) -> None:
     if ssh_config is not None:
         os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
@@ -70,7 +78,6 @@ def version_command() -> None:
     Example:  isaacctl version
     """
     _print_version(True)
-
 
 
 def _one_line(error: click.ClickException) -> str:

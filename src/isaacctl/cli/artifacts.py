@@ -1,6 +1,5 @@
 """`fetch-logs`, `metrics`, `upload`, `download`."""
 
-
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -19,8 +18,14 @@ def transfer_bar(app: App, label: str) -> Iterator:
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=app.terminal.err, transient=True) as progress:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=app.terminal.err,
+        transient=True,
+    ) as progress:
         task = progress.add_task(label, total=100)
 
         def update(done_bytes: int, percent: int) -> None:
@@ -32,10 +37,13 @@ def transfer_bar(app: App, label: str) -> Iterator:
 
 def fetch_logs_command(
     ctx: typer.Context,
-    jobs: Optional[List[str]] = typer.Argument(None, help="Job ids or prefixes [default: every job of the deployment].",
-                                             autocompletion=complete_job),
+    jobs: Optional[List[str]] = typer.Argument(
+        None, help="Job ids or prefixes [default: every job of the deployment].", autocompletion=complete_job
+    ),
     deployment: Optional[str] = DEPLOYMENT,
-    dest: Optional[Path] = typer.Option(None, "--dest", help="Folder to put <job>/ folders in [default: state/<name>/artifacts]."),
+    dest: Optional[Path] = typer.Option(
+        None, "--dest", help="Folder to put <job>/ folders in [default: state/<name>/artifacts]."
+    ),
     checkpoints: str = typer.Option("all", "--checkpoints", help="all, last (the newest of each run) or none."),
     as_json: bool = JSON,
 ) -> None:
@@ -53,13 +61,20 @@ def fetch_logs_command(
     with transfer_bar(app, "fetching") as bar:
         result = service.fetch(deployment, list(jobs or []), dest, checkpoints, on_progress=bar)
     if as_json:
-        app.terminal.json("FetchResult", {
-            "deployment": result.deployment, "files_transferred": result.files_transferred,
-            "bytes_transferred": result.bytes_transferred,
-            "jobs": [vars(job) for job in result.jobs]})
+        app.terminal.json(
+            "FetchResult",
+            {
+                "deployment": result.deployment,
+                "files_transferred": result.files_transferred,
+                "bytes_transferred": result.bytes_transferred,
+                "jobs": [vars(job) for job in result.jobs],
+            },
+        )
         return
-    app.terminal.table(["JOB", "CHECKPOINTS", "VIDEOS", "METRIC ROWS", "FOLDER"],
-                       [[j.job, str(j.checkpoints), str(j.videos), str(j.metric_rows), j.folder] for j in result.jobs])
+    app.terminal.table(
+        ["JOB", "CHECKPOINTS", "VIDEOS", "METRIC ROWS", "FOLDER"],
+        [[j.job, str(j.checkpoints), str(j.videos), str(j.metric_rows), j.folder] for j in result.jobs],
+    )
     app.terminal.info(f"{result.files_transferred} file(s), {result.bytes_transferred / 1e6:.1f} MB transferred")
 
 
@@ -95,12 +110,15 @@ def metrics_command(
         except ImportError:
             raise UserError("--plot: needs matplotlib: pip install 'isaacctl[plot]'") from None
     if as_json:
-        app.terminal.json("Metrics", {"job": record.id, "csv": str(csv_path),
-                                      "tags": [vars(s) for s in summaries]})
+        app.terminal.json("Metrics", {"job": record.id, "csv": str(csv_path), "tags": [vars(s) for s in summaries]})
         return
-    app.terminal.table(["TAG", "POINTS", "FIRST", "LAST", "BEST", "LAST STEP"],
-                       [[s.tag, str(s.points), f"{s.first:.4g}", f"{s.last:.4g}", f"{s.best:.4g}", str(s.last_step)]
-                        for s in summaries])
+    app.terminal.table(
+        ["TAG", "POINTS", "FIRST", "LAST", "BEST", "LAST STEP"],
+        [
+            [s.tag, str(s.points), f"{s.first:.4g}", f"{s.last:.4g}", f"{s.best:.4g}", str(s.last_step)]
+            for s in summaries
+        ],
+    )
     app.terminal.info(f"all values: {csv_path}" + (f"; plot: {plot}" if plot else ""))
 
 
@@ -122,7 +140,9 @@ def upload_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
     local: Path = typer.Argument(..., help="Local file or folder."),
-    remote: str = typer.Argument("uploads", help="Folder on the host to put it in (relative: under the deployment's folder)."),
+    remote: str = typer.Argument(
+        "uploads", help="Folder on the host to put it in (relative: under the deployment's folder)."
+    ),
 ) -> None:
     """Copy a local file or folder into a folder on the workstation (rsync: only changes travel).
 

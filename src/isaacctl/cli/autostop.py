@@ -1,7 +1,6 @@
 """`isaacctl autostop NAME [30m|off]`: set, change, turn off or show the idle watchdog that runs
 on the workstation itself (services/autostop.py)."""
 
-
 from typing import Optional
 
 import typer
@@ -13,7 +12,10 @@ from isaacctl.cli.context import app_of, complete_deployment
 def autostop_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
-    idle: Optional[str] = typer.Argument(None, help="Idle time before the machine is stopped (30m, 2h, 90s; a bare number is minutes), or 'off'. Left out: show the settings and the watchdog's last decision."),
+    idle: Optional[str] = typer.Argument(
+        None,
+        help="Idle time before the machine is stopped (30m, 2h, 90s; a bare number is minutes), or 'off'. Left out: show the settings and the watchdog's last decision.",
+    ),
     action: Optional[str] = AUTOSTOP_ACTION,
     command: Optional[str] = AUTOSTOP_COMMAND,
     max_cost: Optional[float] = MAX_COST,

@@ -1,6 +1,5 @@
 """`isaacctl benchmark`: which GPU to rent, in dollars per result."""
 
-
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, Optional
@@ -17,11 +16,34 @@ if TYPE_CHECKING:
 # A guess, shown as one: the setup before the run (create, bootstrap with an image pull).
 SETUP_HOURS = 0.5
 METHODS = ("auto", "isaaclab", "training")
-CSV_COLUMNS = ("rank", "deployment", "provider", "instance_type", "market", "gpu", "gpu_count", "driver",
-               "isaaclab_version", "method", "status", "reason", "iterations", "env_steps_per_s",
-               "iterations_per_s", "startup_s", "time_to_iterations_s", "peak_gpu_memory_mib", "usd_per_hour",
-               "price_source", "usd_run", "usd_per_million_steps", "reward_target", "time_to_target_s",
-               "usd_to_target", "job")
+CSV_COLUMNS = (
+    "rank",
+    "deployment",
+    "provider",
+    "instance_type",
+    "market",
+    "gpu",
+    "gpu_count",
+    "driver",
+    "isaaclab_version",
+    "method",
+    "status",
+    "reason",
+    "iterations",
+    "env_steps_per_s",
+    "iterations_per_s",
+    "startup_s",
+    "time_to_iterations_s",
+    "peak_gpu_memory_mib",
+    "usd_per_hour",
+    "price_source",
+    "usd_run",
+    "usd_per_million_steps",
+    "reward_target",
+    "time_to_target_s",
+    "usd_to_target",
+    "job",
+)
 
 
 def _names(value: Optional[str]) -> list[str]:
@@ -73,19 +95,39 @@ def _row(rank: int, result: "Result", iterations: int) -> list[str]:
     gpu = "-" if not result.gpu else (result.gpu if result.gpu_count <= 1 else f"{result.gpu_count}x {result.gpu}")
     if result.status != "ok":
         return [str(rank), result.deployment, where, gpu, *["-"] * 8, f"{result.status}: {result.reason}"]
-    return [str(rank), result.deployment, where, gpu,
-            _figure(result.env_steps_per_s), _figure(result.iterations_per_s, 2),
-            _figure(result.startup_s, 1), _figure(result.time_to_iterations_s, 1),
-            "-" if result.peak_gpu_memory_mib is None else f"{result.peak_gpu_memory_mib} MiB",
-            _figure(result.usd_per_hour, 3, "$"), _figure(result.usd_per_million_steps, 4, "$"),
-            _figure(result.usd_to_target, 4, "$"), "ok" if result.usd_per_hour is not None
-            else "ok (no price: --price NAME=USD)"]
+    return [
+        str(rank),
+        result.deployment,
+        where,
+        gpu,
+        _figure(result.env_steps_per_s),
+        _figure(result.iterations_per_s, 2),
+        _figure(result.startup_s, 1),
+        _figure(result.time_to_iterations_s, 1),
+        "-" if result.peak_gpu_memory_mib is None else f"{result.peak_gpu_memory_mib} MiB",
+        _figure(result.usd_per_hour, 3, "$"),
+        _figure(result.usd_per_million_steps, 4, "$"),
+        _figure(result.usd_to_target, 4, "$"),
+        "ok" if result.usd_per_hour is not None else "ok (no price: --price NAME=USD)",
+    ]
 
 
 def render_run(app: Any, run: "Run") -> None:
-    columns = ["#", "deployment", "where", "gpu", "env steps/s", "it/s", "start-up s",
-               f"time to {run.iterations} it s", "peak gpu mem", "$/h", "$/M steps",
-               "$ to target" if run.reward_target is not None else "$ to target (none set)", "status"]
+    columns = [
+        "#",
+        "deployment",
+        "where",
+        "gpu",
+        "env steps/s",
+        "it/s",
+        "start-up s",
+        f"time to {run.iterations} it s",
+        "peak gpu mem",
+        "$/h",
+        "$/M steps",
+        "$ to target" if run.reward_target is not None else "$ to target (none set)",
+        "status",
+    ]
     app.terminal.table(columns, [_row(n, r, run.iterations) for n, r in enumerate(run.ranked, 1)])
     app.terminal.text(f"conditions: {run.conditions}")
     app.terminal.text(f"run: {run.id} (isaacctl benchmark --report compares runs)")
@@ -142,30 +184,74 @@ def render_report(app: Any, runs: list["Run"], as_json: bool) -> None:
     rows = []
     for run in runs:
         for rank, result in enumerate(run.ranked, 1):
-            rows.append([run.id, run.created_at[:16].replace("T", " "), run.task, str(run.num_envs), str(rank),
-                         result.deployment, result.gpu or "-", result.isaaclab_version or "-",
-                         _figure(result.env_steps_per_s), _figure(result.usd_per_million_steps, 4, "$"),
-                         _figure(result.usd_to_target, 4, "$"),
-                         "ok" if result.status == "ok" else f"{result.status}: {result.reason}"])
-    app.terminal.table(["run", "date (UTC)", "task", "envs", "#", "deployment", "gpu", "isaac lab", "env steps/s",
-                        "$/M steps", "$ to target", "status"], rows)
+            rows.append(
+                [
+                    run.id,
+                    run.created_at[:16].replace("T", " "),
+                    run.task,
+                    str(run.num_envs),
+                    str(rank),
+                    result.deployment,
+                    result.gpu or "-",
+                    result.isaaclab_version or "-",
+                    _figure(result.env_steps_per_s),
+                    _figure(result.usd_per_million_steps, 4, "$"),
+                    _figure(result.usd_to_target, 4, "$"),
+                    "ok" if result.status == "ok" else f"{result.status}: {result.reason}",
+                ]
+            )
+    app.terminal.table(
+        [
+            "run",
+            "date (UTC)",
+            "task",
+            "envs",
+            "#",
+            "deployment",
+            "gpu",
+            "isaac lab",
+            "env steps/s",
+            "$/M steps",
+            "$ to target",
+            "status",
+        ],
+        rows,
+    )
 
 
 @bootstrap_options.with_bootstrap_flags
 def benchmark_command(
     ctx: typer.Context,
-    task: Optional[str] = typer.Option(None, "--task", help="Isaac Lab task, e.g. Isaac-Cartpole (either generation's id)."),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="Isaac Lab task, e.g. Isaac-Cartpole (either generation's id)."
+    ),
     num_envs: int = typer.Option(4096, "--num-envs", help="Parallel environments (per GPU)."),
     iterations: int = typer.Option(50, "--iterations", help="Training iterations to time."),
     on: Optional[str] = typer.Option(None, "--on", help="Existing deployments, comma-separated: ws1,ws2."),
-    create: Optional[str] = typer.Option(None, "--create", help="Deploy each PROVIDER:TYPE (comma-separated, e.g. aws:g6e.2xlarge,gcp:g2-standard-8), benchmark, destroy; asks first with the estimated cost."),
-    reward_target: Optional[float] = typer.Option(None, "--reward-target", help="Mean reward that counts as solved: adds the time and $ to reach it."),
-    price: List[str] = typer.Option([], "--price", help="NAME=USD per hour of an adopted host (local, ssh), whose price isaacctl cannot know."),
-    method: str = typer.Option("auto", "--method", help="auto (Isaac Lab's own benchmark where isaacctl can read its results, else a timed training), isaaclab, or training."),
-    timeout: float = typer.Option(1800.0, "--timeout", help="Seconds one deployment's run may take before it is cancelled."),
+    create: Optional[str] = typer.Option(
+        None,
+        "--create",
+        help="Deploy each PROVIDER:TYPE (comma-separated, e.g. aws:g6e.2xlarge,gcp:g2-standard-8), benchmark, destroy; asks first with the estimated cost.",
+    ),
+    reward_target: Optional[float] = typer.Option(
+        None, "--reward-target", help="Mean reward that counts as solved: adds the time and $ to reach it."
+    ),
+    price: List[str] = typer.Option(
+        [], "--price", help="NAME=USD per hour of an adopted host (local, ssh), whose price isaacctl cannot know."
+    ),
+    method: str = typer.Option(
+        "auto",
+        "--method",
+        help="auto (Isaac Lab's own benchmark where isaacctl can read its results, else a timed training), isaaclab, or training.",
+    ),
+    timeout: float = typer.Option(
+        1800.0, "--timeout", help="Seconds one deployment's run may take before it is cancelled."
+    ),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Also write the table as CSV here."),
     plot_path: Optional[Path] = typer.Option(None, "--plot", help="Also draw a bar chart of $ per result (PNG)."),
-    report: bool = typer.Option(False, "--report", help="Compare the runs kept in state instead of running one (with --task: that task's)."),
+    report: bool = typer.Option(
+        False, "--report", help="Compare the runs kept in state instead of running one (with --task: that task's)."
+    ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Create (and pay for) --create's machines without asking."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a versioned envelope)."),
     bootstrap: Optional[dict] = None,
@@ -188,7 +274,9 @@ def benchmark_command(
             raise UserError(f"{flag}: expected a file path in an existing folder, got {str(target_path)!r}")
     if report:
         if on or create:
-            raise UserError(f"--report: compares kept runs; it runs nothing, so {'--on' if on else '--create'} has no place")
+            raise UserError(
+                f"--report: compares kept runs; it runs nothing, so {'--on' if on else '--create'} has no place"
+            )
         from isaacctl.services.benchmark import BenchmarkService
         from isaacctl.services.jobs.service import JobService
 
@@ -221,14 +309,42 @@ def benchmark_command(
     for name in prices:
         if name not in names:
             raise UserError(f"--price: {name!r} is not one of --on's deployments")
-    _run(app, task, num_envs, iterations, names, create, reward_target, prices, method, timeout,
-         csv_path, plot_path, yes, as_json, bootstrap or {})
+    _run(
+        app,
+        task,
+        num_envs,
+        iterations,
+        names,
+        create,
+        reward_target,
+        prices,
+        method,
+        timeout,
+        csv_path,
+        plot_path,
+        yes,
+        as_json,
+        bootstrap or {},
+    )
 
 
-def _run(app: Any, task: str, num_envs: int, iterations: int, names: list[str], create: Optional[str],
-         reward_target: Optional[float], prices: dict[str, float], method: str, timeout: float,
-         csv_path: Optional[Path], plot_path: Optional[Path], yes: bool, as_json: bool,
-         flags: dict[str, Any]) -> None:
+def _run(
+    app: Any,
+    task: str,
+    num_envs: int,
+    iterations: int,
+    names: list[str],
+    create: Optional[str],
+    reward_target: Optional[float],
+    prices: dict[str, float],
+    method: str,
+    timeout: float,
+    csv_path: Optional[Path],
+    plot_path: Optional[Path],
+    yes: bool,
+    as_json: bool,
+    flags: dict[str, Any],
+) -> None:
     import signal
 
     from isaacctl.services.benchmark import BenchmarkService, Creator, Request, Result, parse_create
@@ -239,8 +355,16 @@ def _run(app: Any, task: str, num_envs: int, iterations: int, names: list[str], 
     service = BenchmarkService(deployments, jobs, app.terminal.info)
     creator = Creator(deployments, app.terminal.info)
     skipped: list[Result] = []
-    request = Request(task=task, num_envs=num_envs, iterations=iterations, on=list(names),
-                      reward_target=reward_target, prices=prices, method=method, timeout_s=timeout)
+    request = Request(
+        task=task,
+        num_envs=num_envs,
+        iterations=iterations,
+        on=list(names),
+        reward_target=reward_target,
+        prices=prices,
+        method=method,
+        timeout_s=timeout,
+    )
     plans = []
     if create:
         pairs = parse_create(create)
@@ -256,22 +380,39 @@ def _run(app: Any, task: str, num_envs: int, iterations: int, names: list[str], 
         plans = creator.plan(pairs, info.isaac_sim)
         for plan in plans:
             if plan.skip:
-                skipped.append(Result(deployment=plan.name, provider=plan.provider, instance_type=plan.instance_type,
-                                      status="skipped", reason=plan.skip, isaaclab_version=info.version))
+                skipped.append(
+                    Result(
+                        deployment=plan.name,
+                        provider=plan.provider,
+                        instance_type=plan.instance_type,
+                        status="skipped",
+                        reason=plan.skip,
+                        isaaclab_version=info.version,
+                    )
+                )
         made = [plan for plan in plans if not plan.skip]
         hourly = sum(plan.hourly_usd or 0.0 for plan in made)
         hours = SETUP_HOURS + timeout / 3600.0
         for plan in plans:
-            shown = "skipped: " + plan.skip if plan.skip else (
-                f"about ${plan.hourly_usd:.3f}/h" if plan.hourly_usd is not None else "price unknown")
+            shown = (
+                "skipped: " + plan.skip
+                if plan.skip
+                else (f"about ${plan.hourly_usd:.3f}/h" if plan.hourly_usd is not None else "price unknown")
+            )
             app.terminal.info(f"{plan.name}: {plan.provider} {plan.instance_type}, {shown}")
         unknown = [plan.name for plan in made if plan.hourly_usd is None]
-        app.terminal.info(f"estimated total: ${hourly * hours:.2f} (${hourly:.3f}/h for about {hours:.1f} h: "
-                          f"{SETUP_HOURS:g} h to create and bootstrap, up to --timeout {timeout:g} s to run)"
-                          + (f"; not priced: {', '.join(unknown)}" if unknown else ""))
+        app.terminal.info(
+            f"estimated total: ${hourly * hours:.2f} (${hourly:.3f}/h for about {hours:.1f} h: "
+            f"{SETUP_HOURS:g} h to create and bootstrap, up to --timeout {timeout:g} s to run)"
+            + (f"; not priced: {', '.join(unknown)}" if unknown else "")
+        )
         if made:
-            confirm_or_refuse(app, yes, "create billable machines for the benchmark",
-                              f"Create {len(made)} machine(s) and run the benchmark?")
+            confirm_or_refuse(
+                app,
+                yes,
+                "create billable machines for the benchmark",
+                f"Create {len(made)} machine(s) and run the benchmark?",
+            )
     run = None
     try:
         for plan in plans:
@@ -285,8 +426,16 @@ def _run(app: Any, task: str, num_envs: int, iterations: int, names: list[str], 
             except Exception as exc:  # noqa: BLE001 - the others are still made and compared
                 from isaacctl.errors import failure_reason
 
-                skipped.append(Result(deployment=plan.name, provider=plan.provider, instance_type=plan.instance_type,
-                                      status="failed", reason=f"deploy: {failure_reason(exc)}", created=True))
+                skipped.append(
+                    Result(
+                        deployment=plan.name,
+                        provider=plan.provider,
+                        instance_type=plan.instance_type,
+                        status="failed",
+                        reason=f"deploy: {failure_reason(exc)}",
+                        created=True,
+                    )
+                )
         run = service.run(request, created=set(creator.made), skipped=skipped)
     finally:
         if creator.made:
@@ -299,8 +448,10 @@ def _run(app: Any, task: str, num_envs: int, iterations: int, names: list[str], 
             for line in left:
                 app.terminal.error(f"could not destroy {line}", hint="isaacctl destroy NAME --yes")
     if as_json:
-        app.terminal.json("BenchmarkRun", {**run.to_dict(), "ranked": [r.deployment for r in run.ranked],
-                                           "conditions": run.conditions})
+        app.terminal.json(
+            "BenchmarkRun",
+            {**run.to_dict(), "ranked": [r.deployment for r in run.ranked], "conditions": run.conditions},
+        )
     else:
         render_run(app, run)
     if csv_path is not None:
@@ -316,11 +467,20 @@ def _write_report_csv(runs: list["Run"], target: Path) -> None:
     from dataclasses import asdict
 
     with open(target, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=("run", "created_at", "task", "num_envs", *CSV_COLUMNS),
-                                extrasaction="ignore")
+        writer = csv.DictWriter(
+            handle, fieldnames=("run", "created_at", "task", "num_envs", *CSV_COLUMNS), extrasaction="ignore"
+        )
         writer.writeheader()
         for run in runs:
             for rank, result in enumerate(run.ranked, 1):
                 row = {key: ("" if value is None else value) for key, value in asdict(result).items()}
-                writer.writerow({**row, "rank": rank, "run": run.id, "created_at": run.created_at,
-                                 "task": run.task, "num_envs": run.num_envs})
+                writer.writerow(
+                    {
+                        **row,
+                        "rank": rank,
+                        "run": run.id,
+                        "created_at": run.created_at,
+                        "task": run.task,
+                        "num_envs": run.num_envs,
+                    }
+                )

@@ -65,8 +65,7 @@ def complete_job(ctx: typer.Context, incomplete: str) -> list[str]:
         return []
     chosen = ctx.params.get("deployment")
     names = [chosen] if chosen in store.names() else store.names()
-    found = [(path.stat().st_mtime, path.stem) for name in names
-             for path in store.paths(name).jobs.glob("*.json")]
+    found = [(path.stat().st_mtime, path.stem) for name in names for path in store.paths(name).jobs.glob("*.json")]
     ids = [job for _, job in sorted(found, reverse=True)]
     return [job for job in ["last", *ids] if job.startswith(incomplete)]
 

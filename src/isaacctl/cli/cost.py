@@ -1,7 +1,6 @@
 """`isaacctl cost [NAME] [--since 7d] [--json]`: what deployments cost, from their event logs and
 the dated price catalogs (services/cost.py)."""
 
-
 from typing import Optional
 
 import typer
@@ -24,15 +23,22 @@ def _since(text: Optional[str]) -> Optional[float]:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(f"--since: expected a span like 7d, 12h or 30m, or a date like 2026-11-01, got {text!r}") from None
+        raise UserError(
+            f"--since: expected a span like 7d, 12h or 30m, or a date like 2026-11-01, got {text!r}"
+        ) from None
     return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def cost_command(
     ctx: typer.Context,
-    name: Optional[str] = typer.Argument(None, help="Deployment name [default: every deployment here, destroyed ones too].",
-                                         autocompletion=complete_deployment),
-    since: Optional[str] = typer.Option(None, "--since", help="Only the cost from then on: 7d, 12h, 30m or a date (UTC)."),
+    name: Optional[str] = typer.Argument(
+        None,
+        help="Deployment name [default: every deployment here, destroyed ones too].",
+        autocompletion=complete_deployment,
+    ),
+    since: Optional[str] = typer.Option(
+        None, "--since", help="Only the cost from then on: 7d, 12h, 30m or a date (UTC)."
+    ),
     jobs: bool = typer.Option(False, "--jobs", help="Also each job's share of its machine's cost."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a versioned envelope) instead of tables."),
 ) -> None:

@@ -3,7 +3,6 @@ provider's options model (cli/plugin_deploy.py) and a thin wrapper over
 DeploymentService.deploy. Providers that make (and bill for) machines show their plan first
 and ask, unless --yes; --dry-run stops after the plan."""
 
-
 from typing import Any
 
 import typer
@@ -29,8 +28,15 @@ app = typer.Typer(
 
 
 def run_deploy(
-    ctx: typer.Context, provider: str, name: str, options: dict[str, Any], as_json: bool,
-    bootstrap: dict[str, Any], *, dry_run: bool = False, yes: bool = False,
+    ctx: typer.Context,
+    provider: str,
+    name: str,
+    options: dict[str, Any],
+    as_json: bool,
+    bootstrap: dict[str, Any],
+    *,
+    dry_run: bool = False,
+    yes: bool = False,
 ) -> None:
     from isaacctl.cli.progress import BootstrapView
     from isaacctl.cli.render_cloud import render_plan
@@ -59,8 +65,7 @@ def run_deploy(
     prepared = service.prepare(provider, name, given)
     _check_autostop(prepared.provider, flags, skip)
     if app.store.exists(name):
-        service.check_same_deployment(app.store.load(name), prepared.provider,
-                                      prepared.options.model_dump(mode="json"))
+        service.check_same_deployment(app.store.load(name), prepared.provider, prepared.options.model_dump(mode="json"))
     for message in held:
         app.terminal.info(message)
     live[0] = True
@@ -78,13 +83,20 @@ def _check_autostop(provider: Any | None, flags: dict[str, Any], skip: bool) -> 
     """Autostop flags the provider cannot honour, or that nothing would install, are bad input."""
     from isaacctl.services.autostop import AutostopFlags, check_provider, settings_from
 
-    given = AutostopFlags(flags.get("autostop"), flags.get("autostop_action"), flags.get("autostop_command"),
-                          flags.get("max_cost"), flags.get("max_hours"))
+    given = AutostopFlags(
+        flags.get("autostop"),
+        flags.get("autostop_action"),
+        flags.get("autostop_command"),
+        flags.get("max_cost"),
+        flags.get("max_hours"),
+    )
     if not given.given:
         return
     if skip:
-        raise UserError("--autostop: the watchdog is installed by bootstrap; leave out --skip-bootstrap, "
-                        "or run 'isaacctl autostop NAME ...' after 'isaacctl bootstrap'")
+        raise UserError(
+            "--autostop: the watchdog is installed by bootstrap; leave out --skip-bootstrap, "
+            "or run 'isaacctl autostop NAME ...' after 'isaacctl bootstrap'"
+        )
     settings = settings_from(given)
     if provider is not None:
         check_provider(provider, settings)

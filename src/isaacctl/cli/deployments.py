@@ -1,7 +1,5 @@
 """`list`, `status`, `destroy`."""
 
-
-
 import typer
 
 from isaacctl.cli.context import app_of, complete_deployment, confirm_or_refuse
@@ -11,7 +9,9 @@ JSON_HELP = "Print JSON (a versioned envelope) instead of a table."
 
 def list_command(
     ctx: typer.Context,
-    refresh: bool = typer.Option(False, "--refresh", help="Ask every deployment's provider now (in parallel) and save what it says."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Ask every deployment's provider now (in parallel) and save what it says."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """List the deployments in the state folder.
@@ -33,14 +33,21 @@ def list_command(
     from isaacctl.services.cost import so_far
 
     records = [entry.record for entry in entries]
-    render_list(app.terminal, records, as_json, errors={entry.record.name: entry.error for entry in entries},
-                costs=so_far(app.store, [r for r in records if app.store.exists(r.name)]))
+    render_list(
+        app.terminal,
+        records,
+        as_json,
+        errors={entry.record.name: entry.error for entry in entries},
+        costs=so_far(app.store, [r for r in records if app.store.exists(r.name)]),
+    )
 
 
 def status_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
-    refresh: bool = typer.Option(False, "--refresh", help="Ask the provider and the hosts now, and save what they say."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Ask the provider and the hosts now, and save what they say."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Show one deployment: where it is, what it runs on, its state.

@@ -1,6 +1,5 @@
 """`train`, `evaluate`, `jobs`, `logs`, `cancel`, `tasks`."""
 
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Optional
@@ -13,15 +12,22 @@ if TYPE_CHECKING:
     from isaacctl.records import JobRecord
     from isaacctl.services.jobs.service import JobService
 
-DEPLOYMENT = typer.Option(None, "-d", "--deployment", help="Deployment [default: the only one].",
-                          autocompletion=complete_deployment)
-LIBRARY = typer.Option(None, "--rl-library", help="rsl_rl, skrl, rl_games, sb3 (Isaac Lab 3 also torchrl) "
-                       "[default: rsl_rl; on Isaac Lab 3 the task's own agent].")
+DEPLOYMENT = typer.Option(
+    None, "-d", "--deployment", help="Deployment [default: the only one].", autocompletion=complete_deployment
+)
+LIBRARY = typer.Option(
+    None,
+    "--rl-library",
+    help="rsl_rl, skrl, rl_games, sb3 (Isaac Lab 3 also torchrl) "
+    "[default: rsl_rl; on Isaac Lab 3 the task's own agent].",
+)
 NUM_ENVS = typer.Option(None, "--num-envs", help="Parallel environments (per GPU).")
 SEED = typer.Option(None, "--seed", help="Random seed (-1: random).")
 FOLLOW = typer.Option(False, "--follow", "-f", help="Stream the output until the job ends.")
 CONFIG = typer.Option(None, "--config", help="Job configuration JSON of the AWS Isaac Lab pipeline (flags win).")
-EXTENSION = typer.Option(None, "--extension", help="Local package (folder or sdist) with custom tasks, pip-installed first.")
+EXTENSION = typer.Option(
+    None, "--extension", help="Local package (folder or sdist) with custom tasks, pip-installed first."
+)
 FORCE = typer.Option(False, "--force", help="Run a task isaacctl does not know (a custom one).")
 JSON = typer.Option(False, "--json", help="Print JSON (a versioned envelope).")
 
@@ -32,8 +38,15 @@ def job_service(app: App) -> "JobService":
     return JobService(app.deployments(), app.terminal.info)
 
 
-def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: Optional[str],
-           follow: bool, as_json: bool, managed: Optional[dict] = None) -> None:
+def _start(
+    ctx: typer.Context,
+    flags: dict,
+    config: Optional[Path],
+    deployment: Optional[str],
+    follow: bool,
+    as_json: bool,
+    managed: Optional[dict] = None,
+) -> None:
     from isaacctl.cli.render_jobs import render_started
     from isaacctl.services.jobs.spec import build_spec
 
@@ -45,14 +58,21 @@ def _start(ctx: typer.Context, flags: dict, config: Optional[Path], deployment: 
 
     # the deployment's own task list when isaacctl has it (`tasks -d`, bootstrap); else the shipped one
     listed = deployment_tasks(app.store, record, service.generation(record), None)
-    spec = build_spec(flags, config, generation=service.generation(record), notice=app.terminal.warning,
-                      listed=listed, deployment=record)
+    spec = build_spec(
+        flags,
+        config,
+        generation=service.generation(record),
+        notice=app.terminal.warning,
+        listed=listed,
+        deployment=record,
+    )
     if managed is not None:  # services/managed: checked before anything starts
         from isaacctl.services.managed import ManagedService
 
         keeper = ManagedService(app.store, app.terminal.info)
-        settings = keeper.settings_for(flags, library=str(spec.rl_library), total_iterations=spec.max_iterations,
-                                       **managed)
+        settings = keeper.settings_for(
+            flags, library=str(spec.rl_library), total_iterations=spec.max_iterations, **managed
+        )
     job = service.submit(record.name, spec)
     if managed is not None:
         job = keeper.enrol(job, settings)
@@ -103,10 +123,20 @@ def train_command(
     seed: Optional[int] = SEED,
     video: bool = typer.Option(False, "--video", help="Record videos while training."),
     video_length: Optional[int] = typer.Option(None, "--video-length", help="Steps per video [default: 200]."),
-    video_interval: Optional[int] = typer.Option(None, "--video-interval", help="Steps between videos [default: 2000]."),
-    gpus: Optional[int] = typer.Option(None, "--gpus", help="GPUs (ranks) on each node [default: all of them where the library trains on several (rsl_rl, skrl, rl_games), else 1]."),
-    nodes: Optional[int] = typer.Option(None, "--nodes", help="Nodes of the deployment to train on (torchrun on each) [default: 1]."),
-    env: Optional[List[str]] = typer.Option(None, "--env", help="KEY=VALUE for the job's processes, repeatable (wins over isaacctl's NCCL settings)."),
+    video_interval: Optional[int] = typer.Option(
+        None, "--video-interval", help="Steps between videos [default: 2000]."
+    ),
+    gpus: Optional[int] = typer.Option(
+        None,
+        "--gpus",
+        help="GPUs (ranks) on each node [default: all of them where the library trains on several (rsl_rl, skrl, rl_games), else 1].",
+    ),
+    nodes: Optional[int] = typer.Option(
+        None, "--nodes", help="Nodes of the deployment to train on (torchrun on each) [default: 1]."
+    ),
+    env: Optional[List[str]] = typer.Option(
+        None, "--env", help="KEY=VALUE for the job's processes, repeatable (wins over isaacctl's NCCL settings)."
+    ),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue from JOB[:CHECKPOINT]."),
     run_name: Optional[str] = typer.Option(None, "--run-name", help="Suffix of the run folder (rsl_rl)."),
     extension: Optional[Path] = EXTENSION,
@@ -116,8 +146,12 @@ def train_command(
     as_json: bool = JSON,
     managed: bool = typer.Option(False, "--managed", help="Keep the run going across preemptions (docs/managed.md)."),
     max_restarts: int = typer.Option(5, "--max-restarts", help="With --managed: recoveries before giving up."),
-    fallback_on_demand: bool = typer.Option(False, "--fallback-on-demand", help="With --managed: redeploy on demand when spot has no room."),
-    checkpoint_bucket: Optional[str] = typer.Option(None, "--checkpoint-bucket", help="With --managed: object storage for checkpoints (not supported yet)."),
+    fallback_on_demand: bool = typer.Option(
+        False, "--fallback-on-demand", help="With --managed: redeploy on demand when spot has no room."
+    ),
+    checkpoint_bucket: Optional[str] = typer.Option(
+        None, "--checkpoint-bucket", help="With --managed: object storage for checkpoints (not supported yet)."
+    ),
     overrides: Optional[List[str]] = typer.Argument(None, help="Hydra overrides after --, e.g. env.scene.num_envs=64."),
 ) -> None:
     """Train a policy with Isaac Lab in a detached container on the workstation.
@@ -126,23 +160,53 @@ def train_command(
     Example:  isaacctl train --task Isaac-Ant-Direct-v0 --follow
               isaacctl train -d ws1 --task Isaac-Cartpole-v0 --rl-library skrl --max-iterations 50 -- env.scene.num_envs=512
     """
-    flags = dict(mode="train", task=task, rl_library=rl_library, num_envs=num_envs, max_iterations=max_iterations,
-                 seed=seed, video=video or None, video_length=video_length, video_interval=video_interval,
-                 gpus=gpus, num_nodes=nodes, env=list(env or []), resume=resume, run_name=run_name,
-                 extension=str(extension) if extension else None, overrides=list(overrides or []), force=force or None)
+    flags = dict(
+        mode="train",
+        task=task,
+        rl_library=rl_library,
+        num_envs=num_envs,
+        max_iterations=max_iterations,
+        seed=seed,
+        video=video or None,
+        video_length=video_length,
+        video_interval=video_interval,
+        gpus=gpus,
+        num_nodes=nodes,
+        env=list(env or []),
+        resume=resume,
+        run_name=run_name,
+        extension=str(extension) if extension else None,
+        overrides=list(overrides or []),
+        force=force or None,
+    )
     _require_task(task, config)
-    _start(ctx, flags, config, deployment, follow, as_json,
-           _managed_flags(managed, max_restarts, fallback_on_demand, checkpoint_bucket))
+    _start(
+        ctx,
+        flags,
+        config,
+        deployment,
+        follow,
+        as_json,
+        _managed_flags(managed, max_restarts, fallback_on_demand, checkpoint_bucket),
+    )
 
 
-def _managed_flags(managed: bool, max_restarts: int, fallback_on_demand: bool,
-                   checkpoint_bucket: Optional[str]) -> Optional[dict]:
+def _managed_flags(
+    managed: bool, max_restarts: int, fallback_on_demand: bool, checkpoint_bucket: Optional[str]
+) -> Optional[dict]:
     from isaacctl.errors import UserError
     from isaacctl.services.managed import check_flags
 
     if not managed:
-        given = [flag for flag, on in (("--max-restarts", max_restarts != 5), ("--fallback-on-demand", fallback_on_demand),
-                                       ("--checkpoint-bucket", checkpoint_bucket is not None)) if on]
+        given = [
+            flag
+            for flag, on in (
+                ("--max-restarts", max_restarts != 5),
+                ("--fallback-on-demand", fallback_on_demand),
+                ("--checkpoint-bucket", checkpoint_bucket is not None),
+            )
+            if on
+        ]
         if given:
             raise UserError(f"{given[0]}: only with --managed")
         return None
@@ -154,11 +218,19 @@ def evaluate_command(
     ctx: typer.Context,
     task: Optional[str] = typer.Option(None, "--task", help="Isaac Lab task id (often the -Play- variant)."),
     deployment: Optional[str] = DEPLOYMENT,
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="A local file, or JOB[:FILE] [default: the newest checkpoint of the newest finished training of this task]."),
+    checkpoint: Optional[str] = typer.Option(
+        None,
+        "--checkpoint",
+        help="A local file, or JOB[:FILE] [default: the newest checkpoint of the newest finished training of this task].",
+    ),
     rl_library: Optional[str] = LIBRARY,
     num_envs: Optional[int] = NUM_ENVS,
     seed: Optional[int] = SEED,
-    video: bool = typer.Option(True, "--video/--no-video", help="Record a video and stop after --video-length steps (without it, play runs until cancelled)."),
+    video: bool = typer.Option(
+        True,
+        "--video/--no-video",
+        help="Record a video and stop after --video-length steps (without it, play runs until cancelled).",
+    ),
     video_length: Optional[int] = typer.Option(None, "--video-length", help="Steps to play [default: 200]."),
     extension: Optional[Path] = EXTENSION,
     config: Optional[Path] = CONFIG,
@@ -173,10 +245,19 @@ def evaluate_command(
     Example:  isaacctl evaluate --task Isaac-Ant-Direct-v0 --follow
               isaacctl evaluate --task Isaac-Cartpole-v0 --checkpoint train-20261122-031500-a1b2:model_100.pt
     """
-    flags = dict(mode="evaluate", task=task, rl_library=rl_library, num_envs=num_envs, seed=seed,
-                 video=video, video_length=video_length, checkpoint=checkpoint,
-                 extension=str(extension) if extension else None, overrides=list(overrides or []),
-                 force=force or None)
+    flags = dict(
+        mode="evaluate",
+        task=task,
+        rl_library=rl_library,
+        num_envs=num_envs,
+        seed=seed,
+        video=video,
+        video_length=video_length,
+        checkpoint=checkpoint,
+        extension=str(extension) if extension else None,
+        overrides=list(overrides or []),
+        force=force or None,
+    )
     _require_task(task, config)
     _start(ctx, flags, config, deployment, follow, as_json)
 
@@ -185,7 +266,9 @@ def _require_task(task: Optional[str], config: Optional[Path]) -> None:
     from isaacctl.errors import UserError
 
     if task is None and config is None:
-        raise UserError("--task: expected an Isaac Lab task id such as Isaac-Cartpole-Direct-v0 (or --config FILE.json)")
+        raise UserError(
+            "--task: expected an Isaac Lab task id such as Isaac-Cartpole-Direct-v0 (or --config FILE.json)"
+        )
 
 
 def jobs_command(
@@ -213,7 +296,9 @@ def logs_command(
     deployment: Optional[str] = DEPLOYMENT,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the job ends."),
     tail: Optional[int] = typer.Option(None, "--tail", "-n", help="Only the last N lines."),
-    node: int = typer.Option(0, "--node", help="Which node's output, for a job on several nodes [default: 0, rank 0's]."),
+    node: int = typer.Option(
+        0, "--node", help="Which node's output, for a job on several nodes [default: 0, rank 0's]."
+    ),
 ) -> None:
     """Show a job's output. With --follow, Ctrl-C leaves the job running, a dropped connection
     is re-established, and the exit status is the job's.
@@ -264,8 +349,13 @@ def cancel_command(
 def tasks_command(
     ctx: typer.Context,
     keyword: Optional[str] = typer.Option(None, "--keyword", "-k", help="Only tasks containing this."),
-    deployment: Optional[str] = typer.Option(None, "-d", "--deployment", autocompletion=complete_deployment,
-                                             help="As this deployment's Isaac Lab spells them [default: a new deployment's]."),
+    deployment: Optional[str] = typer.Option(
+        None,
+        "-d",
+        "--deployment",
+        autocompletion=complete_deployment,
+        help="As this deployment's Isaac Lab spells them [default: a new deployment's].",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """List the Isaac Lab tasks isaacctl knows and the RL libraries each supports.
@@ -284,16 +374,27 @@ def tasks_command(
         generation = service.generation(record)
         if record.image and record.image_id:
             with app.deployments().remote(record.name) as remote:
-                listed = deployment_tasks(app.store, record, generation,
-                                          list_envs_in_container(remote, record, generation),
-                                          notice=app.terminal.warning)
+                listed = deployment_tasks(
+                    app.store,
+                    record,
+                    generation,
+                    list_envs_in_container(remote, record, generation),
+                    notice=app.terminal.warning,
+                )
     chosen = [t for t in tasks(generation, listed).values() if not keyword or keyword.lower() in t.name.lower()]
     if as_json:
-        app.terminal.json("TaskList", [{"task": t.name, "libraries": list(t.libraries),
-                                        "experiment": t.experiment, "iterations": t.iterations} for t in chosen])
+        app.terminal.json(
+            "TaskList",
+            [
+                {"task": t.name, "libraries": list(t.libraries), "experiment": t.experiment, "iterations": t.iterations}
+                for t in chosen
+            ],
+        )
         return
-    app.terminal.table(["TASK", "LIBRARIES", "EXPERIMENT", "ITERATIONS"],
-                       [[t.name, ", ".join(t.libraries), t.experiment, str(t.iterations)] for t in chosen])
+    app.terminal.table(
+        ["TASK", "LIBRARIES", "EXPERIMENT", "ITERATIONS"],
+        [[t.name, ", ".join(t.libraries), t.experiment, str(t.iterations)] for t in chosen],
+    )
 
 
 def _write_out(text: str) -> None:

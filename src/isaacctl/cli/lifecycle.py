@@ -1,6 +1,5 @@
 """`stop`, `start`, `check`, `gc`: lifecycle of workstations a cloud provider made."""
 
-
 from typing import List, Optional
 
 import typer
@@ -80,8 +79,11 @@ def _check(
 def _gc(
     ctx: typer.Context,
     selectors: Optional[List[str]] = typer.Argument(
-        None, metavar="[NAME|ID]...", help="Candidates to delete, by deployment name or id (as listed)."),
-    provider: Optional[str] = typer.Option(None, "--provider", help="Only this provider [default: every cloud provider]."),
+        None, metavar="[NAME|ID]...", help="Candidates to delete, by deployment name or id (as listed)."
+    ),
+    provider: Optional[str] = typer.Option(
+        None, "--provider", help="Only this provider [default: every cloud provider]."
+    ),
     everything: bool = typer.Option(False, "--all", help="Delete every candidate listed."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting what is selected."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -122,8 +124,7 @@ def _gc(
         render_gc_list(app.terminal, report, as_json)
         raise typer.Exit(1 if report.errors else 0)
     render_gc_selected(app.terminal, chosen)
-    confirm_or_refuse(app, yes, "delete cloud resources",
-                      f"Delete the resources of these {len(chosen)} deployment(s)?")
+    confirm_or_refuse(app, yes, "delete cloud resources", f"Delete the resources of these {len(chosen)} deployment(s)?")
     with app.terminal.spinner("deleting") as progress:
         service.progress = progress
         service.gc_delete(chosen)
@@ -167,8 +168,14 @@ def with_scope_flags(command, repeatable: bool):
         else:
             text = f"{text} ({', '.join(providers)}) [default: the provider's]."
         option = typer.Option(None, "--" + field_name.replace("_", "-"), help=text)
-        added.append(inspect.Parameter("scope_" + field_name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                                       annotation=Optional[List[str]] if repeatable else Optional[str]))
+        added.append(
+            inspect.Parameter(
+                "scope_" + field_name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=option,
+                annotation=Optional[List[str]] if repeatable else Optional[str],
+            )
+        )
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):

@@ -27,9 +27,27 @@ NAME_HELP = "Deployment name: a lowercase letter, then letters, digits or hyphen
 # can never shadow one of them.
 FIELD_PREFIX = "option_"
 # Flags every deploy command has: a provider field of the same name would be unreachable.
-RESERVED = {"name", "json", "dry_run", "yes", "help", "skip_bootstrap", "image", "gpus", "ngc_api_key_file",
-            "registry", "registry_user", "allow_unsupported_gpu", "allow_low_disk", "reach_timeout",
-            "autostop", "autostop_action", "autostop_command", "max_cost", "max_hours"}
+RESERVED = {
+    "name",
+    "json",
+    "dry_run",
+    "yes",
+    "help",
+    "skip_bootstrap",
+    "image",
+    "gpus",
+    "ngc_api_key_file",
+    "registry",
+    "registry_user",
+    "allow_unsupported_gpu",
+    "allow_low_disk",
+    "reach_timeout",
+    "autostop",
+    "autostop_action",
+    "autostop_command",
+    "max_cost",
+    "max_hours",
+}
 
 
 def flag_of(field_name: str) -> str:
@@ -86,8 +104,7 @@ def field_option(python_name: str, field_name: str, field: Any) -> inspect.Param
         kind = str
     # Left out, a flag is not passed at all: the model's own default (and default_factory) applies.
     default = ... if field.is_required() else None
-    option = typer.Option(default, flag, *short, help=help_text, envvar=envvar, click_type=choices,
-                          show_default=False)
+    option = typer.Option(default, flag, *short, help=help_text, envvar=envvar, click_type=choices, show_default=False)
     annotation = kind if field.is_required() else Optional[kind]
     return inspect.Parameter(python_name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
 
@@ -153,14 +170,28 @@ def deploy_command(provider_name: str) -> click.Command | None:
             )
         fields[FIELD_PREFIX + field_name] = field
         params.append(field_option(FIELD_PREFIX + field_name, field_name, field))
-    json_help = "Print the deployment (or, with --dry-run, the plan) as JSON." if owns_machines else "Print the deployment as JSON."
-    params.append(inspect.Parameter("as_json", KW, default=typer.Option(False, "--json", help=json_help), annotation=bool))
+    json_help = (
+        "Print the deployment (or, with --dry-run, the plan) as JSON."
+        if owns_machines
+        else "Print the deployment as JSON."
+    )
+    params.append(
+        inspect.Parameter("as_json", KW, default=typer.Option(False, "--json", help=json_help), annotation=bool)
+    )
     if owns_machines:
         params += [
-            inspect.Parameter("dry_run", KW, annotation=bool,
-                              default=typer.Option(False, "--dry-run", help="Show the plan and its price, make nothing.")),
-            inspect.Parameter("yes", KW, annotation=bool,
-                              default=typer.Option(False, "--yes", "-y", help="Do not ask before making billable resources.")),
+            inspect.Parameter(
+                "dry_run",
+                KW,
+                annotation=bool,
+                default=typer.Option(False, "--dry-run", help="Show the plan and its price, make nothing."),
+            ),
+            inspect.Parameter(
+                "yes",
+                KW,
+                annotation=bool,
+                default=typer.Option(False, "--yes", "-y", help="Do not ask before making billable resources."),
+            ),
         ]
     params.append(inspect.Parameter("bootstrap", KW, default=None, annotation=Optional[dict]))
 
@@ -175,8 +206,16 @@ def deploy_command(provider_name: str) -> click.Command | None:
             if value is None or (field.annotation is bool and value == field.default):
                 continue
             options[python_name.removeprefix(FIELD_PREFIX)] = value
-        run_deploy(ctx, provider_name, values["deploy_name"], options, values["as_json"], values["bootstrap"],
-                   dry_run=values.get("dry_run", False), yes=values.get("yes", False))
+        run_deploy(
+            ctx,
+            provider_name,
+            values["deploy_name"],
+            options,
+            values["as_json"],
+            values["bootstrap"],
+            dry_run=values.get("dry_run", False),
+            yes=values.get("yes", False),
+        )
 
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command = bootstrap_options.with_bootstrap_flags(callback)

@@ -56,8 +56,9 @@ class BootstrapView:
             self._live.__enter__()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if self._live is not None:
             self._live.update(self._render())
             self._live.__exit__(kind, error, trace)
@@ -81,7 +82,9 @@ class BootstrapView:
         elif event.state != "running":
             note = f" ({event.message})" if event.message else ""
             where = f"node {event.node} " if self.several else ""
-            self.terminal.info(f"{MARKS[event.state]} {where}{event.step:<18} {event.state:<8} {event.duration_s:6.1f}s{note}")
+            self.terminal.info(
+                f"{MARKS[event.state]} {where}{event.step:<18} {event.state:<8} {event.duration_s:6.1f}s{note}"
+            )
 
     def on_pull(self, progress: PullProgress) -> None:
         self.pulls[progress.node] = progress
@@ -94,8 +97,10 @@ class BootstrapView:
     @staticmethod
     def _pull_text(progress: PullProgress, several: bool = False) -> str:
         who = f"node {progress.node} " if several else ""
-        return (f"  {who}pulling: {_size(progress.bytes_done)} of {_size(progress.bytes_total)}, "
-                f"{len(progress.finished)}/{len(progress.layers)} layers")
+        return (
+            f"  {who}pulling: {_size(progress.bytes_done)} of {_size(progress.bytes_total)}, "
+            f"{len(progress.finished)}/{len(progress.layers)} layers"
+        )
 
     def _pulling(self, node: int) -> PullProgress | None:
         running = [e for e in self.by_node.get(node, {}).values() if e.state == "running"]
@@ -114,9 +119,13 @@ class BootstrapView:
             table.add_column(column)
         for event in self.rows.values():
             style = STYLES[event.state]
-            table.add_row(f"[{style}]{MARKS[event.state]}[/]", event.step, f"[{style}]{event.state}[/]",
-                          f"{event.duration_s:.1f}s" if event.state != "running" else "",
-                          event.message or event.summary)
+            table.add_row(
+                f"[{style}]{MARKS[event.state]}[/]",
+                event.step,
+                f"[{style}]{event.state}[/]",
+                f"{event.duration_s:.1f}s" if event.state != "running" else "",
+                event.message or event.summary,
+            )
         parts = [table]
         pull = self._pulling(0)
         if pull is not None:
@@ -137,8 +146,13 @@ class BootstrapView:
             finished = sum(e.state in ("ok", "skipped") for e in steps.values())
             style = STYLES[event.state]
             pull = self._pulling(node)
-            note = (self._pull_text(pull).strip() if pull is not None
-                    else event.message or event.summary)
-            table.add_row(f"[{style}]{MARKS[event.state]}[/]", str(node), event.step,
-                          f"[{style}]{event.state}[/]", f"{finished} steps", note)
+            note = self._pull_text(pull).strip() if pull is not None else event.message or event.summary
+            table.add_row(
+                f"[{style}]{MARKS[event.state]}[/]",
+                str(node),
+                event.step,
+                f"[{style}]{event.state}[/]",
+                f"{finished} steps",
+                note,
+            )
         return table

@@ -23,7 +23,7 @@ def age(moment: datetime, now: datetime | None = None) -> str:
 
 
 def node_states(record: DeploymentRecord) -> str:
-    """"2 running", "1 running, 1 terminated"; the count alone when no state is known yet."""
+    """ "2 running", "1 running, 1 terminated"; the count alone when no state is known yet."""
     counts: dict[str, int] = {}
     for node in record.nodes:
         if node.state:
@@ -56,9 +56,13 @@ def render_deploy(terminal: Terminal, result: DeployResult, as_json: bool) -> No
     terminal.text(f"Connect with: isaacctl ssh {record.name}")
 
 
-def render_list(terminal: Terminal, records: list[DeploymentRecord], as_json: bool,
-                errors: dict[str, str | None] | None = None,
-                costs: dict[str, tuple[float | None, float]] | None = None) -> None:
+def render_list(
+    terminal: Terminal,
+    records: list[DeploymentRecord],
+    as_json: bool,
+    errors: dict[str, str | None] | None = None,
+    costs: dict[str, tuple[float | None, float]] | None = None,
+) -> None:
     """`errors` is given after a refresh: each deployment's failure, or None. `costs`: each
     deployment's price per hour now and its cost so far (services/cost.py)."""
     refreshed = errors is not None
@@ -81,9 +85,21 @@ def render_list(terminal: Terminal, records: list[DeploymentRecord], as_json: bo
     rows = []
     for r in records:
         hourly, total = costs.get(r.name, (None, 0.0))
-        rows.append([r.name, r.provider, r.status, r.address, node_states(r), r.instance_type or "-",
-                     r.gpu_summary, age(r.created_at), "-" if hourly is None else f"{hourly:.2f}",
-                     f"{total:.2f}" if total else "-", describe(r.autostop, r.autostop_decision)])
+        rows.append(
+            [
+                r.name,
+                r.provider,
+                r.status,
+                r.address,
+                node_states(r),
+                r.instance_type or "-",
+                r.gpu_summary,
+                age(r.created_at),
+                "-" if hourly is None else f"{hourly:.2f}",
+                f"{total:.2f}" if total else "-",
+                describe(r.autostop, r.autostop_decision),
+            ]
+        )
         if refreshed:
             error = errors.get(r.name)
             rows[-1].append(f"refresh failed: {error}" if error else "")
@@ -129,30 +145,47 @@ def render_status(terminal: Terminal, result: StatusResult, as_json: bool) -> No
             rows.append(("why not", result.live["error"]))
     terminal.table(["FIELD", "VALUE"], [list(row) for row in rows])
     if record.nodes:
-        nodes = [[str(n.index), n.role, n.instance_id or "-", n.public_ip or n.address, n.private_ip or "-",
-                  n.state or "-", f"{n.state_at:%Y-%m-%d %H:%M}" if n.state_at else "-", n.gpu_summary,
-                  bootstrap_summary(n)] for n in record.nodes]
+        nodes = [
+            [
+                str(n.index),
+                n.role,
+                n.instance_id or "-",
+                n.public_ip or n.address,
+                n.private_ip or "-",
+                n.state or "-",
+                f"{n.state_at:%Y-%m-%d %H:%M}" if n.state_at else "-",
+                n.gpu_summary,
+                bootstrap_summary(n),
+            ]
+            for n in record.nodes
+        ]
         terminal.text("")
-        terminal.table(["NODE", "ROLE", "INSTANCE", "PUBLIC", "PRIVATE", "STATE", "AS OF (UTC)", "GPU",
-                        "BOOTSTRAP"], nodes)
+        terminal.table(
+            ["NODE", "ROLE", "INSTANCE", "PUBLIC", "PRIVATE", "STATE", "AS OF (UTC)", "GPU", "BOOTSTRAP"], nodes
+        )
     several = len(record.nodes) > 1
-    steps = [([str(node.index)] if several else []) +
-             [name, step.status, f"{step.duration_s:.1f}s", f"{step.finished_at:%Y-%m-%d %H:%M}", step.message]
-             for node in record.nodes for name, step in node.bootstrap.items()]
+    steps = [
+        ([str(node.index)] if several else [])
+        + [name, step.status, f"{step.duration_s:.1f}s", f"{step.finished_at:%Y-%m-%d %H:%M}", step.message]
+        for node in record.nodes
+        for name, step in node.bootstrap.items()
+    ]
     if steps:
         terminal.text("")
-        terminal.table((["NODE"] if several else []) + ["BOOTSTRAP STEP", "RESULT", "TIME", "AT (UTC)", "NOTE"],
-                       steps)
+        terminal.table((["NODE"] if several else []) + ["BOOTSTRAP STEP", "RESULT", "TIME", "AT (UTC)", "NOTE"], steps)
 
 
 def render_destroy(terminal: Terminal, result: DestroyResult, as_json: bool) -> None:
     if as_json:
-        terminal.json("DestroyResult", {
-            "name": result.name,
-            "provider": result.provider,
-            "removed_containers": result.removed_containers,
-            "warnings": result.warnings,
-        })
+        terminal.json(
+            "DestroyResult",
+            {
+                "name": result.name,
+                "provider": result.provider,
+                "removed_containers": result.removed_containers,
+                "warnings": result.warnings,
+            },
+        )
         return
     for warning in result.warnings:
         terminal.warning(warning)

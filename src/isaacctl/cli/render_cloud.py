@@ -46,7 +46,9 @@ def render_power(terminal: Terminal, result: PowerResult, as_json: bool) -> None
         terminal.json("PowerResult", asdict(result))
         return
     if result.status == "stopped":
-        terminal.success(f"{result.name} is stopped (disk kept and billed; 'isaacctl start {result.name}' brings it back)")
+        terminal.success(
+            f"{result.name} is stopped (disk kept and billed; 'isaacctl start {result.name}' brings it back)"
+        )
         return
     moved = ""
     if result.previous_address and result.previous_address != result.address:
@@ -56,10 +58,13 @@ def render_power(terminal: Terminal, result: PowerResult, as_json: bool) -> None
 
 def render_check(terminal: Terminal, results: list[CheckResult], as_json: bool) -> None:
     if as_json:
-        terminal.json("CredentialChecks", [
-            {"provider": r.provider, "ok": r.check.ok, "identity": r.check.identity, "hint": r.check.hint}
-            for r in results
-        ])
+        terminal.json(
+            "CredentialChecks",
+            [
+                {"provider": r.provider, "ok": r.check.ok, "identity": r.check.identity, "hint": r.check.hint}
+                for r in results
+            ],
+        )
         return
     for result in results:
         if result.check.ok:
@@ -79,11 +84,18 @@ def age_text(seconds: int | None) -> str:
 
 def candidate_json(candidate: GcCandidate, selected: bool = False) -> dict:
     return {
-        "provider": candidate.provider, "region": candidate.region, "name": candidate.name,
-        "id": candidate.id, "creator": candidate.creator, "created": candidate.created,
-        "age_seconds": candidate.age_seconds, "name_used_here": candidate.name_used_here,
+        "provider": candidate.provider,
+        "region": candidate.region,
+        "name": candidate.name,
+        "id": candidate.id,
+        "creator": candidate.creator,
+        "created": candidate.created,
+        "age_seconds": candidate.age_seconds,
+        "name_used_here": candidate.name_used_here,
         "resources": [{"kind": r.kind, "id": r.resource_id, "state": r.state} for r in candidate.resources],
-        "selected": selected, "deleted": candidate.deleted, "error": candidate.error,
+        "selected": selected,
+        "deleted": candidate.deleted,
+        "error": candidate.error,
     }
 
 
@@ -128,16 +140,21 @@ def render_gc_list(terminal: Terminal, report: GcReport, as_json: bool) -> None:
     for skipped in report.skipped:
         terminal.info(f"not asked: {skipped}")
     if not report.candidates:
-        terminal.info(f"No orphaned resources in {_looked_in(report)}: everything isaacctl tagged there "
-                      "is a deployment of this state folder.")
+        terminal.info(
+            f"No orphaned resources in {_looked_in(report)}: everything isaacctl tagged there "
+            "is a deployment of this state folder."
+        )
         return
     for candidate in report.candidates:
         for line in candidate_lines(candidate):
             terminal.text(line)
-    terminal.info(f"Looked in {_looked_in(report)}. These belong to no deployment of this state folder; "
-                  "one made from another machine or state folder is listed too.")
-    terminal.info("Nothing deleted. Delete by name or id: isaacctl gc NAME|ID ... (or --all); "
-                  "you are asked first unless --yes.")
+    terminal.info(
+        f"Looked in {_looked_in(report)}. These belong to no deployment of this state folder; "
+        "one made from another machine or state folder is listed too."
+    )
+    terminal.info(
+        "Nothing deleted. Delete by name or id: isaacctl gc NAME|ID ... (or --all); you are asked first unless --yes."
+    )
 
 
 def render_gc_selected(terminal: Terminal, chosen: list[GcCandidate]) -> None:

@@ -41,8 +41,11 @@ def render_started(terminal: Terminal, job: JobRecord, as_json: bool) -> None:
     if as_json:
         terminal.json("Job", job_json(job))
         return
-    shape = f", {job.nodes} nodes \u00d7 {job.gpus_per_node} GPUs" if job.nodes > 1 else (
-        f", {job.gpus_per_node} GPUs" if job.gpus_per_node > 1 else "")
+    shape = (
+        f", {job.nodes} nodes \u00d7 {job.gpus_per_node} GPUs"
+        if job.nodes > 1
+        else (f", {job.gpus_per_node} GPUs" if job.gpus_per_node > 1 else "")
+    )
     terminal.success(f"started {job.id} ({job.mode} {job.task}, {job.rl_library}{shape}) on {job.deployment}")
     if job.rendezvous:
         terminal.info(f"  nodes meet at {job.rendezvous} (node 0); other nodes: isaacctl logs {job.id} --node 1")
@@ -59,16 +62,46 @@ def render_jobs(terminal: Terminal, jobs: list[JobRecord], as_json: bool) -> Non
     if not jobs:
         terminal.info("No jobs yet. Start one: isaacctl train --task Isaac-Cartpole-Direct-v0 --follow")
         return
-    rows = [[job.id, job.deployment, job.mode, job.task, job.rl_library, _shape(job), job.status,
-             f"{job.started_at:%Y-%m-%d %H:%M}" if job.started_at else "-", _duration(job), _step(job),
-             "-" if job.mean_reward is None else f"{job.mean_reward:.2f}"] for job in jobs]
-    terminal.table(["JOB", "DEPLOYMENT", "MODE", "TASK", "LIBRARY", "NODES\u00d7GPUS", "STATUS", "STARTED (UTC)",
-                    "DURATION", "STEP", "REWARD"], rows)
+    rows = [
+        [
+            job.id,
+            job.deployment,
+            job.mode,
+            job.task,
+            job.rl_library,
+            _shape(job),
+            job.status,
+            f"{job.started_at:%Y-%m-%d %H:%M}" if job.started_at else "-",
+            _duration(job),
+            _step(job),
+            "-" if job.mean_reward is None else f"{job.mean_reward:.2f}",
+        ]
+        for job in jobs
+    ]
+    terminal.table(
+        [
+            "JOB",
+            "DEPLOYMENT",
+            "MODE",
+            "TASK",
+            "LIBRARY",
+            "NODES\u00d7GPUS",
+            "STATUS",
+            "STARTED (UTC)",
+            "DURATION",
+            "STEP",
+            "REWARD",
+        ],
+        rows,
+    )
 
 
 def render_job(terminal: Terminal, job: JobRecord, as_json: bool) -> None:
     if as_json:
         terminal.json("Job", job_json(job))
         return
-    terminal.info(f"{job.id}: {job.status}" + (f" (exit {job.exit_code})" if job.exit_code is not None else "")
-                  + (f": {job.error}" if job.status == "unknown" and job.error else ""))
+    terminal.info(
+        f"{job.id}: {job.status}"
+        + (f" (exit {job.exit_code})" if job.exit_code is not None else "")
+        + (f": {job.error}" if job.status == "unknown" and job.error else "")
+    )

@@ -1,6 +1,5 @@
 """`isaacctl ssh NAME [-- COMMAND...]`."""
 
-
 import sys
 from typing import List, Optional
 
@@ -13,7 +12,9 @@ def ssh_command(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Deployment name.", autocompletion=complete_deployment),
     command: Optional[List[str]] = typer.Argument(None, help="Command to run instead of a shell."),
-    node: int = typer.Option(0, "--node", help="Which node of a many-node deployment (0: the head; 'isaacctl status' lists them)."),
+    node: int = typer.Option(
+        0, "--node", help="Which node of a many-node deployment (0: the head; 'isaacctl status' lists them)."
+    ),
 ) -> None:
     """Open a shell on the workstation, or run one command there and return its exit status.
 
@@ -29,6 +30,7 @@ def ssh_command(
         if not command:
             interactive_shell(record, remote)
             return
+
         def echo(line: str, stream: str) -> None:
             target = sys.stdout if stream == "stdout" else sys.stderr
             target.write(line)

@@ -1,6 +1,5 @@
 """`isaacctl tensorboard`."""
 
-
 import time
 from typing import Optional
 

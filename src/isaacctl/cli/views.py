@@ -59,7 +59,9 @@ def node_view(node: Node) -> dict[str, Any]:
         "address": node.address,
         "state": node.state,
         "state_at": _time(node.state_at),
-        "ssh": None if ssh is None else {
+        "ssh": None
+        if ssh is None
+        else {
             "host": ssh.host,
             "port": ssh.port,
             "user": ssh.user,
@@ -117,13 +119,21 @@ def autostop_view(settings: AutostopSettings | None, decision: AutostopDecision 
         "max_cost_usd": settings.max_cost_usd if settings else None,
         "max_hours": settings.max_hours if settings else None,
         "gpu_threshold": settings.gpu_threshold if settings else None,
-        "last_decision": None if decision is None else {
-            "at": decision.at.isoformat(), "decision": decision.decision, "reason": decision.reason,
-            "idle_for_s": decision.idle_for_s, "read_at": decision.read_at.isoformat()},
+        "last_decision": None
+        if decision is None
+        else {
+            "at": decision.at.isoformat(),
+            "decision": decision.decision,
+            "reason": decision.reason,
+            "idle_for_s": decision.idle_for_s,
+            "read_at": decision.read_at.isoformat(),
+        },
     }
 
 
-def list_entry_view(record: DeploymentRecord, refresh_error: str | None = None, refreshed: bool = False) -> dict[str, Any]:
+def list_entry_view(
+    record: DeploymentRecord, refresh_error: str | None = None, refreshed: bool = False
+) -> dict[str, Any]:
     view = deployment_view(record)
     if refreshed:
         view["refresh_error"] = refresh_error

@@ -18,13 +18,23 @@ UNIT = "isaacctl-watch"
 
 def watch_command(
     ctx: typer.Context,
-    daemon: bool = typer.Option(False, "--daemon", help="Run in the background: a systemd user service when there is one, else a detached process."),
+    daemon: bool = typer.Option(
+        False,
+        "--daemon",
+        help="Run in the background: a systemd user service when there is one, else a detached process.",
+    ),
     stop: bool = typer.Option(False, "--stop", help="Stop the background watch of this state folder."),
     interval: float = typer.Option(30.0, "--interval", help="Seconds between two looks (1 to 3600)."),
-    sync_interval: float = typer.Option(30.0, "--sync-interval", help="Seconds between two checkpoint syncs of a running job (1 to 86400)."),
+    sync_interval: float = typer.Option(
+        30.0, "--sync-interval", help="Seconds between two checkpoint syncs of a running job (1 to 86400)."
+    ),
     once: bool = typer.Option(False, "--once", help="Look once, recover what needs it, and exit."),
-    exit_when_idle: bool = typer.Option(False, "--exit-when-idle", help="Exit once no managed job is left to look after."),
-    key_file: Optional[Path] = typer.Option(None, "--ngc-api-key-file", help="Registry key for a redeploy's image pull [default: NGC_API_KEY]."),
+    exit_when_idle: bool = typer.Option(
+        False, "--exit-when-idle", help="Exit once no managed job is left to look after."
+    ),
+    key_file: Optional[Path] = typer.Option(
+        None, "--ngc-api-key-file", help="Registry key for a redeploy's image pull [default: NGC_API_KEY]."
+    ),
 ) -> None:
     """Keep managed jobs going: recover preempted ones and sync their checkpoints home.
 
@@ -45,8 +55,18 @@ def watch_command(
         app.terminal.info(_stop(app.store.watch_folder))
         return
     if daemon:
-        argv = [sys.executable, "-m", "isaacctl", "--state-dir", str(app.store.root), "watch",
-                "--interval", str(interval), "--sync-interval", str(sync_interval)]
+        argv = [
+            sys.executable,
+            "-m",
+            "isaacctl",
+            "--state-dir",
+            str(app.store.root),
+            "watch",
+            "--interval",
+            str(interval),
+            "--sync-interval",
+            str(sync_interval),
+        ]
         if key_file is not None:
             argv += ["--ngc-api-key-file", str(key_file.expanduser().absolute())]
         app.terminal.success(_daemonise(app.store.watch_folder, argv))
@@ -54,8 +74,9 @@ def watch_command(
     _run(app, interval, sync_interval, once, exit_when_idle, key_file)
 
 
-def _run(app, interval: float, sync_interval: float, once: bool, exit_when_idle: bool,
-         key_file: Optional[Path]) -> None:
+def _run(
+    app, interval: float, sync_interval: float, once: bool, exit_when_idle: bool, key_file: Optional[Path]
+) -> None:
     from filelock import FileLock, Timeout
 
     from isaacctl.errors import UserError
@@ -68,17 +89,20 @@ def _run(app, interval: float, sync_interval: float, once: bool, exit_when_idle:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise UserError(f"--state-dir: another 'isaacctl watch' looks after {app.store.root} "
-                        f"(pid {_read_pid(folder) or 'unknown'})") from None
+        raise UserError(
+            f"--state-dir: another 'isaacctl watch' looks after {app.store.root} (pid {_read_pid(folder) or 'unknown'})"
+        ) from None
     try:
         (folder / "watch.pid").write_text(f"{os.getpid()}\n")
-        service = ManagedService(app.store, app.terminal.info, registry_key_source(key_file, interactive=False),
-                                 sync_seconds=sync_interval)
+        service = ManagedService(
+            app.store, app.terminal.info, registry_key_source(key_file, interactive=False), sync_seconds=sync_interval
+        )
         said: dict[str, str] = {}
         while True:
             for outcome in service.tick():
                 line = f"{outcome.job} on {outcome.deployment}: {outcome.state}" + (
-                    f" ({outcome.detail})" if outcome.detail else "")
+                    f" ({outcome.detail})" if outcome.detail else ""
+                )
                 if said.get(outcome.job) != line:  # each change once, not every look
                     said[outcome.job] = line
                     app.terminal.info(line)
@@ -102,8 +126,12 @@ def _daemonise(folder: Path, argv: list[str]) -> str:
         # a transient user unit: it survives this shell, restarts on failure and logs to the journal;
         # the environment is not copied into the unit, so a key in NGC_API_KEY is never written there
         unit = f"{UNIT}-{abs(hash(str(folder))) % 10**8:08d}"
-        made = subprocess.run(["systemd-run", "--user", "--unit", unit, "--collect",
-                               "--property", "Restart=on-failure", *argv], capture_output=True, text=True, timeout=30)
+        made = subprocess.run(
+            ["systemd-run", "--user", "--unit", unit, "--collect", "--property", "Restart=on-failure", *argv],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if made.returncode == 0:
             (folder / "watch.unit").write_text(unit + "\n")
             return f"watch runs as the systemd user service {unit} (journalctl --user -u {unit})"

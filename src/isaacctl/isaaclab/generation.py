@@ -18,8 +18,17 @@ from isaacctl.isaaclab.tables import table
 if TYPE_CHECKING:
     from isaacctl.services.jobs.spec import JobSpec
 
-__all__ = ["CheckpointRef", "ContainerLayout", "Generation", "JobRequest", "Library", "Rendezvous", "Resume",
-           "generation", "generations"]
+__all__ = [
+    "CheckpointRef",
+    "ContainerLayout",
+    "Generation",
+    "JobRequest",
+    "Library",
+    "Rendezvous",
+    "Resume",
+    "generation",
+    "generations",
+]
 
 # rsl_rl's run folder name, which --run_timestamp replaces: jobs keep sorting by name.
 RUN_TIMESTAMP_FORMAT = "%Y-%m-%d_%H-%M-%S"
@@ -73,16 +82,37 @@ class JobRequest:
     cpu: bool = False  # the host has no GPU (bootstrapped with --gpus none)
 
     @classmethod
-    def from_spec(cls, spec: JobSpec, *, checkpoint: CheckpointRef | None = None, resume: Resume | None = None,
-                  run_timestamp: str | None = None, cpu: bool = False,
-                  rendezvous: Rendezvous | None = None) -> JobRequest:
+    def from_spec(
+        cls,
+        spec: JobSpec,
+        *,
+        checkpoint: CheckpointRef | None = None,
+        resume: Resume | None = None,
+        run_timestamp: str | None = None,
+        cpu: bool = False,
+        rendezvous: Rendezvous | None = None,
+    ) -> JobRequest:
         assert spec.rl_library is not None, "build_spec resolves the library"
-        return cls(mode=spec.mode, task=spec.task, library=spec.rl_library, num_envs=spec.num_envs, seed=spec.seed,
-                   max_iterations=spec.max_iterations, video=spec.video, video_length=spec.video_length,
-                   video_interval=spec.video_interval, gpus=spec.gpus or 1, nodes=spec.num_nodes,
-                   rendezvous=rendezvous, run_name=spec.run_name,
-                   checkpoint=checkpoint, resume=resume, run_timestamp=run_timestamp,
-                   overrides=tuple(spec.overrides), cpu=cpu)
+        return cls(
+            mode=spec.mode,
+            task=spec.task,
+            library=spec.rl_library,
+            num_envs=spec.num_envs,
+            seed=spec.seed,
+            max_iterations=spec.max_iterations,
+            video=spec.video,
+            video_length=spec.video_length,
+            video_interval=spec.video_interval,
+            gpus=spec.gpus or 1,
+            nodes=spec.num_nodes,
+            rendezvous=rendezvous,
+            run_name=spec.run_name,
+            checkpoint=checkpoint,
+            resume=resume,
+            run_timestamp=run_timestamp,
+            overrides=tuple(spec.overrides),
+            cpu=cpu,
+        )
 
     @property
     def distributed(self) -> bool:
@@ -112,9 +142,24 @@ class ContainerLayout:
         if self.host_uid == 0:
             return None
         label_args = [part for label in labels for part in ("--label", label)]
-        return ["docker", "run", "--rm", "--network", "none", "--user", "0:0", *label_args,
-                "--volume", f"{folder}:/isaacctl-folder", "--entrypoint", "chown", image,
-                "-R", f"{self.host_uid}:{self.host_uid}", "/isaacctl-folder"]
+        return [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "0:0",
+            *label_args,
+            "--volume",
+            f"{folder}:/isaacctl-folder",
+            "--entrypoint",
+            "chown",
+            image,
+            "-R",
+            f"{self.host_uid}:{self.host_uid}",
+            "/isaacctl-folder",
+        ]
 
 
 def _runner_env(box: dict[str, Any]) -> tuple[str, ...]:
@@ -185,9 +230,16 @@ class Generation:
         return argv
 
     def rendezvous_argv(self, rendezvous: Rendezvous, nodes: int) -> list[str]:
-        return [part.format(nodes=nodes, node_rank=rendezvous.node_rank, master_addr=rendezvous.master_addr,
-                            master_port=rendezvous.master_port, rdzv_id=rendezvous.rdzv_id)
-                for part in self.rendezvous_flags]
+        return [
+            part.format(
+                nodes=nodes,
+                node_rank=rendezvous.node_rank,
+                master_addr=rendezvous.master_addr,
+                master_port=rendezvous.master_port,
+                rdzv_id=rendezvous.rdzv_id,
+            )
+            for part in self.rendezvous_flags
+        ]
 
     def job_argv(self, request: JobRequest) -> list[str]:
         """The command that runs the job in Isaac Lab's working directory."""
@@ -201,8 +253,14 @@ class Generation:
             if r.max_iterations is not None:
                 args += ["--max_iterations", str(r.max_iterations)]
             if r.video:
-                args += ["--video", "--video_length", str(r.video_length),
-                         "--video_interval", str(r.video_interval), *self.video_extra]
+                args += [
+                    "--video",
+                    "--video_length",
+                    str(r.video_length),
+                    "--video_interval",
+                    str(r.video_interval),
+                    *self.video_extra,
+                ]
             if r.run_name:
                 args += ["--run_name", r.run_name]
             # Isaac Lab 3.0 registers --run_timestamp with --distributed only: sb3 and torchrl
@@ -250,8 +308,15 @@ class Generation:
             return [*self._command("list_envs"), "--keyword", keyword]
         return [*self._command("list_envs"), *self.list_all]
 
-    def benchmark_argv(self, task: str, *, library: str = "rsl_rl", num_envs: int | None = None,
-                       max_iterations: int | None = None, output_path: str | None = None) -> list[str]:
+    def benchmark_argv(
+        self,
+        task: str,
+        *,
+        library: str = "rsl_rl",
+        num_envs: int | None = None,
+        max_iterations: int | None = None,
+        output_path: str | None = None,
+    ) -> list[str]:
         """A training benchmark (step FPS, startup times) as KPI JSON."""
         args = ["--task", task, *self.always]
         if num_envs is not None:
@@ -281,23 +346,34 @@ class Generation:
 def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Generation:
     flags, box = entry["flags"], entry["container"]
     return Generation(
-        name=name, label=entry["label"], default_library=entry.get("default_library"),
+        name=name,
+        label=entry["label"],
+        default_library=entry.get("default_library"),
         task_suffix=entry.get("task_suffix") or "",
         commands={kind: tuple(argv) for kind, argv in entry["commands"].items()},
-        always=tuple(flags["always"]), video_extra=tuple(flags["video_extra"]),
-        distributed_flag=flags.get("distributed"), run_timestamp_flag=flags.get("run_timestamp"),
+        always=tuple(flags["always"]),
+        video_extra=tuple(flags["video_extra"]),
+        distributed_flag=flags.get("distributed"),
+        run_timestamp_flag=flags.get("run_timestamp"),
         rendezvous_flags=tuple(flags.get("rendezvous") or ()),
-        benchmark_flags=tuple(flags.get("benchmark") or ()), benchmark_output_flag=flags.get("benchmark_output"),
+        benchmark_flags=tuple(flags.get("benchmark") or ()),
+        benchmark_output_flag=flags.get("benchmark_output"),
         resume_styles=dict(entry.get("resume") or {}),
         checkpoint_keywords=tuple(entry.get("checkpoint_keywords") or ()),
         selectors=tuple(entry.get("selectors") or ()),
         cpu_flags=tuple((entry.get("cpu") or {}).get("flags") or ()),
         cpu_overrides=tuple((entry.get("cpu") or {}).get("overrides") or ()),
         container=ContainerLayout(
-            user=box.get("user"), host_uid=int(box["host_uid"]), workdir=box["workdir"], logs=box["logs"],
+            user=box.get("user"),
+            host_uid=int(box["host_uid"]),
+            workdir=box["workdir"],
+            logs=box["logs"],
             # run.sh's settings (ISAACCTL_WORKDIR, ISAACCTL_PIP) travel with the image's own
-            env=tuple(box["env"]) + _runner_env(box), video_env=tuple(box.get("video_env") or ()), pip=tuple(box["pip"]),
-            mounts=tuple((host, inside) for host, inside in box["mounts"]), python=tuple(box["python"]),
+            env=tuple(box["env"]) + _runner_env(box),
+            video_env=tuple(box.get("video_env") or ()),
+            pip=tuple(box["pip"]),
+            mounts=tuple((host, inside) for host, inside in box["mounts"]),
+            python=tuple(box["python"]),
         ),
         list_all=tuple(flags.get("list_all") or ()),
         # the renames exist only where ids lost their -v0 suffix
@@ -308,8 +384,9 @@ def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Ge
 @lru_cache(maxsize=1)
 def generations() -> dict[str, Generation]:
     renamed = table("task_ids")["renamed"]
-    return {str(name): _generation(str(name), entry, renamed)
-            for name, entry in table("generations")["generations"].items()}
+    return {
+        str(name): _generation(str(name), entry, renamed) for name, entry in table("generations")["generations"].items()
+    }
 
 
 def generation(name: str) -> Generation:

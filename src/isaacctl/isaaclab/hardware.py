@@ -39,9 +39,13 @@ def gpu_rule(version: str | None, *, isaac_sim: bool | None = None) -> GpuRule:
         info = next((row for row in versions() if row.version == info.version and row.isaac_sim == isaac_sim), info)
     needs = table("versions")["hardware"]["isaac_sim" if isaac_sim else "kitless"]
     capability = needs.get("min_compute_capability")
-    return GpuRule(version=info.version, isaac_sim=isaac_sim, rt_cores=bool(needs["rt_cores"]),
-                   min_compute_capability=_numbers(str(capability)) if capability else None,
-                   min_driver=_numbers(info.min_driver))
+    return GpuRule(
+        version=info.version,
+        isaac_sim=isaac_sim,
+        rt_cores=bool(needs["rt_cores"]),
+        min_compute_capability=_numbers(str(capability)) if capability else None,
+        min_driver=_numbers(info.min_driver),
+    )
 
 
 def _named(model: str, name: str) -> bool:
@@ -71,7 +75,9 @@ def judge_gpu(rule: GpuRule, model: str, driver: str | None, *, label: str | Non
         need = ".".join(map(str, rule.min_compute_capability))
         have = ".".join(map(str, capability))
         problems.append(f"GPU {model} has compute capability {have}; Isaac Lab {rule.version} needs {need} or newer")
-    if driver and _numbers(driver)[:len(rule.min_driver)] < rule.min_driver:
-        problems.append(f"NVIDIA driver {driver} is older than {rule.min_driver_text}, "
-                        f"which Isaac Lab {label or rule.version} needs")
+    if driver and _numbers(driver)[: len(rule.min_driver)] < rule.min_driver:
+        problems.append(
+            f"NVIDIA driver {driver} is older than {rule.min_driver_text}, "
+            f"which Isaac Lab {label or rule.version} needs"
+        )
     return problems

@@ -60,8 +60,9 @@ def _libraries() -> dict[str, Library]:
             distributed=bool(entry["distributed"]),
             run_name=bool(entry.get("run_name", False)),
             run_folder=entry["run_folder"],
-            checkpoints=tuple(CheckpointRule(re.compile(rule["pattern"]), rule["kind"])
-                              for rule in entry["checkpoints"]),
+            checkpoints=tuple(
+                CheckpointRule(re.compile(rule["pattern"]), rule["kind"]) for rule in entry["checkpoints"]
+            ),
             reward_tag=entry.get("reward_tag"),
             length_tag=entry.get("length_tag"),
         )

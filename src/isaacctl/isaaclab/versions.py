@@ -31,8 +31,14 @@ class VersionInfo:
 @lru_cache(maxsize=1)
 def versions() -> tuple[VersionInfo, ...]:
     return tuple(
-        VersionInfo(version=str(row["version"]), image=row["image"], generation=str(row["generation"]),
-                    python=str(row["python"]), min_driver=str(row["min_driver"]), isaac_sim=bool(row["isaac_sim"]))
+        VersionInfo(
+            version=str(row["version"]),
+            image=row["image"],
+            generation=str(row["generation"]),
+            python=str(row["python"]),
+            min_driver=str(row["min_driver"]),
+            isaac_sim=bool(row["isaac_sim"]),
+        )
         for row in table("versions")["versions"]
     )
 

@@ -66,12 +66,15 @@ def get_provider(name: str, *, sdk: bool = True) -> Provider[Any]:
     missing = _missing_sdk(entry) if sdk else None
     if missing is not None:
         dist_name, packages = missing
-        raise UserError(f"{name}: the {name!r} extra is not installed ({', '.join(packages)} missing); "
-                        f"add it with: {install_command(dist_name, name)}")
+        raise UserError(
+            f"{name}: the {name!r} extra is not installed ({', '.join(packages)} missing); "
+            f"add it with: {install_command(dist_name, name)}"
+        )
     try:
         provider_class = entry.load()
     except ImportError as exc:
-        raise UserError(f"{name}: the provider cannot be loaded ({exc}); "
-                        f"add its extra with: {install_command('isaacctl', name)}") from exc
+        raise UserError(
+            f"{name}: the provider cannot be loaded ({exc}); add its extra with: {install_command('isaacctl', name)}"
+        ) from exc
     provider: Provider[Any] = provider_class()
     return provider

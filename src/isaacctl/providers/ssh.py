@@ -26,14 +26,23 @@ if TYPE_CHECKING:
 
 
 class SshOptions(HostOptions):
-    host: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:\[\]%-]+$",
-                      description="address or ssh_config Host alias of the machine")
-    port: int | None = Field(None, ge=1, le=65535, description="SSH port",
-                             json_schema_extra={"default_help": "ssh_config, else 22"})
-    user: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", description="login",
-                             json_schema_extra={"default_help": "ssh_config, else yours"})
-    identity_file: str | None = Field(None, description="private key",
-                                      json_schema_extra={"short": "-i", "default_help": "ssh_config, else ~/.ssh/id_*"})
+    host: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_.:\[\]%-]+$", description="address or ssh_config Host alias of the machine"
+    )
+    port: int | None = Field(
+        None, ge=1, le=65535, description="SSH port", json_schema_extra={"default_help": "ssh_config, else 22"}
+    )
+    user: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$",
+        description="login",
+        json_schema_extra={"default_help": "ssh_config, else yours"},
+    )
+    identity_file: str | None = Field(
+        None,
+        description="private key",
+        json_schema_extra={"short": "-i", "default_help": "ssh_config, else ~/.ssh/id_*"},
+    )
 
     @field_validator("host")
     @classmethod
@@ -91,8 +100,7 @@ class SshProvider(Provider[SshOptions]):
     def query(self, record: DeploymentRecord) -> list[NodeStatus]:
         # Adopted machines are not ours to inspect beyond "does it answer": status --refresh
         # uses the remote for that, so the provider reports what it knows.
-        return [NodeStatus(index=0, instance_id=None, state=InstanceState.UNKNOWN,
-                           public_ip=record.address)]
+        return [NodeStatus(index=0, instance_id=None, state=InstanceState.UNKNOWN, public_ip=record.address)]
 
     def destroy(self, ctx: DeployContext[SshOptions]) -> None:
         ctx.deleted("host", ctx.record.address, note="forgotten; the machine is untouched")

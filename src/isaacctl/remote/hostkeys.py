@@ -55,11 +55,7 @@ class PinnedHostKeys:
     def _pin(self, key: paramiko.PKey) -> None:
         keys = self._load()
         keys.add(self.alias, key.get_name(), key)
-        lines = [
-            f"{host} {k.get_name()} {k.get_base64()}\n"
-            for host, entry in keys.items()
-            for k in entry.values()
-        ]
+        lines = [f"{host} {k.get_name()} {k.get_base64()}\n" for host, entry in keys.items() for k in entry.values()]
         atomic_write(self.path, "".join(lines), mode=0o600)
 
 

@@ -104,15 +104,15 @@ class SshRemote(Remote):
         if target.proxy_jump:
             jump_endpoint = parse_jump(target.proxy_jump)
             jump = SshRemote(
-                jump_endpoint, self.known_hosts, ssh_config=target.config_file,
+                jump_endpoint,
+                self.known_hosts,
+                ssh_config=target.config_file,
                 connect_timeout=self.connect_timeout,
             )
             self._jump = jump._connect()
             transport = self._jump.get_transport()
             assert transport is not None
-            return transport.open_channel(
-                "direct-tcpip", (target.hostname, target.port), ("127.0.0.1", 0)
-            )
+            return transport.open_channel("direct-tcpip", (target.hostname, target.port), ("127.0.0.1", 0))
         return None
 
     def _connect(self) -> paramiko.SSHClient:
@@ -121,8 +121,7 @@ class SshRemote(Remote):
         from isaacctl.remote.hostkeys import PinnedHostKeys, PinningPolicy
 
         target = self.target
-        pins = PinnedHostKeys(self.known_hosts, target.host_key_alias,
-                              allow_first_contact=self.allow_first_contact)
+        pins = PinnedHostKeys(self.known_hosts, target.host_key_alias, allow_first_contact=self.allow_first_contact)
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(PinningPolicy(pins))
         try:
@@ -145,14 +144,10 @@ class SshRemote(Remote):
         except paramiko.AuthenticationException as exc:
             client.close()
             keys = ", ".join(target.identity_files) or "the default keys"
-            raise RemoteError(
-                f"ssh: {target.description} refused the login with {keys} ({exc})"
-            ) from None
+            raise RemoteError(f"ssh: {target.description} refused the login with {keys} ({exc})") from None
         except TimeoutError:
             client.close()
-            raise RemoteError(
-                f"ssh: {target.description} did not answer within {self.connect_timeout:.0f} s"
-            ) from None
+            raise RemoteError(f"ssh: {target.description} did not answer within {self.connect_timeout:.0f} s") from None
         except _lost() as exc:
             client.close()
             raise RemoteError(f"ssh: cannot connect to {target.description}: {exc}") from None
@@ -224,10 +219,7 @@ class SshRemote(Remote):
                 if channel.closed and not busy:
                     break
                 if deadline is not None and time.monotonic() > deadline:
-                    raise RemoteError(
-                        f"ssh: {argv[0]!r} on {self.description} did not finish within "
-                        f"{timeout:.0f} s"
-                    )
+                    raise RemoteError(f"ssh: {argv[0]!r} on {self.description} did not finish within {timeout:.0f} s")
                 if not busy:
                     time.sleep(0.01)
             status = channel.recv_exit_status()
@@ -266,25 +258,44 @@ class SshRemote(Remote):
         # AES-GCM first: with AES-NI it moves bulk data faster than OpenSSH's default
         # chacha20-poly1305; the server picks from the rest of the list when it must.
         ciphers = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr"
-        return shlex.join(["ssh", *self.openssh_options(), "-o", "BatchMode=yes",
-                           "-o", "Compression=no", "-o", f"Ciphers={ciphers}"])
+        return shlex.join(
+            ["ssh", *self.openssh_options(), "-o", "BatchMode=yes", "-o", "Compression=no", "-o", f"Ciphers={ciphers}"]
+        )
 
     def openssh_options(self, share_connection: bool = True) -> list[str]:
         """Options that make OpenSSH's `ssh` go where this remote goes, with the same pins."""
         target = self.target
         folder = control_folder() if share_connection else None
-        sharing = (["-o", "ControlMaster=auto", "-o", f"ControlPath={folder}/%C",
-                    "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}"] if folder else
-                   ["-o", "ControlPath=none"])
-        options = [*sharing,
-            "-F", str(target.config_file) if target.config_file else "/dev/null",
-            "-o", f"HostKeyAlias={target.host_key_alias}",
-            "-o", f"UserKnownHostsFile={self.known_hosts}",
-            "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "ServerAliveInterval=15",
-            "-p", str(target.port),
-            "-l", target.user,
+        sharing = (
+            [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                f"ControlPath={folder}/%C",
+                "-o",
+                f"ControlPersist={CONTROL_PERSIST_SECONDS}",
+            ]
+            if folder
+            else ["-o", "ControlPath=none"]
+        )
+        options = [
+            *sharing,
+            "-F",
+            str(target.config_file) if target.config_file else "/dev/null",
+            "-o",
+            f"HostKeyAlias={target.host_key_alias}",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "ServerAliveInterval=15",
+            "-p",
+            str(target.port),
+            "-l",
+            target.user,
         ]
         for identity in target.identity_files:
             options += ["-i", identity]

@@ -57,8 +57,9 @@ def _lookup_with_openssh(endpoint: SshEndpoint, config_file: Path | None) -> dic
         argv = [ssh, "-G", "-F", wrapper.name]
         argv += ["-p", str(endpoint.port)] if endpoint.port else []
         argv += ["-l", endpoint.user] if endpoint.user else []
-        result = subprocess.run([*argv, "--", endpoint.host], capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, timeout=30)
+        result = subprocess.run(
+            [*argv, "--", endpoint.host], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30
+        )
     if result.returncode != 0:
         return None
     found: dict = {"identityfile": []}

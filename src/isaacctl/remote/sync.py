@@ -35,8 +35,10 @@ class SyncStats:
 def _rsync() -> str:
     found = shutil.which("rsync")
     if found is None:
-        raise IsaacctlError("rsync is needed on this machine to move files",
-                            hint="install it: apt-get install rsync (or brew install rsync)")
+        raise IsaacctlError(
+            "rsync is needed on this machine to move files",
+            hint="install it: apt-get install rsync (or brew install rsync)",
+        )
     return found
 
 
@@ -82,11 +84,13 @@ def _watch(process: subprocess.Popen, on_progress: Callable[[int, int], None] | 
     status = process.wait()
     if status != 0:
         hint = "install rsync on the workstation" if "command not found" in errors else None
-        raise IsaacctlError(f"rsync failed (exit {status})", hint=hint,
-                            details="\n".join(errors.strip().splitlines()[-8:]))
+        raise IsaacctlError(
+            f"rsync failed (exit {status})", hint=hint, details="\n".join(errors.strip().splitlines()[-8:])
+        )
     text = "\n".join(output)
-    values = {key: int(m.group(1).replace(",", "")) if (m := pattern.search(text)) else 0
-              for key, pattern in _STATS.items()}
+    values = {
+        key: int(m.group(1).replace(",", "")) if (m := pattern.search(text)) else 0 for key, pattern in _STATS.items()
+    }
     return SyncStats(**values)
 
 
@@ -117,20 +121,28 @@ def pull(
     pointing at this machine's files (~/.ssh/...), and be taken for a checkpoint."""
     dest.mkdir(parents=True, exist_ok=True)
     sources = [remote.rsync_location(f"{base.rstrip('/')}/./{item}") for item in relative]
-    argv = [*_base_argv(remote), "--no-links", "--relative", *[f"--filter={rule}" for rule in filters],
-            *sources, f"{dest}/"]
+    argv = [
+        *_base_argv(remote),
+        "--no-links",
+        "--relative",
+        *[f"--filter={rule}" for rule in filters],
+        *sources,
+        f"{dest}/",
+    ]
     return _run(argv, on_progress)
 
 
-def push(remote: Remote, local: Path, remote_folder: str,
-         on_progress: Callable[[int, int], None] | None = None) -> SyncStats:
+def push(
+    remote: Remote, local: Path, remote_folder: str, on_progress: Callable[[int, int], None] | None = None
+) -> SyncStats:
     """Copy a local file or folder into a folder on the host."""
     argv = [*_base_argv(remote), str(local), remote.rsync_location(remote_folder.rstrip("/") + "/")]
     return _run(argv, on_progress)
 
 
-def pull_path(remote: Remote, path: str, local_folder: Path,
-              on_progress: Callable[[int, int], None] | None = None) -> SyncStats:
+def pull_path(
+    remote: Remote, path: str, local_folder: Path, on_progress: Callable[[int, int], None] | None = None
+) -> SyncStats:
     """Copy one file or folder from the host into a local folder; links that point out of it
     are left out (--safe-links), for the same reason as in pull."""
     argv = [*_base_argv(remote), "--safe-links", remote.rsync_location(path), f"{local_folder}/"]

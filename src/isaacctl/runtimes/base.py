@@ -102,8 +102,16 @@ class Runtime(ABC):
         """End the job now (after an interrupt's grace period)."""
 
     @abstractmethod
-    def stream_logs(self, remote_factory: Callable[[], Remote], job: JobRecord, emit: Callable[[str], None], *,
-                    follow: bool, tail: int | None, on_reconnect: Callable[[str], None]) -> None:
+    def stream_logs(
+        self,
+        remote_factory: Callable[[], Remote],
+        job: JobRecord,
+        emit: Callable[[str], None],
+        *,
+        follow: bool,
+        tail: int | None,
+        on_reconnect: Callable[[str], None],
+    ) -> None:
         """The job's output, to its end with follow, surviving a dropped connection."""
 
     def free_port(self, remote: Remote, record: DeploymentRecord) -> int:
@@ -115,8 +123,7 @@ class Runtime(ABC):
         result = remote.run(["python3", "-c", _FREE_PORT], timeout=60)
         port = result.stdout.strip()
         if not result.ok or not port.isdigit():
-            raise RemoteError(f"cannot find a free port on {record.name} for the rendezvous",
-                              details=result.tail(5))
+            raise RemoteError(f"cannot find a free port on {record.name} for the rendezvous", details=result.tail(5))
         return int(port)
 
     @abstractmethod

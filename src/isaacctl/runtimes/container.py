@@ -58,13 +58,20 @@ def docker_run_argv(
     task = task or (spec.task if spec else "")
     video = video if video is not None else bool(spec and spec.video)
     argv = [
-        "docker", "run", "--detach",
-        "--name", container_name(deployment, job_id),
-        "--label", f"{CONTAINER_LABEL}={deployment}",
+        "docker",
+        "run",
+        "--detach",
+        "--name",
+        container_name(deployment, job_id),
+        "--label",
+        f"{CONTAINER_LABEL}={deployment}",
         *(["--label", f"{CONTAINER_ID_LABEL}={deployment_id}"] if deployment_id else []),
-        "--label", f"{JOB_LABEL}={job_id}",
-        "--label", f"isaacctl.mode={mode}",
-        "--label", f"isaacctl.task={task}",
+        "--label",
+        f"{JOB_LABEL}={job_id}",
+        "--label",
+        f"isaacctl.mode={mode}",
+        "--label",
+        f"isaacctl.task={task}",
         "--network=host",
         *(["--user", layout.user] if layout.user else []),
     ]
@@ -82,9 +89,12 @@ def docker_run_argv(
     if asset_root:  # the host's mirror, read-only at the same path
         argv += ["--volume", f"{asset_root}:{asset_root}:ro"]
     argv += [
-        "--volume", f"{host_job_dir}/logs:{layout.logs}",
-        "--volume", f"{host_job_dir}:{CONTAINER_JOB}",
-        "--entrypoint", "bash",
+        "--volume",
+        f"{host_job_dir}/logs:{layout.logs}",
+        "--volume",
+        f"{host_job_dir}:{CONTAINER_JOB}",
+        "--entrypoint",
+        "bash",
         image,
         f"{CONTAINER_JOB}/run.sh",
         *command,
@@ -123,16 +133,26 @@ class ContainerRuntime(Runtime):
         record, job = launch.record, launch.job
         assert record.image is not None and record.host_root is not None
         hand_over = launch.generation.container.hand_over_argv(
-            record.image, job.host_dir, (f"{CONTAINER_LABEL}={record.name}", f"{CONTAINER_ID_LABEL}={record.id}"))
+            record.image, job.host_dir, (f"{CONTAINER_LABEL}={record.name}", f"{CONTAINER_ID_LABEL}={record.id}")
+        )
         if hand_over is not None:
             given = remote.run(hand_over, timeout=300)
             if not given.ok:
                 raise RemoteError(f"cannot give {job.host_dir} to the image's user", details=given.tail(5))
         argv = docker_run_argv(
-            deployment=record.name, job_id=job.id, image=record.image, host_root=record.host_root,
-            host_job_dir=job.host_dir, use_gpus=record.gpus == "all", command=launch.command,
-            generation=launch.generation, deployment_id=record.id, mode=job.mode, task=job.task,
-            video=launch.video, env=launch.env,
+            deployment=record.name,
+            job_id=job.id,
+            image=record.image,
+            host_root=record.host_root,
+            host_job_dir=job.host_dir,
+            use_gpus=record.gpus == "all",
+            command=launch.command,
+            generation=launch.generation,
+            deployment_id=record.id,
+            mode=job.mode,
+            task=job.task,
+            video=launch.video,
+            env=launch.env,
         )
         result = remote.run(argv, timeout=600)
         if not result.ok:
@@ -141,12 +161,22 @@ class ContainerRuntime(Runtime):
     def states(self, remote: Remote, jobs: list[JobRecord]) -> JobStates:
         """What Docker says of each container. A name Docker did not answer for is neither
         running nor gone: a daemon that is restarting says nothing about the job."""
-        result = remote.run(["docker", "inspect", "--format",
-                             "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
-                             *[job.container for job in jobs]])
+        result = remote.run(
+            [
+                "docker",
+                "inspect",
+                "--format",
+                "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
+                *[job.container for job in jobs],
+            ]
+        )
         said = result.stderr.strip().splitlines()
-        states = JobStates(Unknown(f"Docker on the host did not answer: "
-                                   f"{said[-1] if said else f'docker inspect exited {result.exit_status}'}"))
+        states = JobStates(
+            Unknown(
+                f"Docker on the host did not answer: "
+                f"{said[-1] if said else f'docker inspect exited {result.exit_status}'}"
+            )
+        )
         by_container = {job.container: job.id for job in jobs}
         for line in result.stdout.splitlines():
             parts = line.split("|")
@@ -157,8 +187,12 @@ class ContainerRuntime(Runtime):
             if job_id is None:
                 continue
             running = status in ("created", "running", "restarting", "paused")
-            states[job_id] = JobState(running=running, exit_code=None if running else int(code),
-                                      started_at=_docker_time(started), finished_at=_docker_time(finished))
+            states[job_id] = JobState(
+                running=running,
+                exit_code=None if running else int(code),
+                started_at=_docker_time(started),
+                finished_at=_docker_time(finished),
+            )
         for line in result.stderr.splitlines():
             # Docker's words for a name it does not know: "Error: No such object: NAME"
             # (and "No such container: NAME" from other versions).
@@ -180,10 +214,20 @@ class ContainerRuntime(Runtime):
     def kill(self, remote: Remote, job: JobRecord) -> None:
         killed = remote.run(["docker", "kill", job.container])
         if not killed.ok and "is not running" not in killed.stderr:
-            raise RemoteError(f"{job.id} was interrupted but could not be killed on {job.deployment} ({killed.tail(2)})")
+            raise RemoteError(
+                f"{job.id} was interrupted but could not be killed on {job.deployment} ({killed.tail(2)})"
+            )
 
-    def stream_logs(self, remote_factory: Callable[[], Remote], job: JobRecord, emit: Callable[[str], None], *,
-                    follow: bool, tail: int | None, on_reconnect: Callable[[str], None]) -> None:
+    def stream_logs(
+        self,
+        remote_factory: Callable[[], Remote],
+        job: JobRecord,
+        emit: Callable[[str], None],
+        *,
+        follow: bool,
+        tail: int | None,
+        on_reconnect: Callable[[str], None],
+    ) -> None:
         from isaacctl.runtimes.container_logs import stream_logs
 
         stream_logs(remote_factory, job.container, emit, follow=follow, tail=tail, on_reconnect=on_reconnect)
@@ -192,18 +236,31 @@ class ContainerRuntime(Runtime):
         name = tensorboard_container(record.name)
         layout = generation_for(record.isaaclab_version, record.image).container
         remote.run(["docker", "rm", "--force", name])  # a stale one from an earlier session
-        result = remote.run([
-            "docker", "run", "--detach", "--name", name,
-            "--label", f"{CONTAINER_LABEL}={record.name}", "--label", f"{CONTAINER_ID_LABEL}={record.id}",
-            "--network=host",
-            *(["--user", layout.user] if layout.user else []),
-            "--volume", f"{record.host_root}/jobs:{CONTAINER_JOBS}:ro",
-            "--entrypoint", "bash", str(record.image),
-            # the generation's Python: ./isaaclab.sh -p on 2.x, python on 3.x (no isaaclab.sh)
-            "-c", f'cd {layout.workdir} && exec {" ".join(layout.python)} -m tensorboard.main '
-                  f'--logdir {CONTAINER_JOBS} --host 127.0.0.1 --port "$0"',
-            str(host_port),
-        ])
+        result = remote.run(
+            [
+                "docker",
+                "run",
+                "--detach",
+                "--name",
+                name,
+                "--label",
+                f"{CONTAINER_LABEL}={record.name}",
+                "--label",
+                f"{CONTAINER_ID_LABEL}={record.id}",
+                "--network=host",
+                *(["--user", layout.user] if layout.user else []),
+                "--volume",
+                f"{record.host_root}/jobs:{CONTAINER_JOBS}:ro",
+                "--entrypoint",
+                "bash",
+                str(record.image),
+                # the generation's Python: ./isaaclab.sh -p on 2.x, python on 3.x (no isaaclab.sh)
+                "-c",
+                f"cd {layout.workdir} && exec {' '.join(layout.python)} -m tensorboard.main "
+                f'--logdir {CONTAINER_JOBS} --host 127.0.0.1 --port "$0"',
+                str(host_port),
+            ]
+        )
         if not result.ok:
             raise RemoteError(f"TensorBoard did not start on {record.name}", details=result.tail(5))
         return name

@@ -166,8 +166,9 @@ class PipRuntime(Runtime):
         return [record.isaaclab_python, *command]
 
     @staticmethod
-    def environment(record: DeploymentRecord, launch_env: dict[str, str], generation: Generation,
-                    video: bool) -> dict[str, str]:
+    def environment(
+        record: DeploymentRecord, launch_env: dict[str, str], generation: Generation, video: bool
+    ) -> dict[str, str]:
         env = dict(setting.split("=", 1) for setting in generation.environment(video=video))
         env["PYTHONUNBUFFERED"] = "1"  # output.txt (and logs --follow) line by line
         for key, folder in CACHE_ENV.items():
@@ -178,15 +179,27 @@ class PipRuntime(Runtime):
     def start(self, remote: Remote, launch: Launch) -> None:
         record, job = launch.record, launch.job
         env = self.environment(record, launch.env, launch.generation, launch.video)
-        argv = ["sh", "-c", _START, "sh", job.host_dir,
-                "env", *(f"{key}={value}" for key, value in env.items()),
-                "bash", f"{job.host_dir}/run.sh", job.host_dir, *launch.command]
+        argv = [
+            "sh",
+            "-c",
+            _START,
+            "sh",
+            job.host_dir,
+            "env",
+            *(f"{key}={value}" for key, value in env.items()),
+            "bash",
+            f"{job.host_dir}/run.sh",
+            job.host_dir,
+            *launch.command,
+        ]
         result = remote.run(argv, env={"ISAACCTL_WAIT": str(int(START_WAIT_SECONDS * 10))}, timeout=120)
         if not result.ok:
             reason = {90: "setsid could not start it", 91: f"its runner wrote no pid within {START_WAIT_SECONDS:g} s"}
-            raise IsaacctlError(f"the job did not start on {record.name}: "
-                                f"{reason.get(result.exit_status, f'exit {result.exit_status}')}",
-                                details=result.tail(10))
+            raise IsaacctlError(
+                f"the job did not start on {record.name}: "
+                f"{reason.get(result.exit_status, f'exit {result.exit_status}')}",
+                details=result.tail(10),
+            )
 
     def states(self, remote: Remote, jobs: list[JobRecord]) -> JobStates:
         result = remote.run(["python3", "-c", _STATES, *[job.host_dir for job in jobs]], timeout=60)
@@ -228,8 +241,16 @@ class PipRuntime(Runtime):
     def kill(self, remote: Remote, job: JobRecord) -> None:
         self._signal(remote, job, "KILL")
 
-    def stream_logs(self, remote_factory: Callable[[], Remote], job: JobRecord, emit: Callable[[str], None], *,
-                    follow: bool, tail: int | None, on_reconnect: Callable[[str], None]) -> None:
+    def stream_logs(
+        self,
+        remote_factory: Callable[[], Remote],
+        job: JobRecord,
+        emit: Callable[[str], None],
+        *,
+        follow: bool,
+        tail: int | None,
+        on_reconnect: Callable[[str], None],
+    ) -> None:
         offset: list[int | None] = [None]
 
         def feed(line: str, stream: str) -> None:
@@ -246,8 +267,16 @@ class PipRuntime(Runtime):
         try:
             while True:
                 start = "" if offset[0] is None else str(offset[0])
-                argv = ["sh", "-c", _OUTPUT, "sh", job.host_dir, start, "1" if follow else "0",
-                        "" if tail is None else str(tail)]
+                argv = [
+                    "sh",
+                    "-c",
+                    _OUTPUT,
+                    "sh",
+                    job.host_dir,
+                    start,
+                    "1" if follow else "0",
+                    "" if tail is None else str(tail),
+                ]
                 try:
                     remote.run(argv, on_output=feed)
                     if follow:  # the runner has ended: what it wrote after the reader stopped
@@ -276,13 +305,34 @@ class PipRuntime(Runtime):
     def start_tensorboard(self, remote: Remote, record: DeploymentRecord, host_port: int) -> str:
         assert record.isaaclab_python is not None
         pidfile = self._tensorboard_pidfile(record)
-        result = remote.run(["bash", "-c", _TENSORBOARD, "bash", pidfile, record.isaaclab_python,
-                             f"{record.host_root}/jobs", str(host_port)], timeout=120)
+        result = remote.run(
+            [
+                "bash",
+                "-c",
+                _TENSORBOARD,
+                "bash",
+                pidfile,
+                record.isaaclab_python,
+                f"{record.host_root}/jobs",
+                str(host_port),
+            ],
+            timeout=120,
+        )
         if not result.ok:
-            raise RemoteError(f"TensorBoard did not start on {record.name}", details=result.tail(5),
-                              hint=f"{record.isaaclab_python} needs the tensorboard package (pip install tensorboard)")
+            raise RemoteError(
+                f"TensorBoard did not start on {record.name}",
+                details=result.tail(5),
+                hint=f"{record.isaaclab_python} needs the tensorboard package (pip install tensorboard)",
+            )
         return pidfile
 
     def stop_tensorboard(self, remote: Remote, record: DeploymentRecord) -> None:
-        remote.run(["sh", "-c", 'read -r pid <"$1" 2>/dev/null && kill -- "-$pid" 2>/dev/null; rm -f "$1"',
-                    "sh", self._tensorboard_pidfile(record)])
+        remote.run(
+            [
+                "sh",
+                "-c",
+                'read -r pid <"$1" 2>/dev/null && kill -- "-$pid" 2>/dev/null; rm -f "$1"',
+                "sh",
+                self._tensorboard_pidfile(record),
+            ]
+        )

@@ -84,8 +84,9 @@ class ArtifactService:
                 filters += _KEEP_ALWAYS + [f"- {pattern}" for pattern in _ALL_CHECKPOINT_NAMES]
             elif checkpoints == "last":
                 filters += _KEEP_ALWAYS + self._all_but_last(remote, selected)
-            stats = sync.pull(remote, jobs_dir, [job.id for job in selected], target,
-                              filters=filters, on_progress=on_progress)
+            stats = sync.pull(
+                remote, jobs_dir, [job.id for job in selected], target, filters=filters, on_progress=on_progress
+            )
         files, transferred = stats.files_transferred, stats.bytes_transferred
         for job in selected:
             for run in job.node_runs[1:]:
@@ -121,8 +122,11 @@ class ArtifactService:
         for job in jobs:
             files = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
             keep = checkpoints_to_keep(job.rl_library, files, "last")
-            rules += [f"- /{job.id}/logs/{path}" for path in files
-                      if is_checkpoint(job.rl_library, path) and path not in keep and "/exported/" not in path]
+            rules += [
+                f"- /{job.id}/logs/{path}"
+                for path in files
+                if is_checkpoint(job.rl_library, path) and path not in keep and "/exported/" not in path
+            ]
         return rules
 
     def _lay_out(self, job: JobRecord, folder: Path) -> FetchedJob:
@@ -157,8 +161,14 @@ def pipeline_config(job: JobRecord) -> dict[str, Any]:
     return {
         "trainingConfig": training,
         "computeConfig": {"numNodes": job.spec.get("num_nodes", 1), "gpus": job.spec.get("gpus") or 1},
-        "isaacctl": {"job": job.id, "deployment": job.deployment, "status": job.status,
-                     "exit_code": job.exit_code, "command": job.command, "spec": job.spec},
+        "isaacctl": {
+            "job": job.id,
+            "deployment": job.deployment,
+            "status": job.status,
+            "exit_code": job.exit_code,
+            "command": job.command,
+            "spec": job.spec,
+        },
     }
 
 

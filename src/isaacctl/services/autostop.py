@@ -101,9 +101,11 @@ def settings_from(flags: AutostopFlags, current: AutostopSettings | None = None)
         base["max_hours"] = _positive(flags.max_hours, "--max-hours", "number of hours")
     if base.get("idle_seconds") is None and base.get("max_cost_usd") is None and base.get("max_hours") is None:
         if flags.given:
-            raise UserError("--autostop: expected an idle time (e.g. --autostop 60m) with "
-                            f"{'--autostop-action' if flags.action else '--autostop-command' if flags.command else 'these flags'}"
-                            ", or a budget (--max-cost, --max-hours)")
+            raise UserError(
+                "--autostop: expected an idle time (e.g. --autostop 60m) with "
+                f"{'--autostop-action' if flags.action else '--autostop-command' if flags.command else 'these flags'}"
+                ", or a budget (--max-cost, --max-hours)"
+            )
         return None
     return AutostopSettings(**base)
 
@@ -114,12 +116,16 @@ def check_provider(provider: Provider[Any], settings: AutostopSettings | None) -
         return
     if provider.capabilities.owns_machines:
         if settings.command is not None:
-            raise UserError(f"--autostop-command: only for machines isaacctl adopts (local, ssh); a {provider.name} "
-                            "workstation is stopped the way that ends its billing")
+            raise UserError(
+                f"--autostop-command: only for machines isaacctl adopts (local, ssh); a {provider.name} "
+                "workstation is stopped the way that ends its billing"
+            )
         return
     if settings.command is None:
-        raise UserError(f"--autostop: a {provider.name} machine is not isaacctl's to stop; give the command that "
-                        "should run when it is idle, e.g. --autostop-command 'sudo systemctl suspend'")
+        raise UserError(
+            f"--autostop: a {provider.name} machine is not isaacctl's to stop; give the command that "
+            "should run when it is idle, e.g. --autostop-command 'sudo systemctl suspend'"
+        )
     if settings.action == "destroy":
         raise UserError(f"--autostop-action: 'destroy' needs a machine isaacctl made; {provider.name} adopts one")
     if settings.max_cost_usd is not None:
@@ -138,25 +144,39 @@ def _interval(settings: AutostopSettings) -> int:
     return max(1, min(60, idle // 10))
 
 
-def host_config(store: StateStore | None, record: DeploymentRecord, provider: Provider[Any],
-                settings: AutostopSettings, node_index: int) -> dict[str, Any]:
+def host_config(
+    store: StateStore | None,
+    record: DeploymentRecord,
+    provider: Provider[Any],
+    settings: AutostopSettings,
+    node_index: int,
+) -> dict[str, Any]:
     from isaacctl.services import cost
 
     spent = cost.deployment_cost(store, record) if store is not None else None
     config: dict[str, Any] = {
-        "deployment": record.name, "deployment_id": record.id, "node": node_index,
-        "host_root": record.host_root, "route": route_of(record, provider),
-        "idle_seconds": settings.idle_seconds, "action": settings.action, "command": settings.command,
-        "gpu_threshold": settings.gpu_threshold, "interval_s": _interval(settings),
-        "max_cost_usd": settings.max_cost_usd, "max_hours": settings.max_hours,
+        "deployment": record.name,
+        "deployment_id": record.id,
+        "node": node_index,
+        "host_root": record.host_root,
+        "route": route_of(record, provider),
+        "idle_seconds": settings.idle_seconds,
+        "action": settings.action,
+        "command": settings.command,
+        "gpu_threshold": settings.gpu_threshold,
+        "interval_s": _interval(settings),
+        "max_cost_usd": settings.max_cost_usd,
+        "max_hours": settings.max_hours,
         # the whole deployment's price and what it cost so far: every node's watchdog stops
         # its own machine when the deployment's budget is reached
-        "hourly_usd": cost.hourly_price(record), "spent_usd": round(spent.total_usd, 4) if spent else 0.0,
+        "hourly_usd": cost.hourly_price(record),
+        "spent_usd": round(spent.total_usd, 4) if spent else 0.0,
         "spent_hours": round(spent.running_hours, 4) if spent else 0.0,
     }
     config.update(_cloud_target(record, node_index))
-    config["config_id"] = hashlib.sha256(json.dumps({**config, "set_at": settings.set_at.isoformat()},
-                                                    sort_keys=True, default=str).encode()).hexdigest()[:16]
+    config["config_id"] = hashlib.sha256(
+        json.dumps({**config, "set_at": settings.set_at.isoformat()}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
     return config
 
 
@@ -170,9 +190,11 @@ def _cloud_target(record: DeploymentRecord, node_index: int) -> dict[str, Any]:
     from isaacctl.providers.base import identity_of
 
     node = record.node(node_index)
-    target = {"subscription": record.options.get("subscription") or os.environ.get("AZURE_SUBSCRIPTION_ID"),
-              "resource_group": group_name(identity_of(record)),
-              "vm": (node.instance_id or "").rsplit("/", 1)[-1] or None}
+    target = {
+        "subscription": record.options.get("subscription") or os.environ.get("AZURE_SUBSCRIPTION_ID"),
+        "resource_group": group_name(identity_of(record)),
+        "vm": (node.instance_id or "").rsplit("/", 1)[-1] or None,
+    }
     endpoint = os.environ.get("ISAACCTL_AZURE_ENDPOINT")
     if endpoint:  # the ARM endpoint the user pointed isaacctl at (sovereign clouds, the fake)
         target["arm_endpoint"] = endpoint
@@ -188,8 +210,13 @@ def units(record: DeploymentRecord, settings: AutostopSettings | None, folder: s
     one adopted host each have their own)."""
     from isaacctl.resources import template_text
 
-    values = {"NAME": record.name, "ID": record.id, "DIR": folder, "PYTHON": "/usr/bin/python3",
-              "INTERVAL": str(_interval(settings) if settings else 60)}
+    values = {
+        "NAME": record.name,
+        "ID": record.id,
+        "DIR": folder,
+        "PYTHON": "/usr/bin/python3",
+        "INTERVAL": str(_interval(settings) if settings else 60),
+    }
 
     def unit(name: str) -> str:  # @NAME@ placeholders: systemd's own ${...} stays as written
         text = template_text(f"autostop/{name}")
@@ -200,8 +227,14 @@ def units(record: DeploymentRecord, settings: AutostopSettings | None, folder: s
     return unit("isaacctl-autostop.service"), unit("isaacctl-autostop.timer")
 
 
-def install(remote: Remote, store: StateStore | None, record: DeploymentRecord, provider: Provider[Any],
-            settings: AutostopSettings | None, node_index: int = 0) -> str:
+def install(
+    remote: Remote,
+    store: StateStore | None,
+    record: DeploymentRecord,
+    provider: Provider[Any],
+    settings: AutostopSettings | None,
+    node_index: int = 0,
+) -> str:
     """Install, change or (settings None) remove the watchdog on one node; returns how it runs
     there ("systemd", "loop", "removed")."""
     from isaacctl.resources import template_text
@@ -210,12 +243,17 @@ def install(remote: Remote, store: StateStore | None, record: DeploymentRecord, 
         raise UserError(f"--autostop: {record.name!r} has no host folder yet; run 'isaacctl bootstrap {record.name}'")
     folder = f"{record.host_root}/{FOLDER}"
     service, timer = units(record, settings, folder)
-    spec = {"dir": folder, "unit": _unit(record),
-            "config": None if settings is None else host_config(store, record, provider, settings, node_index),
-            "watchdog": template_text("autostop/watchdog.py"),
-            "service": service, "timer": timer}
-    result = remote.run(["python3", "-c", template_text("autostop/install.py")],
-                        stdin=json.dumps(spec).encode(), timeout=120)
+    spec = {
+        "dir": folder,
+        "unit": _unit(record),
+        "config": None if settings is None else host_config(store, record, provider, settings, node_index),
+        "watchdog": template_text("autostop/watchdog.py"),
+        "service": service,
+        "timer": timer,
+    }
+    result = remote.run(
+        ["python3", "-c", template_text("autostop/install.py")], stdin=json.dumps(spec).encode(), timeout=120
+    )
     if not result.ok:
         raise IsaacctlError(f"autostop: installing the watchdog failed: {result.tail(3)}")
     try:
@@ -260,9 +298,12 @@ def read_host(remote: Remote, record: DeploymentRecord) -> tuple[AutostopDecisio
     last = said.get("last")
     decision = None
     if isinstance(last, dict) and "at" in last:
-        decision = AutostopDecision(at=datetime.fromtimestamp(float(last["at"]), timezone.utc),
-                                    decision=str(last.get("decision", "?")), reason=str(last.get("reason", "")),
-                                    idle_for_s=last.get("idle_for_s"))
+        decision = AutostopDecision(
+            at=datetime.fromtimestamp(float(last["at"]), timezone.utc),
+            decision=str(last.get("decision", "?")),
+            reason=str(last.get("reason", "")),
+            idle_for_s=last.get("idle_for_s"),
+        )
     return decision, [entry for entry in said.get("acted") or [] if isinstance(entry, dict)]
 
 
@@ -278,8 +319,14 @@ def learn_from_host(store: StateStore, record: DeploymentRecord, remote: Remote)
     for entry in acted:
         at = round(float(entry.get("at", 0)), 3)
         if at and at not in logged:
-            store.append_event(record.name, "autostop.acted", at=at, action=entry.get("decision"),
-                               reason=entry.get("reason"), route=entry.get("route"))
+            store.append_event(
+                record.name,
+                "autostop.acted",
+                at=at,
+                action=entry.get("decision"),
+                reason=entry.get("reason"),
+                route=entry.get("route"),
+            )
 
 
 def noticed(record: DeploymentRecord, statuses: list[NodeStatus]) -> str | None:
@@ -293,8 +340,9 @@ def noticed(record: DeploymentRecord, statuses: list[NodeStatus]) -> str | None:
     return record.autostop.action
 
 
-def describe(settings: AutostopSettings | None, last: AutostopDecision | None = None,
-             now: datetime | None = None) -> str:
+def describe(
+    settings: AutostopSettings | None, last: AutostopDecision | None = None, now: datetime | None = None
+) -> str:
     """One line for `list` and `status`: the setting, and the time left as last seen."""
     if settings is None:
         return "off"
@@ -360,14 +408,18 @@ class AutostopService:
                 raise UserError(f"name: {name!r} is {record.status}; start it first, autostop lives on the machine")
             modes: dict[int, str] = {}
             for index, remote in self._nodes(record, provider):
-                self.progress(f"installing the autostop watchdog on node {index}" if settings else
-                              f"removing the autostop watchdog from node {index}")
+                self.progress(
+                    f"installing the autostop watchdog on node {index}"
+                    if settings
+                    else f"removing the autostop watchdog from node {index}"
+                )
                 with remote:
                     modes[index] = install(remote, self.store, record, provider, settings, index)
             record.autostop, record.autostop_decision = settings, None
             self.store.save(record)
-            self.store.append_event(name, "autostop.set", **({"off": True} if settings is None else
-                                                            settings.model_dump(mode="json")))
+            self.store.append_event(
+                name, "autostop.set", **({"off": True} if settings is None else settings.model_dump(mode="json"))
+            )
             return AutostopResult(name, settings, modes)
 
     def show(self, name: str) -> AutostopResult:

@@ -139,15 +139,20 @@ def parse_kpi_json(text: str) -> Kpis:
     fps = _ending(measurements, "Mean Total FPS")
     startup = _ending(measurements, "Total Start Time (Launch to Train)")
     if startup is None:  # the parts, when the total was not logged
-        parts = [_ending(measurements, name) for name in ("App Launch Time", "Python Imports Time",
-                                                          "Task Creation and Start Time")]
+        parts = [
+            _ending(measurements, name)
+            for name in ("App Launch Time", "Python Imports Time", "Task Creation and Start Time")
+        ]
         present = [part for part in parts if part is not None]
         startup = (sum(value for value, _ in present), present[0][1]) if present else None
     reward = _ending(measurements, "Max Rewards")
     iterations = _ending(metadata, "max_iterations")
-    return Kpis(env_steps_per_s=fps[0] if fps else None, startup_s=_seconds(startup),
-                max_iterations=int(iterations) if isinstance(iterations, (int, float)) else None,
-                max_reward=reward[0] if reward else None)
+    return Kpis(
+        env_steps_per_s=fps[0] if fps else None,
+        startup_s=_seconds(startup),
+        max_iterations=int(iterations) if isinstance(iterations, (int, float)) else None,
+        max_reward=reward[0] if reward else None,
+    )
 
 
 # -- figures --------------------------------------------------------------------------------------
@@ -218,8 +223,10 @@ def apply_training_log(result: Result, log: TrainingLog, wall_s: float | None, t
         result.startup_s = max(wall_s - training, 0.0)
     result.time_to_iterations_s = wall_s
     if target is not None and log.iterations and training is not None:
-        reached = next((n for n, it in enumerate(log.iterations, 1)
-                        if it.mean_reward is not None and it.mean_reward >= target), None)
+        reached = next(
+            (n for n, it in enumerate(log.iterations, 1) if it.mean_reward is not None and it.mean_reward >= target),
+            None,
+        )
         if reached is not None:
             # iterations take about equally long: the n-th ends n/N of the training time in
             result.time_to_target_s = (result.startup_s or 0.0) + training * reached / len(log.iterations)
@@ -285,9 +292,11 @@ class Run:
         versions = sorted({r.isaaclab_version for r in self.results if r.isaaclab_version})
         methods = sorted({r.method for r in self.results if r.method})
         target = f", reward target {self.reward_target:g}" if self.reward_target is not None else ""
-        return (f"{self.task}, {self.num_envs} envs, {self.iterations} iterations, {self.library}{target}; "
-                f"Isaac Lab {', '.join(versions) or '?'}; {', '.join(methods) or 'nothing ran'}; "
-                f"{self.created_at[:16].replace('T', ' ')} UTC; isaacctl {self.isaacctl_version}")
+        return (
+            f"{self.task}, {self.num_envs} envs, {self.iterations} iterations, {self.library}{target}; "
+            f"Isaac Lab {', '.join(versions) or '?'}; {', '.join(methods) or 'nothing ran'}; "
+            f"{self.created_at[:16].replace('T', ' ')} UTC; isaacctl {self.isaacctl_version}"
+        )
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -329,8 +338,9 @@ def type_skip(provider: str, instance_type: str, isaac_sim: bool) -> str | None:
 
 
 class BenchmarkService:
-    def __init__(self, deployments: DeploymentService, jobs: JobService,
-                 progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, deployments: DeploymentService, jobs: JobService, progress: Callable[[str], None] | None = None
+    ) -> None:
         self.deployments = deployments
         self.jobs = jobs
         self.store = deployments.store
@@ -354,8 +364,12 @@ class BenchmarkService:
     def describe(self, record: DeploymentRecord, result: Result) -> None:
         facts = record.facts
         gpus = facts.gpus if facts else []
-        result.instance_type = record.instance_type or record.options.get("instance_type") \
-            or record.options.get("machine_type") or record.options.get("size")
+        result.instance_type = (
+            record.instance_type
+            or record.options.get("instance_type")
+            or record.options.get("machine_type")
+            or record.options.get("size")
+        )
         result.market = record.market
         result.gpu = gpus[0].model if gpus else ("none" if record.gpus == "none" else None)
         result.gpu_count = len(gpus) if record.gpus == "all" else 0
@@ -371,8 +385,10 @@ class BenchmarkService:
         generation = self.jobs.generation(record)
         own = bool(generation.benchmark_output_flag) and "benchmark" in generation.commands
         if wanted == "isaaclab" and not own:
-            raise UserError(f"--method: Isaac Lab {generation.label} on {record.name} writes its benchmark "
-                            "results where isaacctl cannot read them; use --method training or auto")
+            raise UserError(
+                f"--method: Isaac Lab {generation.label} on {record.name} writes its benchmark "
+                "results where isaacctl cannot read them; use --method training or auto"
+            )
         if wanted == "training" or not own:
             return "timed training"
         return "isaaclab benchmark training"
@@ -380,27 +396,39 @@ class BenchmarkService:
     def spec(self, record: DeploymentRecord, request: Request) -> Any:
         from isaacctl.services.jobs.spec import build_spec
 
-        return build_spec({"mode": "train", "task": request.task, "rl_library": BENCHMARK_LIBRARY,
-                           "num_envs": request.num_envs, "max_iterations": request.iterations},
-                          generation=self.jobs.generation(record))
+        return build_spec(
+            {
+                "mode": "train",
+                "task": request.task,
+                "rl_library": BENCHMARK_LIBRARY,
+                "num_envs": request.num_envs,
+                "max_iterations": request.iterations,
+            },
+            generation=self.jobs.generation(record),
+        )
 
-    def run_one(self, record: DeploymentRecord, request: Request, result: Result,
-                stop: threading.Event) -> None:
+    def run_one(self, record: DeploymentRecord, request: Request, result: Result, stop: threading.Event) -> None:
         generation = self.jobs.generation(record)
         spec = self.spec(record, request)
         command = None
         if result.method == "isaaclab benchmark training":
             # relative: every runtime runs Isaac Lab where ./logs is the job's logs/ folder
-            command = generation.benchmark_argv(spec.task, library=BENCHMARK_LIBRARY, num_envs=request.num_envs,
-                                                max_iterations=request.iterations, output_path=KPI_FOLDER)
+            command = generation.benchmark_argv(
+                spec.task,
+                library=BENCHMARK_LIBRARY,
+                num_envs=request.num_envs,
+                max_iterations=request.iterations,
+                output_path=KPI_FOLDER,
+            )
         job = self.jobs.submit(record.name, spec, command=command)
         result.job = job.id
         self.progress(f"{record.name}: started {job.id} ({result.method})")
         job = self._wait(record, job, request, result, stop)
         self._collect(record, job, request, result)
 
-    def _wait(self, record: DeploymentRecord, job: JobRecord, request: Request, result: Result,
-              stop: threading.Event) -> JobRecord:
+    def _wait(
+        self, record: DeploymentRecord, job: JobRecord, request: Request, result: Result, stop: threading.Event
+    ) -> JobRecord:
         deadline = time.monotonic() + request.timeout_s
         while not job.finished:
             if stop.is_set():
@@ -421,8 +449,9 @@ class BenchmarkService:
             return
         try:
             with self.deployments.remote(record.name) as remote:
-                answer = remote.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
-                                    timeout=20)
+                answer = remote.run(
+                    ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"], timeout=20
+                )
         except IsaacctlError:
             return
         if not answer.ok:
@@ -441,8 +470,16 @@ class BenchmarkService:
             output = remote.run(["cat", f"{job.host_dir}/output.txt"], timeout=60)
             kpi_text = None
             if result.method == "isaaclab benchmark training":
-                found = remote.run(["sh", "-c", 'cat "$1"/training.json 2>/dev/null || '
-                                    'cat "$1"/*.json', "sh", f"{job.host_dir}/{KPI_FOLDER}"], timeout=60)
+                found = remote.run(
+                    [
+                        "sh",
+                        "-c",
+                        'cat "$1"/training.json 2>/dev/null || cat "$1"/*.json',
+                        "sh",
+                        f"{job.host_dir}/{KPI_FOLDER}",
+                    ],
+                    timeout=60,
+                )
                 kpi_text = found.stdout if found.ok else None
         if result.method == "isaaclab benchmark training":
             if not kpi_text:
@@ -459,8 +496,14 @@ class BenchmarkService:
             raise IsaacctlError(f"{job.id}: no environment steps per second in its output")
 
     # -- the whole run ---------------------------------------------------------------------
-    def run(self, request: Request, *, created: set[str] | None = None,
-            stop: threading.Event | None = None, skipped: list[Result] | None = None) -> Run:
+    def run(
+        self,
+        request: Request,
+        *,
+        created: set[str] | None = None,
+        stop: threading.Event | None = None,
+        skipped: list[Result] | None = None,
+    ) -> Run:
         """Every deployment at once; one that fails is reported and the others still compared.
         The run is saved as it starts and again as it ends (also when interrupted)."""
         from concurrent.futures import ThreadPoolExecutor
@@ -469,14 +512,26 @@ class BenchmarkService:
 
         stop = stop or threading.Event()
         now = datetime.now(timezone.utc)
-        run = Run(id=new_run_id(now), created_at=now.isoformat(), task=request.task, num_envs=request.num_envs,
-                  iterations=request.iterations, library=BENCHMARK_LIBRARY, reward_target=request.reward_target,
-                  isaacctl_version=__version__, results=list(skipped or []))
+        run = Run(
+            id=new_run_id(now),
+            created_at=now.isoformat(),
+            task=request.task,
+            num_envs=request.num_envs,
+            iterations=request.iterations,
+            library=BENCHMARK_LIBRARY,
+            reward_target=request.reward_target,
+            isaacctl_version=__version__,
+            results=list(skipped or []),
+        )
         work: list[tuple[DeploymentRecord, Result]] = []
         for name in request.on:
             record = self.store.load(name)
-            result = Result(deployment=name, provider=record.provider, created=name in (created or set()),
-                            reward_target=request.reward_target)
+            result = Result(
+                deployment=name,
+                provider=record.provider,
+                created=name in (created or set()),
+                reward_target=request.reward_target,
+            )
             self.describe(record, result)
             run.results.append(result)
             reason = hardware_skip(record)
@@ -598,8 +653,9 @@ class Creator:
             creation.skip = type_skip(provider_name, instance_type, isaac_sim)
             if creation.skip is None:
                 try:
-                    creation.prepared = self.deployments.prepare(provider_name, creation.name,
-                                                                 {field_name: instance_type})
+                    creation.prepared = self.deployments.prepare(
+                        provider_name, creation.name, {field_name: instance_type}
+                    )
                 except UserError as exc:
                     raise UserError(f"--create: {provider_name}:{instance_type}: {exc.message}") from None
                 creation.hourly_usd = creation.prepared.plan.hourly_usd

@@ -40,8 +40,9 @@ def relative_files(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     # rsync's own temporary names (.model_100.pt.Xy12Ab) are not checkpoints yet
-    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
-                  if path.is_file() and not path.name.startswith("."))
+    return sorted(
+        str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file() and not path.name.startswith(".")
+    )
 
 
 def newest_at_home(store: StateStore, job: JobRecord) -> str | None:

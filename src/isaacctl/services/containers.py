@@ -30,10 +30,18 @@ def labelled_containers(remote: Remote, record: DeploymentRecord) -> list[str] |
     Docker on the host."""
     from isaacctl.records import LEGACY_CREATOR
 
-    result = remote.run([
-        "docker", "ps", "--all", "--no-trunc", "--filter", f"label={CONTAINER_LABEL}={record.name}",
-        "--format", f'{{{{.ID}}}} {{{{.Label "{CONTAINER_ID_LABEL}"}}}}',
-    ])
+    result = remote.run(
+        [
+            "docker",
+            "ps",
+            "--all",
+            "--no-trunc",
+            "--filter",
+            f"label={CONTAINER_LABEL}={record.name}",
+            "--format",
+            f'{{{{.ID}}}} {{{{.Label "{CONTAINER_ID_LABEL}"}}}}',
+        ]
+    )
     if result.exit_status == DOCKER_MISSING:
         return None
     if not result.ok:
@@ -55,7 +63,5 @@ def remove_containers(remote: Remote, record: DeploymentRecord) -> list[str]:
     result = remote.run(["docker", "rm", "--force", *found])
     remaining = labelled_containers(remote, record) or []
     if remaining:
-        raise RemoteError(
-            f"docker on {remote.description} kept containers {', '.join(remaining)}: {result.tail(3)}"
-        )
+        raise RemoteError(f"docker on {remote.description} kept containers {', '.join(remaining)}: {result.tail(3)}")
     return found

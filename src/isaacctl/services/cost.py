@@ -175,12 +175,15 @@ def pieces_of(events: list[dict[str, Any]], record: DeploymentRecord, now: float
             asked[str(event.get("id"))] = last_asked = event
         elif machine and name == "resource.created":
             # the request it answers: by EC2/ECS client token, GCE instance name, else the last one
-            request = (asked.get(str(event.get("client_token") or event.get("instance_name") or event.get("id")))
-                       or last_asked)
+            request = (
+                asked.get(str(event.get("client_token") or event.get("instance_name") or event.get("id"))) or last_asked
+            )
             live[str(event.get("id"))] = {
                 "type": _type_of(event) or _type_of(request) or record.instance_type,
                 "market": event.get("market") or request.get("market") or record.market or "on-demand",
-                "since": at, "state": "running"}
+                "since": at,
+                "state": "running",
+            }
         elif machine and name == "resource.deleted":
             if str(event.get("id")) in live:
                 close(str(event.get("id")), at)
@@ -253,8 +256,14 @@ def _job_shares(pieces: list[Piece], jobs: list[JobRecord], now: float, since: f
     return [JobCost(job_id, (e - b) / 3600.0, usd[job_id]) for job_id, b, e in spans]
 
 
-def compute(record: DeploymentRecord, events: list[dict[str, Any]], jobs: list[JobRecord],
-            since: float | None = None, now: float | None = None, destroyed: bool = False) -> DeploymentCost:
+def compute(
+    record: DeploymentRecord,
+    events: list[dict[str, Any]],
+    jobs: list[JobRecord],
+    since: float | None = None,
+    now: float | None = None,
+    destroyed: bool = False,
+) -> DeploymentCost:
     now = time.time() if now is None else now
     result = DeploymentCost(record.name, record.id, record.provider, record.region, destroyed=destroyed)
     catalog = _catalog(record.provider)
@@ -360,6 +369,8 @@ def report(store: StateStore, name: str | None = None, since: float | None = Non
             continue  # gone before the window
         items.append(item)
     if name is not None and not items:
-        raise DeploymentNotFound(f"deployment: no deployment named {name!r} in {store.root}, nor one destroyed",
-                                 hint="'isaacctl list' shows the deployments here")
+        raise DeploymentNotFound(
+            f"deployment: no deployment named {name!r} in {store.root}, nor one destroyed",
+            hint="'isaacctl list' shows the deployments here",
+        )
     return CostReport(since, items)

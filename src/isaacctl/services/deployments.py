@@ -194,10 +194,9 @@ class DeploymentService:
     # -- helpers -----------------------------------------------------------------------------
     def context(self, record: DeploymentRecord, options: BaseModel, plan: Plan | None = None) -> DeployContext[Any]:
         """What a provider gets to act on one deployment; every resource lands in events.jsonl."""
+
         def on_resource(phase: str, kind: str, resource_id: str, details: dict[str, Any]) -> None:
-            self.store.append_event(
-                record.name, f"resource.{phase}", kind=kind, id=resource_id, **details
-            )
+            self.store.append_event(record.name, f"resource.{phase}", kind=kind, id=resource_id, **details)
 
         paths = self.store.paths(record.name)
         return DeployContext(
@@ -252,8 +251,9 @@ class DeploymentService:
         if record is None:
             foreign = [r for r in resources if r.deployment == name]
         else:
-            foreign = [r for r in resources if r.deployment == name and r.deployment_id
-                       and r.deployment_id != record.id]
+            foreign = [
+                r for r in resources if r.deployment == name and r.deployment_id and r.deployment_id != record.id
+            ]
         if not foreign:
             return
         other = foreign[0]
@@ -315,8 +315,7 @@ class DeploymentService:
             changed = sorted(k for k in wanted.keys() | stored.keys() if wanted.get(k) != stored.get(k))
             flags = ", ".join("--" + key.replace("_", "-") for key in changed)
             raise DeploymentExists(
-                f"name: {record.name!r} exists with other values for {flags}; "
-                f"destroy it first or choose another name"
+                f"name: {record.name!r} exists with other values for {flags}; destroy it first or choose another name"
             )
 
     def _bring_up(self, provider: Provider[Any], options: BaseModel, record: DeploymentRecord, plan: Plan) -> None:
@@ -344,7 +343,9 @@ class DeploymentService:
             provider = get_provider(record.provider)
             return self._bootstrap_locked(provider, record, request)
 
-    def _bootstrap_locked(self, provider: Provider[Any], record: DeploymentRecord, request: BootstrapRequest) -> BootstrapResult:
+    def _bootstrap_locked(
+        self, provider: Provider[Any], record: DeploymentRecord, request: BootstrapRequest
+    ) -> BootstrapResult:
         from isaacctl.services.bootstrap import run_bootstrap
 
         known_hosts = str(self.store.paths(record.name).known_hosts)
@@ -353,8 +354,13 @@ class DeploymentService:
         self.store.append_event(record.name, "bootstrap.start", image=request.settings.image)
         try:
             result = run_bootstrap(
-                self.store, record, lambda node: provider.remote(record, known_hosts, node), request.settings,
-                request.registry_key, request.on_event, request.on_pull,
+                self.store,
+                record,
+                lambda node: provider.remote(record, known_hosts, node),
+                request.settings,
+                request.registry_key,
+                request.on_event,
+                request.on_pull,
             )
         except BaseException as exc:
             reason = failure_reason(exc)
@@ -459,8 +465,7 @@ class DeploymentService:
             except Exception as exc:  # noqa: BLE001 - one deployment's trouble is its row's, not the list's
                 return ListEntry(self.store.load(name), failure_reason(exc))
 
-        with ThreadPoolExecutor(max_workers=min(REFRESH_WORKERS, len(names)),
-                                thread_name_prefix="refresh") as pool:
+        with ThreadPoolExecutor(max_workers=min(REFRESH_WORKERS, len(names)), thread_name_prefix="refresh") as pool:
             return list(pool.map(one, names))
 
     # -- destroy -----------------------------------------------------------------------------

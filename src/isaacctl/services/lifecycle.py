@@ -90,8 +90,9 @@ class GcReport:
 def _scope_options(provider: Provider[Any], raw: dict[str, Any]) -> BaseModel:
     """Options for a provider from the scope flags (--region, --profile...): a provider gets
     only the fields it declares in `scope_fields`, so one command serves every cloud."""
-    return validate_options(provider, {key: value for key, value in raw.items()
-                                       if value is not None and key in provider.scope_fields})
+    return validate_options(
+        provider, {key: value for key, value in raw.items() if value is not None and key in provider.scope_fields}
+    )
 
 
 def _no_credentials(provider: Provider[Any], scope: dict[str, Any]) -> str | None:
@@ -103,7 +104,9 @@ def _no_credentials(provider: Provider[Any], scope: dict[str, Any]) -> str | Non
     return None if check.ok else f"no usable credentials ({check.identity})"
 
 
-def _scopes(provider: Provider[Any], given: dict[str, list[str]], records: list[DeploymentRecord]) -> list[dict[str, Any]]:
+def _scopes(
+    provider: Provider[Any], given: dict[str, list[str]], records: list[DeploymentRecord]
+) -> list[dict[str, Any]]:
     """Where gc looks for one provider: every value given for a scope field (each combination
     with the others); a field not given takes the provider's default and every value this
     folder's deployments of that provider use, so their leaks are found where they were made."""
@@ -214,8 +217,9 @@ class LifecycleService:
             self.store.save(record)
             self.deployments.write_info(provider, record)
             self.store.append_event(name, "start.done", address=record.address, previous_address=previous_address)
-            return PowerResult(name, record.provider, record.status, record.address,
-                               previous_address=previous_address, reachable=True)
+            return PowerResult(
+                name, record.provider, record.status, record.address, previous_address=previous_address, reachable=True
+            )
 
     def _failed(self, record: DeploymentRecord, previous: str, action: str, exc: BaseException) -> None:
         reason = failure_reason(exc)
@@ -288,11 +292,16 @@ class LifecycleService:
                         if region is not None and "region" in chosen.scope_fields:
                             where["region"] = region
                         candidate = by_key[key] = GcCandidate(
-                            chosen.name, region, resource.deployment, ident, scope=where,
+                            chosen.name,
+                            region,
+                            resource.deployment,
+                            ident,
+                            scope=where,
                             name_used_here=resource.deployment in names_here,
                         )
-                    if any(r.kind == resource.kind and r.resource_id == resource.resource_id
-                           for r in candidate.resources):
+                    if any(
+                        r.kind == resource.kind and r.resource_id == resource.resource_id for r in candidate.resources
+                    ):
                         continue  # the same account seen through two scopes (two profiles)
                     candidate.resources.append(resource)
                     candidate.creator = candidate.creator or resource.creator
@@ -329,8 +338,9 @@ class LifecycleService:
             matched = by_id or [c for c in by_name if not c.name_used_here]
             if not matched and by_name:
                 ids = ", ".join(sorted(c.id or "(none)" for c in by_name))
-                raise UserError(f"{selector}: is also a deployment in this state folder; select the other "
-                                f"one by its id ({ids})")
+                raise UserError(
+                    f"{selector}: is also a deployment in this state folder; select the other one by its id ({ids})"
+                )
             if not matched:
                 raise UserError(f"{selector}: matches no candidate's name or id (run 'isaacctl gc' to list them)")
             chosen += [c for c in matched if c not in chosen]
@@ -364,10 +374,17 @@ class LifecycleService:
         # carries: then only the name's resources without an id match (Identity.owns).
         if candidate.id is not None:
             who["id"] = candidate.id
-        record = DeploymentRecord(name=candidate.name, provider=provider.name, region=candidate.region,
-                                  options=options.model_dump(mode="json"), **who)
+        record = DeploymentRecord(
+            name=candidate.name,
+            provider=provider.name,
+            region=candidate.region,
+            options=options.model_dump(mode="json"),
+            **who,
+        )
         ctx = DeployContext(record=record, options=options, on_resource=on_resource, on_progress=self.progress)
-        self.progress(f"deleting what {candidate.name} ({candidate.id or 'no id'}) left in {candidate.region or provider.name}")
+        self.progress(
+            f"deleting what {candidate.name} ({candidate.id or 'no id'}) left in {candidate.region or provider.name}"
+        )
         try:
             provider.destroy(ctx)
         except IsaacctlError as exc:
@@ -389,5 +406,7 @@ def _refuse_other_scope(provider: Provider[Any], raw: dict[str, Any]) -> None:
     for key, value in raw.items():
         if value and key not in provider.scope_fields:
             flag = "--" + key.replace("_", "-")
-            raise UserError(f"{flag}: the {provider.name} provider does not take it "
-                            f"(it takes {', '.join('--' + f.replace('_', '-') for f in provider.scope_fields) or 'none'})")
+            raise UserError(
+                f"{flag}: the {provider.name} provider does not take it "
+                f"(it takes {', '.join('--' + f.replace('_', '-') for f in provider.scope_fields) or 'none'})"
+            )

@@ -82,8 +82,11 @@ def plot(path: Path, target: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     _, series = read_metrics(path)
-    panels = [(tags, label) for tags, label in ((REWARD_TAGS, "mean reward"), (LENGTH_TAGS, "episode length"))
-              if any(series.get(tag) for tag in tags)]
+    panels = [
+        (tags, label)
+        for tags, label in ((REWARD_TAGS, "mean reward"), (LENGTH_TAGS, "episode length"))
+        if any(series.get(tag) for tag in tags)
+    ]
     figure, axes = plt.subplots(len(panels) or 1, 1, figsize=(8, 3.2 * max(len(panels), 1)), squeeze=False)
     for axis, (tags, label) in zip(axes[:, 0], panels, strict=False):
         for tag in tags:

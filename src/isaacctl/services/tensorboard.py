@@ -50,7 +50,8 @@ def start(jobs: JobService, deployment: str | None, host_port: int, local_port: 
         raise IsaacctlError("the port forward needs OpenSSH's ssh client", hint="apt-get install openssh-client")
     forward = subprocess.Popen(
         [*ssh, "-N", "-o", "ExitOnForwardFailure=yes", "-L", f"127.0.0.1:{chosen}:127.0.0.1:{host_port}", target],
-        stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     return TensorBoardSession(record.name, name, host_port, chosen, forward)
 

@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     from isaacctl.remote.ssh import SshRemote
 
 _STATES = {
-    "Pending": InstanceState.PENDING, "Starting": InstanceState.PENDING, "Running": InstanceState.RUNNING,
-    "Stopping": InstanceState.STOPPING, "Stopped": InstanceState.STOPPED,
+    "Pending": InstanceState.PENDING,
+    "Starting": InstanceState.PENDING,
+    "Running": InstanceState.RUNNING,
+    "Stopping": InstanceState.STOPPING,
+    "Stopped": InstanceState.STOPPED,
 }
 
 
@@ -70,8 +73,10 @@ class AlibabaProvider(Provider[AlibabaOptions]):
 
         previous = {n.instance_id: n for n in ctx.record.nodes if n.instance_id}
         ordered = in_node_order(found, [n.instance_id for n in ctx.record.nodes if n.instance_id])
-        return [node_of(instance, ctx.private_key_file, index, previous.get(instance["InstanceId"]))
-                for index, instance in enumerate(ordered)]
+        return [
+            node_of(instance, ctx.private_key_file, index, previous.get(instance["InstanceId"]))
+            for index, instance in enumerate(ordered)
+        ]
 
     # -- contract ----------------------------------------------------------------------------
     def check_credentials(self, options: AlibabaOptions) -> CredentialCheck:
@@ -82,8 +87,11 @@ class AlibabaProvider(Provider[AlibabaOptions]):
             who = self._api(options).call("sts", "GetCallerIdentity", "asking STS who the credentials belong to")
         except IsaacctlError as exc:
             return CredentialCheck(ok=False, identity=exc.message, hint=exc.hint or CREDENTIALS_HINT)
-        return CredentialCheck(ok=True, identity=f"{who.get('Arn')}, account {who.get('AccountId')} "
-                                                 f"({who.get('IdentityType')}), region {options.region}")
+        return CredentialCheck(
+            ok=True,
+            identity=f"{who.get('Arn')}, account {who.get('AccountId')} "
+            f"({who.get('IdentityType')}), region {options.region}",
+        )
 
     def plan(self, name: str, options: AlibabaOptions) -> Plan:
         from isaacctl.providers.alibaba.planning import make_plan
@@ -118,21 +126,31 @@ class AlibabaProvider(Provider[AlibabaOptions]):
                 zones, skipped = [found[0]["ZoneId"]], []
             user_data = render_user_data(ctx.name, instances.LOGIN_USER, "all" if resolved["gpus"] else "none")
             made = instances.launch(
-                api, ctx, zones=zones, skipped=skipped,
+                api,
+                ctx,
+                zones=zones,
+                skipped=skipped,
                 vswitch_for=lambda zone: network.vswitch_for(api, ctx, net, zone),
-                image=instances.Image(**resolved["image"]), key_name=key_name, group_id=group_id,
-                user_data=instances.user_data_of(user_data), vcpus=resolved.get("vcpus"), count=missing,
-                have=len(found), deployment_set=deployment_set,
+                image=instances.Image(**resolved["image"]),
+                key_name=key_name,
+                group_id=group_id,
+                user_data=instances.user_data_of(user_data),
+                vcpus=resolved.get("vcpus"),
+                count=missing,
+                have=len(found),
+                deployment_set=deployment_set,
             )
-            found += [instances.wait_for_state(api, i, "Running", instances.RUNNING_TIMEOUT, ctx.on_progress)
-                      for i in made]
+            found += [
+                instances.wait_for_state(api, i, "Running", instances.RUNNING_TIMEOUT, ctx.on_progress) for i in made
+            ]
         nodes = self._nodes(found, ctx)
         head = next(i for i in found if i["InstanceId"] == nodes[0].instance_id)
         record.zone = head.get("ZoneId")
         return nodes
 
-    def _bring_back(self, api: Alibaba, ctx: DeployContext[AlibabaOptions],
-                    found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _bring_back(
+        self, api: Alibaba, ctx: DeployContext[AlibabaOptions], found: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Instances of a resumed deploy or a start: wait out transitions, start the stopped
         ones (one call), and return them running."""
         from isaacctl.providers.alibaba import instances
@@ -140,24 +158,36 @@ class AlibabaProvider(Provider[AlibabaOptions]):
 
         for instance in found:
             if instance["Status"] == "Stopping":
-                instance.update(instances.wait_for_state(api, instance["InstanceId"], "Stopped",
-                                                         instances.STOPPED_TIMEOUT, ctx.on_progress))
+                instance.update(
+                    instances.wait_for_state(
+                        api, instance["InstanceId"], "Stopped", instances.STOPPED_TIMEOUT, ctx.on_progress
+                    )
+                )
         stopped = [i["InstanceId"] for i in found if i["Status"] == "Stopped"]
         if stopped:
             listed = ", ".join(stopped)
             answer = api.ecs("StartInstances", f"starting {listed}", {"InstanceId": stopped})
-            refused = [r for r in (answer.get("InstanceResponses") or {}).get("InstanceResponse") or []
-                       if str(r.get("Code")) != "200"]
+            refused = [
+                r
+                for r in (answer.get("InstanceResponses") or {}).get("InstanceResponse") or []
+                if str(r.get("Code")) != "200"
+            ]
             if refused:
                 first = refused[0]
                 code = str(first.get("Code"))
                 if code in CAPACITY:
-                    raise ProviderError(f"capacity: {first.get('InstanceId')} cannot start in its zone now "
-                                        f"({code}: {first.get('Message')})",
-                                        hint="its disk lives in that zone: try again in a few minutes")
-                raise ProviderError(f"alibaba: starting {first.get('InstanceId')} failed: {code}: {first.get('Message')}")
-        return [instances.wait_for_state(api, i["InstanceId"], "Running", instances.RUNNING_TIMEOUT, ctx.on_progress)
-                for i in found]
+                    raise ProviderError(
+                        f"capacity: {first.get('InstanceId')} cannot start in its zone now "
+                        f"({code}: {first.get('Message')})",
+                        hint="its disk lives in that zone: try again in a few minutes",
+                    )
+                raise ProviderError(
+                    f"alibaba: starting {first.get('InstanceId')} failed: {code}: {first.get('Message')}"
+                )
+        return [
+            instances.wait_for_state(api, i["InstanceId"], "Running", instances.RUNNING_TIMEOUT, ctx.on_progress)
+            for i in found
+        ]
 
     def wait_reachable(self, ctx: DeployContext[AlibabaOptions], timeout: float) -> list[Node]:
         from functools import partial
@@ -167,10 +197,15 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         record, known_hosts = ctx.record, ctx.known_hosts_file
         several = len(record.nodes) > 1
         wait_for_ssh(
-            [(f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
-              partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT))
-             for n in record.nodes],
-            timeout, ctx.on_progress,
+            [
+                (
+                    f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
+                    partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT),
+                )
+                for n in record.nodes
+            ],
+            timeout,
+            ctx.on_progress,
         )
         return record.nodes
 
@@ -178,8 +213,10 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         from isaacctl.providers.alibaba import instances
         from isaacctl.providers.base import identity_of
 
-        found = {i["InstanceId"]: i for i in instances.find_instances(
-            self._api(self._options(record)), record.name, identity_of(record))}
+        found = {
+            i["InstanceId"]: i
+            for i in instances.find_instances(self._api(self._options(record)), record.name, identity_of(record))
+        }
         statuses, index = [], 0
         for node in record.nodes:
             instance = found.pop(node.instance_id, None) if node.instance_id else None
@@ -202,8 +239,11 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         running = [i["InstanceId"] for i in found if i["Status"] in ("Running", "Pending", "Starting")]
         if running:
             ctx.on_progress("stopping in StopCharging mode: compute is no longer billed, the disk is")
-            api.ecs("StopInstances", f"stopping {', '.join(running)}",
-                    {"InstanceId": running, "StoppedMode": "StopCharging", "ForceStop": False})
+            api.ecs(
+                "StopInstances",
+                f"stopping {', '.join(running)}",
+                {"InstanceId": running, "StoppedMode": "StopCharging", "ForceStop": False},
+            )
         for instance in found:
             instances.wait_for_state(api, instance["InstanceId"], "Stopped", instances.STOPPED_TIMEOUT, ctx.on_progress)
 
@@ -213,8 +253,10 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         api = self._api(ctx.options)
         found = instances.find_instances(api, ctx.name, ctx.identity)
         if not found:
-            raise ProviderError(f"alibaba: no instance of {ctx.name!r} ({ctx.identity.id}) in {api.region}",
-                                hint=f"'isaacctl deploy alibaba --name {ctx.name}' makes what is missing")
+            raise ProviderError(
+                f"alibaba: no instance of {ctx.name!r} ({ctx.identity.id}) in {api.region}",
+                hint=f"'isaacctl deploy alibaba --name {ctx.name}' makes what is missing",
+            )
         return self._nodes(self._bring_back(api, ctx, found), ctx)
 
     def destroy(self, ctx: DeployContext[AlibabaOptions]) -> None:
@@ -231,8 +273,9 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         return self._remote(record, known_hosts_file, node)
 
     @staticmethod
-    def _remote(record: DeploymentRecord, known_hosts_file: str, node: int = 0,
-                connect_timeout: float | None = None) -> SshRemote:
+    def _remote(
+        record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
+    ) -> SshRemote:
         from pathlib import Path
 
         from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
@@ -243,10 +286,16 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         except IndexError as exc:
             raise RemoteError(f"ssh: {exc}") from None
         if chosen is None or chosen.ssh is None:
-            raise RemoteError(f"ssh: deployment {record.name!r} has no instance address yet",
-                              hint=f"'isaacctl deploy alibaba --name {record.name}' carries on where it stopped")
-        return SshRemote(chosen.ssh, Path(known_hosts_file), ssh_config=ssh_config_path(),
-                         connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS)
+            raise RemoteError(
+                f"ssh: deployment {record.name!r} has no instance address yet",
+                hint=f"'isaacctl deploy alibaba --name {record.name}' carries on where it stopped",
+            )
+        return SshRemote(
+            chosen.ssh,
+            Path(known_hosts_file),
+            ssh_config=ssh_config_path(),
+            connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
+        )
 
 
 def _status(index: int, instance_id: str | None, instance: dict[str, Any] | None) -> NodeStatus:
@@ -254,6 +303,10 @@ def _status(index: int, instance_id: str | None, instance: dict[str, Any] | None
 
     if instance is None:
         return NodeStatus(index=index, instance_id=instance_id, state=InstanceState.TERMINATED)
-    return NodeStatus(index=index, instance_id=instance["InstanceId"],
-                      state=_STATES.get(instance["Status"], InstanceState.UNKNOWN),
-                      public_ip=public_ip(instance), private_ip=private_ip(instance))
+    return NodeStatus(
+        index=index,
+        instance_id=instance["InstanceId"],
+        state=_STATES.get(instance["Status"], InstanceState.UNKNOWN),
+        public_ip=public_ip(instance),
+        private_ip=private_ip(instance),
+    )

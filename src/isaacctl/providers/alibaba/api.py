@@ -89,7 +89,7 @@ def endpoint() -> tuple[str | None, str]:
     protocol = "https"
     for scheme in ("https://", "http://"):
         if value.startswith(scheme):
-            protocol, value = scheme[:-3], value[len(scheme):]
+            protocol, value = scheme[:-3], value[len(scheme) :]
     value = value.rstrip("/")
     host = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
     if not value or "/" in value:
@@ -131,9 +131,14 @@ def _client(service: str, region: str, host: str | None, protocol: str) -> Any:
     credential = _credentials()  # first: it sets what the SDK reads when first imported
     from alibabacloud_tea_openapi import models as openapi_models
 
-    config = openapi_models.Config(credential=credential, region_id=region, protocol=protocol,
-                                   connect_timeout=10_000, read_timeout=CALL_TIMEOUT * 1000,
-                                   user_agent="isaacctl")
+    config = openapi_models.Config(
+        credential=credential,
+        region_id=region,
+        protocol=protocol,
+        connect_timeout=10_000,
+        read_timeout=CALL_TIMEOUT * 1000,
+        user_agent="isaacctl",
+    )
     if host is not None:
         config.endpoint = host
     elif service == "sts":
@@ -172,8 +177,9 @@ class Alibaba:
         body: dict[str, Any] = response.body.to_map()
         return body
 
-    def call(self, service: str, action: str, doing: str, params: dict[str, Any] | None = None, *,
-             raw: bool = False) -> dict[str, Any]:
+    def call(
+        self, service: str, action: str, doing: str, params: dict[str, Any] | None = None, *, raw: bool = False
+    ) -> dict[str, Any]:
         """One API call with RegionId set, retried on throttling and connection errors. With
         `raw`, API errors are raised as the SDK raised them (for callers that handle codes);
         otherwise they become one ProviderError naming `doing`."""
@@ -184,11 +190,19 @@ class Alibaba:
         def transient(exc: BaseException) -> bool:
             if is_api_error(exc):
                 return code_of(exc) in THROTTLING
-            return isinstance(exc, (OSError, ConnectionError)) or type(exc).__name__ in ("ConnectionError", "Timeout",
-                                                                                         "ReadTimeout", "ConnectTimeout")
+            return isinstance(exc, (OSError, ConnectionError)) or type(exc).__name__ in (
+                "ConnectionError",
+                "Timeout",
+                "ReadTimeout",
+                "ConnectTimeout",
+            )
 
-        retrying = Retrying(retry=retry_if_exception(transient), wait=wait_random_exponential(multiplier=0.5, max=10),
-                            stop=stop_after_attempt(MAX_ATTEMPTS), reraise=True)
+        retrying = Retrying(
+            retry=retry_if_exception(transient),
+            wait=wait_random_exponential(multiplier=0.5, max=10),
+            stop=stop_after_attempt(MAX_ATTEMPTS),
+            reraise=True,
+        )
         try:
             return retrying(self._request, service, action, params)
         except UserError:
@@ -198,14 +212,19 @@ class Alibaba:
                 raise
             raise alibaba_error(exc, doing) from exc
 
-    def ecs(self, action: str, doing: str, params: dict[str, Any] | None = None, *, raw: bool = False) -> dict[str, Any]:
+    def ecs(
+        self, action: str, doing: str, params: dict[str, Any] | None = None, *, raw: bool = False
+    ) -> dict[str, Any]:
         return self.call("ecs", action, doing, params, raw=raw)
 
-    def vpc(self, action: str, doing: str, params: dict[str, Any] | None = None, *, raw: bool = False) -> dict[str, Any]:
+    def vpc(
+        self, action: str, doing: str, params: dict[str, Any] | None = None, *, raw: bool = False
+    ) -> dict[str, Any]:
         return self.call("vpc", action, doing, params, raw=raw)
 
-    def pages(self, service: str, action: str, doing: str, path: tuple[str, str],
-              params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def pages(
+        self, service: str, action: str, doing: str, path: tuple[str, str], params: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a paged Describe call (PageNumber/PageSize; `path` such as
         ("Instances", "Instance"))."""
         page = 1
@@ -219,6 +238,7 @@ class Alibaba:
             page += 1
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float,
-               on_progress: Callable[[str], None] = lambda message: None) -> Any:
+def wait_until(
+    check: Callable[[], Any], what: str, timeout: float, on_progress: Callable[[str], None] = lambda message: None
+) -> Any:
     return poll_until(check, what, timeout, on_progress, provider="alibaba")

@@ -5,29 +5,77 @@ from __future__ import annotations
 
 from isaacctl.errors import IsaacctlError, ProviderError
 
-THROTTLING = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable",
-                        "IncorrectInstanceStatus", "LastTokenProcessing", "OperationConflict"})
+THROTTLING = frozenset(
+    {
+        "Throttling",
+        "Throttling.User",
+        "Throttling.Api",
+        "ServiceUnavailable",
+        "IncorrectInstanceStatus",
+        "LastTokenProcessing",
+        "OperationConflict",
+    }
+)
 # Try the next zone: this one has no room, or does not sell the type (or spot) right now.
-CAPACITY = frozenset({
-    "OperationDenied.NoStock", "Zone.NotOnSale", "InvalidInstanceType.ZoneNotSupported",
-    "InvalidInstanceType.NotSupported", "OperationDenied.ZoneNotAllowed", "InvalidZoneId.NotSupportShareEncryptedImage",
-    "InvalidResourceType.NotSupported", "ResourceNotAvailable", "InvalidZoneId.NotSupportSpot",
-    "OperationDenied.ZoneSystemCategoryNotMatch",
-})
+CAPACITY = frozenset(
+    {
+        "OperationDenied.NoStock",
+        "Zone.NotOnSale",
+        "InvalidInstanceType.ZoneNotSupported",
+        "InvalidInstanceType.NotSupported",
+        "OperationDenied.ZoneNotAllowed",
+        "InvalidZoneId.NotSupportShareEncryptedImage",
+        "InvalidResourceType.NotSupported",
+        "ResourceNotAvailable",
+        "InvalidZoneId.NotSupportSpot",
+        "OperationDenied.ZoneSystemCategoryNotMatch",
+    }
+)
 # Stop: only the account owner can raise these, or top the balance up.
-QUOTA = frozenset({
-    "QuotaExceed.PostPaidInstance", "QuotaExceed.Instance", "QuotaExceed.ElasticQuota", "QuotaExceeded.PrivateIpAddress",
-    "QuotaExceed.SpotInstance", "OperationDenied.QuotaExceed",
-})
-BALANCE = frozenset({"InvalidAccountStatus.NotEnoughBalance", "Account.Arrearage", "InvalidPayMethod",
-                     "OperationDenied.InsufficientBalance", "InvalidAccountStatus.SnapshotServiceUnavailable"})
-CREDENTIALS = frozenset({"InvalidAccessKeyId.NotFound", "InvalidAccessKeyId", "SignatureDoesNotMatch",
-                         "IncompleteSignature", "InvalidSecurityToken.Expired", "InvalidAccessKeyId.Inactive"})
+QUOTA = frozenset(
+    {
+        "QuotaExceed.PostPaidInstance",
+        "QuotaExceed.Instance",
+        "QuotaExceed.ElasticQuota",
+        "QuotaExceeded.PrivateIpAddress",
+        "QuotaExceed.SpotInstance",
+        "OperationDenied.QuotaExceed",
+    }
+)
+BALANCE = frozenset(
+    {
+        "InvalidAccountStatus.NotEnoughBalance",
+        "Account.Arrearage",
+        "InvalidPayMethod",
+        "OperationDenied.InsufficientBalance",
+        "InvalidAccountStatus.SnapshotServiceUnavailable",
+    }
+)
+CREDENTIALS = frozenset(
+    {
+        "InvalidAccessKeyId.NotFound",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "InvalidSecurityToken.Expired",
+        "InvalidAccessKeyId.Inactive",
+    }
+)
 DENIED = frozenset({"Forbidden.RAM", "Forbidden", "NoPermission", "Forbidden.SubUser", "InvalidUser.Unauthorized"})
-IN_USE = frozenset({"DependencyViolation", "DependencyViolation.Instance", "DependencyViolation.SecurityGroup",
-                    "DependencyViolation.VSwitch", "DependencyViolation.NetworkInterface",
-                    "IncorrectVpcStatus", "IncorrectVSwitchStatus", "InvalidOperation.ResourceManagedByCloudProduct",
-                    "DependencyViolation.Instances", "OperationConflict"})
+IN_USE = frozenset(
+    {
+        "DependencyViolation",
+        "DependencyViolation.Instance",
+        "DependencyViolation.SecurityGroup",
+        "DependencyViolation.VSwitch",
+        "DependencyViolation.NetworkInterface",
+        "IncorrectVpcStatus",
+        "IncorrectVSwitchStatus",
+        "InvalidOperation.ResourceManagedByCloudProduct",
+        "DependencyViolation.Instances",
+        "OperationConflict",
+    }
+)
 NOT_FOUND_SUFFIXES = (".NotFound", "NotFound")
 
 CREDENTIALS_HINT = (
@@ -65,8 +113,10 @@ def quota_error(exc: BaseException, instance_type: str, vcpus: int | None, regio
     return ProviderError(
         f"quota: {instance_type} needs {need}the {kind} instance quota in {region}, and the account has no room "
         f"left ({code_of(exc)}: {message_of(exc)})",
-        hint=("raise it in the Quota Center (ECS > Privileges & Quotas: 'vCPU quota for pay-as-you-go instances' "
-              f"for the GPU family) in {region}, or release instances you no longer use"),
+        hint=(
+            "raise it in the Quota Center (ECS > Privileges & Quotas: 'vCPU quota for pay-as-you-go instances' "
+            f"for the GPU family) in {region}, or release instances you no longer use"
+        ),
     )
 
 
@@ -82,8 +132,9 @@ def alibaba_error(exc: BaseException, doing: str) -> IsaacctlError:
     """Any other failure, as one line naming what isaacctl was doing."""
     code = code_of(exc)
     if exc.__class__.__name__ == "CredentialException" or code in CREDENTIALS:
-        return ProviderError(f"credentials: Alibaba Cloud refused them while {doing} ({code or exc})",
-                             hint=CREDENTIALS_HINT)
+        return ProviderError(
+            f"credentials: Alibaba Cloud refused them while {doing} ({code or exc})", hint=CREDENTIALS_HINT
+        )
     if code in DENIED:
         return ProviderError(
             f"alibaba: not allowed while {doing} ({code})",

@@ -66,17 +66,36 @@ def choose_image(api: Alibaba, given: str | None) -> Image:
         images = (found.get("Images") or {}).get("Image") or []
         if not images:
             raise UserError(f"--system-image: expected an image id of {api.region}, {given} does not exist there")
-        return Image(given, images[0].get("ImageName", given), "given with --system-image", int(images[0].get("Size") or 20))
-    found = api.ecs("DescribeImages", "finding the newest Ubuntu 22.04 image", {
-        "ImageOwnerAlias": "system", "OSType": "linux", "Architecture": "x86_64", "ImageName": f"{IMAGE_PREFIX}*",
-        "Status": "Available", "PageSize": 100})
-    images = [i for i in (found.get("Images") or {}).get("Image") or [] if str(i.get("ImageId", "")).startswith(IMAGE_PREFIX)]
+        return Image(
+            given, images[0].get("ImageName", given), "given with --system-image", int(images[0].get("Size") or 20)
+        )
+    found = api.ecs(
+        "DescribeImages",
+        "finding the newest Ubuntu 22.04 image",
+        {
+            "ImageOwnerAlias": "system",
+            "OSType": "linux",
+            "Architecture": "x86_64",
+            "ImageName": f"{IMAGE_PREFIX}*",
+            "Status": "Available",
+            "PageSize": 100,
+        },
+    )
+    images = [
+        i for i in (found.get("Images") or {}).get("Image") or [] if str(i.get("ImageId", "")).startswith(IMAGE_PREFIX)
+    ]
     if not images:
-        raise ProviderError(f"alibaba: no public Ubuntu 22.04 image in {api.region}",
-                            hint="pass one with --system-image (an image id from the ECS console)")
+        raise ProviderError(
+            f"alibaba: no public Ubuntu 22.04 image in {api.region}",
+            hint="pass one with --system-image (an image id from the ECS console)",
+        )
     newest = max(images, key=lambda i: str(i.get("CreationTime", "")))
-    return Image(newest["ImageId"], newest.get("ImageName", newest["ImageId"]), "Ubuntu 22.04 (public image)",
-                 int(newest.get("Size") or 20))
+    return Image(
+        newest["ImageId"],
+        newest.get("ImageName", newest["ImageId"]),
+        "Ubuntu 22.04 (public image)",
+        int(newest.get("Size") or 20),
+    )
 
 
 @dataclass(frozen=True)
@@ -88,7 +107,11 @@ class TypeInfo:
 
 def describe_type(api: Alibaba, instance_type: str) -> TypeInfo:
     found = api.ecs("DescribeInstanceTypes", "looking up the instance type", {"InstanceTypes": [instance_type]})
-    types = [t for t in (found.get("InstanceTypes") or {}).get("InstanceType") or [] if t.get("InstanceTypeId") == instance_type]
+    types = [
+        t
+        for t in (found.get("InstanceTypes") or {}).get("InstanceType") or []
+        if t.get("InstanceTypeId") == instance_type
+    ]
     if not types:
         raise UserError(f"--instance-type: expected a type ECS sells, got {instance_type!r}")
     info = types[0]
@@ -99,9 +122,16 @@ def describe_type(api: Alibaba, instance_type: str) -> TypeInfo:
 
 def offering_zones(api: Alibaba, instance_type: str, spot: bool) -> list[str]:
     """Zones of the region that sell the type now (pay-as-you-go, or spot), in zone order."""
-    found = api.ecs("DescribeAvailableResource", "listing zones that sell the type", {
-        "DestinationResource": "InstanceType", "InstanceType": instance_type, "InstanceChargeType": "PostPaid",
-        "SpotStrategy": "SpotAsPriceGo" if spot else "NoSpot"})
+    found = api.ecs(
+        "DescribeAvailableResource",
+        "listing zones that sell the type",
+        {
+            "DestinationResource": "InstanceType",
+            "InstanceType": instance_type,
+            "InstanceChargeType": "PostPaid",
+            "SpotStrategy": "SpotAsPriceGo" if spot else "NoSpot",
+        },
+    )
     zones = []
     for zone in (found.get("AvailableZones") or {}).get("AvailableZone") or []:
         for resource in (zone.get("AvailableResources") or {}).get("AvailableResource") or []:
@@ -111,19 +141,36 @@ def offering_zones(api: Alibaba, instance_type: str, spot: bool) -> list[str]:
     return sorted(set(zones))
 
 
-def find_instances(api: Alibaba, deployment: str | None, owner: Identity | None = None,
-                   instance_ids: list[str] | None = None, states: tuple[str, ...] = LIVE_STATES) -> list[dict[str, Any]]:
+def find_instances(
+    api: Alibaba,
+    deployment: str | None,
+    owner: Identity | None = None,
+    instance_ids: list[str] | None = None,
+    states: tuple[str, ...] = LIVE_STATES,
+) -> list[dict[str, Any]]:
     """Instances tagged for `deployment` (any isaacctl deployment when None), only `owner`'s
     (or legacy ones without an id) when given; or, with `instance_ids`, those instances whatever
     their tags. Released instances are gone from the API."""
     if instance_ids:
         found: list[dict[str, Any]] = []
         for start in range(0, len(instance_ids), 100):
-            found += api.pages("ecs", "DescribeInstances", "describing instances", ("Instances", "Instance"),
-                               {"InstanceIds": json.dumps(instance_ids[start:start + 100])})
+            found += api.pages(
+                "ecs",
+                "DescribeInstances",
+                "describing instances",
+                ("Instances", "Instance"),
+                {"InstanceIds": json.dumps(instance_ids[start : start + 100])},
+            )
     else:
-        found = list(api.pages("ecs", "DescribeInstances", "listing instances", ("Instances", "Instance"),
-                               {"Tag": tag_filter(deployment)}))
+        found = list(
+            api.pages(
+                "ecs",
+                "DescribeInstances",
+                "listing instances",
+                ("Instances", "Instance"),
+                {"Tag": tag_filter(deployment)},
+            )
+        )
         found = owned(found, owner)
     return [i for i in found if i.get("Status") in states]
 
@@ -143,12 +190,18 @@ def in_node_order(instances: list[dict[str, Any]], known: list[str] | None = Non
     """Head first, stably: instances the record has keep their places, the others follow by
     host name (node-0, node-1... as launched), then id."""
     place = {instance_id: i for i, instance_id in enumerate(known or [])}
-    return sorted(instances, key=lambda i: (place.get(i["InstanceId"], len(place)), str(i.get("HostName", "")),
-                                            i["InstanceId"]))
+    return sorted(
+        instances, key=lambda i: (place.get(i["InstanceId"], len(place)), str(i.get("HostName", "")), i["InstanceId"])
+    )
 
 
-def wait_for_state(api: Alibaba, instance_id: str, state: str, timeout: float,
-                   on_progress: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+def wait_for_state(
+    api: Alibaba,
+    instance_id: str,
+    state: str,
+    timeout: float,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         found = find_instances(api, None, instance_ids=[instance_id])
         if not found:
@@ -167,9 +220,20 @@ def user_data_of(text: str) -> str:
 
 
 def launch(
-    api: Alibaba, ctx: DeployContext[AlibabaOptions], *, zones: list[str], skipped: list[Attempt],
-    vswitch_for: Callable[[str], str | None], image: Image, key_name: str, group_id: str, user_data: str,
-    vcpus: int | None, count: int, have: int = 0, deployment_set: str | None = None,
+    api: Alibaba,
+    ctx: DeployContext[AlibabaOptions],
+    *,
+    zones: list[str],
+    skipped: list[Attempt],
+    vswitch_for: Callable[[str], str | None],
+    image: Image,
+    key_name: str,
+    group_id: str,
+    user_data: str,
+    vcpus: int | None,
+    count: int,
+    have: int = 0,
+    deployment_set: str | None = None,
 ) -> list[str]:
     """Run `count` instances together in the first zone with room for all of them (one
     RunInstances, MinAmount=Amount, so a zone short of one moves them all on); a table of every
@@ -188,23 +252,40 @@ def launch(
         # deploy resumed after a kill) answers with the instances the first call made.
         token = f"isaacctl-{identity.id}-{zone}-{have}"[:64]
         request: dict[str, Any] = {
-            "ZoneId": zone, "ImageId": image.image_id, "InstanceType": options.instance_type,
-            "SecurityGroupId": group_id, "VSwitchId": vswitch_id, "KeyPairName": key_name,
-            "InstanceName": name_of(ctx.name), "HostName": f"{ctx.name[:40]}-node-{have}",
+            "ZoneId": zone,
+            "ImageId": image.image_id,
+            "InstanceType": options.instance_type,
+            "SecurityGroupId": group_id,
+            "VSwitchId": vswitch_id,
+            "KeyPairName": key_name,
+            "InstanceName": name_of(ctx.name),
+            "HostName": f"{ctx.name[:40]}-node-{have}",
             "UniqueSuffix": count > 1,
-            "Amount": count, "MinAmount": count, "ClientToken": token,
-            "InstanceChargeType": "PostPaid", "InternetChargeType": "PayByTraffic",
+            "Amount": count,
+            "MinAmount": count,
+            "ClientToken": token,
+            "InstanceChargeType": "PostPaid",
+            "InternetChargeType": "PayByTraffic",
             "InternetMaxBandwidthOut": options.bandwidth_mbps,
             "SystemDisk": {"Category": "cloud_essd", "Size": options.disk_gb},
-            "UserData": user_data, "Tag": tags_of(identity),
+            "UserData": user_data,
+            "Tag": tags_of(identity),
             "Description": f"isaacctl deployment {ctx.name} ({identity.id})",
         }
         if options.spot:
             request.update({"SpotStrategy": "SpotAsPriceGo", "SpotInterruptionBehavior": "Stop"})
         if deployment_set:
             request["DeploymentSetId"] = deployment_set
-        ctx.creating("instance", token, zone=zone, instance_type=options.instance_type, market=market,
-                     image=image.image_id, count=count, deployment_set=deployment_set)
+        ctx.creating(
+            "instance",
+            token,
+            zone=zone,
+            instance_type=options.instance_type,
+            market=market,
+            image=image.image_id,
+            count=count,
+            deployment_set=deployment_set,
+        )
         try:
             made = api.ecs("RunInstances", f"starting the instances in {zone}", request, raw=True)
         except Exception as exc:
@@ -214,8 +295,9 @@ def launch(
                 ctx.on_progress(f"no room for {count} {options.instance_type} in {zone}, trying the next zone")
                 raise TryNext(code, message_of(exc)) from None
             if code in QUOTA:
-                raise quota_error(exc, options.instance_type, vcpus and vcpus * count, options.region,
-                                  options.spot) from None
+                raise quota_error(
+                    exc, options.instance_type, vcpus and vcpus * count, options.region, options.spot
+                ) from None
             if code in BALANCE:
                 raise balance_error(exc) from None
             raise alibaba_error(exc, f"starting the instances in {zone}") from None
@@ -231,7 +313,8 @@ def launch(
     raise ProviderError(
         f"capacity: no zone of {options.region} could start {what} now",
         details=attempts_table(attempts) if attempts else "no zone sells the type",
-        hint="try again later, another --instance-type or --region" + ("" if options.spot else ", or --spot")
+        hint="try again later, another --instance-type or --region"
+        + ("" if options.spot else ", or --spot")
         + (", or fewer --nodes" if count > 1 else ""),
     )
 
@@ -253,7 +336,11 @@ def node_of(instance: dict[str, Any], private_key_file: str, index: int = 0, pre
         instance_id=instance["InstanceId"],
         public_ip=public_ip(instance),
         private_ip=private_ip(instance),
-        ssh=SshEndpoint(host=address, default_user=LOGIN_USER, identity_file=private_key_file or None,
-                        # pinned under the instance id: a new address after stop/start keeps the pin
-                        host_key_alias=instance["InstanceId"]),
+        ssh=SshEndpoint(
+            host=address,
+            default_user=LOGIN_USER,
+            identity_file=private_key_file or None,
+            # pinned under the instance id: a new address after stop/start keeps the pin
+            host_key_alias=instance["InstanceId"],
+        ),
     )

@@ -39,8 +39,9 @@ class Network:
 
 
 def find_vpcs(api: Alibaba, deployment: str | None, owner: Identity | None = None) -> list[dict[str, Any]]:
-    return owned(list(api.pages("vpc", "DescribeVpcs", "listing VPCs", ("Vpcs", "Vpc"),
-                                {"Tag": tag_filter(deployment)})), owner)
+    return owned(
+        list(api.pages("vpc", "DescribeVpcs", "listing VPCs", ("Vpcs", "Vpc"), {"Tag": tag_filter(deployment)})), owner
+    )
 
 
 def find_default_vpc(api: Alibaba) -> str | None:
@@ -49,8 +50,9 @@ def find_default_vpc(api: Alibaba) -> str | None:
     return str(vpcs[0]["VpcId"]) if vpcs else None
 
 
-def find_vswitches(api: Alibaba, deployment: str | None, owner: Identity | None = None,
-                   vpc_id: str | None = None) -> list[dict[str, Any]]:
+def find_vswitches(
+    api: Alibaba, deployment: str | None, owner: Identity | None = None, vpc_id: str | None = None
+) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"Tag": tag_filter(deployment)} if deployment is not None or vpc_id is None else {}
     if vpc_id:
         params["VpcId"] = vpc_id
@@ -67,20 +69,32 @@ def ensure_network(api: Alibaba, ctx: DeployContext[AlibabaOptions], use_default
         default = find_default_vpc(api)
         if default is not None:
             switches = find_vswitches(api, None, vpc_id=default)
-            return Network(default, owned=False,
-                           vswitches={s["ZoneId"]: s["VSwitchId"] for s in switches if s.get("IsDefault")})
+            return Network(
+                default, owned=False, vswitches={s["ZoneId"]: s["VSwitchId"] for s in switches if s.get("IsDefault")}
+            )
     if own:
         vpc_id = str(own[0]["VpcId"])
     else:
         ctx.creating("vpc", name_of(ctx.name), cidr=VPC_CIDR)
-        vpc_id = str(api.vpc("CreateVpc", "creating a VPC", {
-            "CidrBlock": VPC_CIDR, "VpcName": name_of(ctx.name), "ClientToken": client_token(ctx, "vpc"),
-            "Description": f"isaacctl deployment {ctx.name} ({identity.id})", "Tag": tags_of(identity),
-        })["VpcId"])
+        vpc_id = str(
+            api.vpc(
+                "CreateVpc",
+                "creating a VPC",
+                {
+                    "CidrBlock": VPC_CIDR,
+                    "VpcName": name_of(ctx.name),
+                    "ClientToken": client_token(ctx, "vpc"),
+                    "Description": f"isaacctl deployment {ctx.name} ({identity.id})",
+                    "Tag": tags_of(identity),
+                },
+            )["VpcId"]
+        )
         ctx.created("vpc", vpc_id, cidr=VPC_CIDR)
     wait_until(lambda: _available(api, vpc_id), f"VPC {vpc_id} to be available", VPC_READY_TIMEOUT, ctx.on_progress)
     switches = find_vswitches(api, ctx.name, identity)
-    return Network(vpc_id, owned=True, vswitches={s["ZoneId"]: s["VSwitchId"] for s in switches if s["VpcId"] == vpc_id})
+    return Network(
+        vpc_id, owned=True, vswitches={s["ZoneId"]: s["VSwitchId"] for s in switches if s["VpcId"] == vpc_id}
+    )
 
 
 def _available(api: Alibaba, vpc_id: str) -> bool | None:
@@ -98,23 +112,40 @@ def vswitch_for(api: Alibaba, ctx: DeployContext[AlibabaOptions], network: Netwo
         return network.vswitches.get(zone)
     cidr = f"10.77.{(ord(zone[-1]) - ord('a')) % 256}.0/24"
     ctx.creating("vswitch", name_of(ctx.name), zone=zone, cidr=cidr)
-    vswitch_id = str(api.vpc("CreateVSwitch", f"creating a vSwitch in {zone}", {
-        "VpcId": network.vpc_id, "ZoneId": zone, "CidrBlock": cidr, "VSwitchName": name_of(ctx.name),
-        "ClientToken": client_token(ctx, f"vsw-{zone}"), "Tag": tags_of(ctx.identity),
-    })["VSwitchId"])
+    vswitch_id = str(
+        api.vpc(
+            "CreateVSwitch",
+            f"creating a vSwitch in {zone}",
+            {
+                "VpcId": network.vpc_id,
+                "ZoneId": zone,
+                "CidrBlock": cidr,
+                "VSwitchName": name_of(ctx.name),
+                "ClientToken": client_token(ctx, f"vsw-{zone}"),
+                "Tag": tags_of(ctx.identity),
+            },
+        )["VSwitchId"]
+    )
     ctx.created("vswitch", vswitch_id, zone=zone, cidr=cidr)
     network.vswitches[zone] = vswitch_id
     return vswitch_id
 
 
 # -- security group --------------------------------------------------------------------------------
-def find_security_groups(api: Alibaba, deployment: str | None, owner: Identity | None = None,
-                         vpc_id: str | None = None) -> list[dict[str, Any]]:
+def find_security_groups(
+    api: Alibaba, deployment: str | None, owner: Identity | None = None, vpc_id: str | None = None
+) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"Tag": tag_filter(deployment)}
     if vpc_id:
         params["VpcId"] = vpc_id
-    return owned(list(api.pages("ecs", "DescribeSecurityGroups", "listing security groups",
-                                ("SecurityGroups", "SecurityGroup"), params)), owner)
+    return owned(
+        list(
+            api.pages(
+                "ecs", "DescribeSecurityGroups", "listing security groups", ("SecurityGroups", "SecurityGroup"), params
+            )
+        ),
+        owner,
+    )
 
 
 def _ssh_rule(cidr: str) -> dict[str, Any]:
@@ -133,39 +164,82 @@ def ensure_security_group(api: Alibaba, ctx: DeployContext[AlibabaOptions], vpc_
     else:
         group_name = unique_name_of(identity)
         ctx.creating("security-group", group_name, vpc=vpc_id)
-        group_id = str(api.ecs("CreateSecurityGroup", "creating the security group", {
-            "VpcId": vpc_id, "SecurityGroupName": group_name, "SecurityGroupType": "normal",
-            "Description": f"isaacctl deployment {ctx.name} ({identity.id}): SSH from {cidr}",
-            "ClientToken": client_token(ctx, "sg"), "Tag": tags_of(identity),
-        })["SecurityGroupId"])
+        group_id = str(
+            api.ecs(
+                "CreateSecurityGroup",
+                "creating the security group",
+                {
+                    "VpcId": vpc_id,
+                    "SecurityGroupName": group_name,
+                    "SecurityGroupType": "normal",
+                    "Description": f"isaacctl deployment {ctx.name} ({identity.id}): SSH from {cidr}",
+                    "ClientToken": client_token(ctx, "sg"),
+                    "Tag": tags_of(identity),
+                },
+            )["SecurityGroupId"]
+        )
         ctx.created("security-group", group_id, vpc=vpc_id)
-    rules = (api.ecs("DescribeSecurityGroupAttribute", "reading the security group's rules",
-                     {"SecurityGroupId": group_id, "Direction": "ingress"}).get("Permissions") or {}).get("Permission") or []
-    ours = {r.get("SourceCidrIp") or r.get("Ipv6SourceCidrIp") for r in rules
-            if r.get("Description") == SSH_RULE and r.get("PortRange") == "22/22"}
+    rules = (
+        api.ecs(
+            "DescribeSecurityGroupAttribute",
+            "reading the security group's rules",
+            {"SecurityGroupId": group_id, "Direction": "ingress"},
+        ).get("Permissions")
+        or {}
+    ).get("Permission") or []
+    ours = {
+        r.get("SourceCidrIp") or r.get("Ipv6SourceCidrIp")
+        for r in rules
+        if r.get("Description") == SSH_RULE and r.get("PortRange") == "22/22"
+    }
     if cidr not in ours:
-        api.ecs("AuthorizeSecurityGroup", "opening SSH in the security group",
-                {"SecurityGroupId": group_id, "Permissions": [_ssh_rule(cidr)]})
+        api.ecs(
+            "AuthorizeSecurityGroup",
+            "opening SSH in the security group",
+            {"SecurityGroupId": group_id, "Permissions": [_ssh_rule(cidr)]},
+        )
         ctx.created("security-group-rule", f"{group_id}:22/tcp:{cidr}", cidr=cidr)
     for stale in sorted(c for c in ours - {cidr} if c):
         ctx.on_progress(f"SSH from {stale} replaced by {cidr}")
-        api.ecs("RevokeSecurityGroup", "revoking the previous SSH rule",
-                {"SecurityGroupId": group_id, "Permissions": [_ssh_rule(stale)]})
+        api.ecs(
+            "RevokeSecurityGroup",
+            "revoking the previous SSH rule",
+            {"SecurityGroupId": group_id, "Permissions": [_ssh_rule(stale)]},
+        )
         ctx.deleted("security-group-rule", f"{group_id}:22/tcp:{stale}", reason=f"replaced by {cidr}")
-    if ctx.options.nodes > 1 and not any(r.get("SourceGroupId") == group_id and r.get("IpProtocol") == "ALL"
-                                         for r in rules):
-        api.ecs("AuthorizeSecurityGroup", "letting the nodes reach each other", {
-            "SecurityGroupId": group_id, "Permissions": [{"IpProtocol": "ALL", "PortRange": "-1/-1",
-                                                          "SourceGroupId": group_id, "Policy": "accept",
-                                                          "Description": NODES_RULE}]})
+    if ctx.options.nodes > 1 and not any(
+        r.get("SourceGroupId") == group_id and r.get("IpProtocol") == "ALL" for r in rules
+    ):
+        api.ecs(
+            "AuthorizeSecurityGroup",
+            "letting the nodes reach each other",
+            {
+                "SecurityGroupId": group_id,
+                "Permissions": [
+                    {
+                        "IpProtocol": "ALL",
+                        "PortRange": "-1/-1",
+                        "SourceGroupId": group_id,
+                        "Policy": "accept",
+                        "Description": NODES_RULE,
+                    }
+                ],
+            },
+        )
         ctx.created("security-group-rule", f"{group_id}:all:{group_id}", source=group_id)
     return group_id
 
 
 # -- key pair --------------------------------------------------------------------------------------
 def find_key_pairs(api: Alibaba, deployment: str | None, owner: Identity | None = None) -> list[dict[str, Any]]:
-    return owned(list(api.pages("ecs", "DescribeKeyPairs", "listing key pairs", ("KeyPairs", "KeyPair"),
-                                {"Tag": tag_filter(deployment)})), owner)
+    return owned(
+        list(
+            api.pages(
+                "ecs", "DescribeKeyPairs", "listing key pairs", ("KeyPairs", "KeyPair"), {"Tag": tag_filter(deployment)}
+            )
+        ),
+        owner,
+    )
 
 
 def ensure_key_pair(api: Alibaba, ctx: DeployContext[AlibabaOptions]) -> str:
@@ -183,8 +257,11 @@ def ensure_key_pair(api: Alibaba, ctx: DeployContext[AlibabaOptions]) -> str:
             ctx.deleted("key-pair", name, reason="private key not in state")
     ensure_private_key(private)
     ctx.creating("key-pair", key_name, private_key=str(private))
-    made = api.ecs("ImportKeyPair", "importing the SSH key pair", {
-        "KeyPairName": key_name, "PublicKeyBody": public_key(private).decode(), "Tag": tags_of(identity)})
+    made = api.ecs(
+        "ImportKeyPair",
+        "importing the SSH key pair",
+        {"KeyPairName": key_name, "PublicKeyBody": public_key(private).decode(), "Tag": tags_of(identity)},
+    )
     ctx.created("key-pair", key_name, fingerprint=made.get("KeyPairFingerPrint"))
     return key_name
 
@@ -199,13 +276,16 @@ def _json(values: list[str]) -> str:
 def find_deployment_sets(api: Alibaba, deployment: str | None, owner: Identity | None = None) -> list[dict[str, Any]]:
     """Deployment sets tagged for the deployment (ListTagResources: DescribeDeploymentSets takes
     no tag filter), as {"DeploymentSetId", "Tags"} items like the other kinds'."""
-    listed = api.ecs("ListTagResources", "listing deployment sets", {
-        "ResourceType": "deploymentset", "Tag": tag_filter(deployment)})
+    listed = api.ecs(
+        "ListTagResources", "listing deployment sets", {"ResourceType": "deploymentset", "Tag": tag_filter(deployment)}
+    )
     tags: dict[str, dict[str, str]] = {}
     for entry in (listed.get("TagResources") or {}).get("TagResource") or []:
         tags.setdefault(entry["ResourceId"], {})[entry["TagKey"]] = entry.get("TagValue", "")
-    items = [{"DeploymentSetId": set_id, "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in pairs.items()]}}
-             for set_id, pairs in sorted(tags.items())]
+    items = [
+        {"DeploymentSetId": set_id, "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in pairs.items()]}}
+        for set_id, pairs in sorted(tags.items())
+    ]
     return owned(items, owner)
 
 
@@ -219,10 +299,22 @@ def ensure_deployment_set(api: Alibaba, ctx: DeployContext[AlibabaOptions]) -> s
         return str(existing[0]["DeploymentSetId"])
     set_name = unique_name_of(identity)
     ctx.creating("deployment-set", set_name, strategy="Availability")
-    set_id = str(api.ecs("CreateDeploymentSet", "creating the deployment set", {
-        "DeploymentSetName": set_name, "Strategy": "Availability", "ClientToken": client_token(ctx, "ds"),
-        "Description": f"isaacctl deployment {ctx.name} ({identity.id})"})["DeploymentSetId"])
-    api.ecs("TagResources", "tagging the deployment set", {
-        "ResourceType": "deploymentset", "ResourceId": [set_id], "Tag": tags_of(identity)})
+    set_id = str(
+        api.ecs(
+            "CreateDeploymentSet",
+            "creating the deployment set",
+            {
+                "DeploymentSetName": set_name,
+                "Strategy": "Availability",
+                "ClientToken": client_token(ctx, "ds"),
+                "Description": f"isaacctl deployment {ctx.name} ({identity.id})",
+            },
+        )["DeploymentSetId"]
+    )
+    api.ecs(
+        "TagResources",
+        "tagging the deployment set",
+        {"ResourceType": "deploymentset", "ResourceId": [set_id], "Tag": tags_of(identity)},
+    )
     ctx.created("deployment-set", set_id, set_name=set_name, strategy="Availability")
     return set_id

@@ -22,13 +22,39 @@ MAX_DISK_GB = 2048  # an ESSD system disk's limit
 
 # Alibaba Cloud's public regions (the ECS DescribeRegions list); a region it adds later can be
 # used once this list knows it. Kept offline so a typo costs no API call.
-REGIONS = frozenset({
-    "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou",
-    "cn-shanghai", "cn-nanjing", "cn-fuzhou", "cn-wuhan-lr", "cn-shenzhen", "cn-heyuan", "cn-guangzhou",
-    "cn-chengdu", "cn-hongkong", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-3",
-    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "us-east-1", "us-west-1", "eu-west-1",
-    "eu-central-1", "me-east-1", "me-central-1", "na-south-1",
-})
+REGIONS = frozenset(
+    {
+        "cn-qingdao",
+        "cn-beijing",
+        "cn-zhangjiakou",
+        "cn-huhehaote",
+        "cn-wulanchabu",
+        "cn-hangzhou",
+        "cn-shanghai",
+        "cn-nanjing",
+        "cn-fuzhou",
+        "cn-wuhan-lr",
+        "cn-shenzhen",
+        "cn-heyuan",
+        "cn-guangzhou",
+        "cn-chengdu",
+        "cn-hongkong",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-3",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "us-east-1",
+        "us-west-1",
+        "eu-west-1",
+        "eu-central-1",
+        "me-east-1",
+        "me-central-1",
+        "na-south-1",
+    }
+)
 _ZONE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
 _INSTANCE_TYPE = re.compile(r"^ecs\.[a-z0-9]+(-[a-z0-9]+)?\.[a-z0-9]+$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,127}$")
@@ -36,17 +62,25 @@ _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,127}$")
 
 class AlibabaOptions(HostOptions):
     region: str = Field(DEFAULT_REGION, description="Alibaba Cloud region (its id, such as ap-southeast-1)")
-    zone: str | None = Field(None, description="zone to try first",
-                             json_schema_extra={"default_help": "the first that sells the type"})
+    zone: str | None = Field(
+        None, description="zone to try first", json_schema_extra={"default_help": "the first that sells the type"}
+    )
     instance_type: str = Field(DEFAULT_INSTANCE_TYPE, description="ECS instance type (gn7i A10, gn6i T4, gn8is L20...)")
     disk_gb: int = Field(DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=MAX_DISK_GB, description="system disk (ESSD) in GiB")
     spot: bool = Field(False, description="preemptible instance (SpotAsPriceGo; stopped, not released, when reclaimed)")
-    ingress_cidr: str = Field(MYIP, description="who may SSH in: a CIDR, or 'myip'",
-                              json_schema_extra={"default_help": "myip, your address /32"})
-    system_image: str | None = Field(None, description="ECS system image id",
-                              json_schema_extra={"default_help": "the newest public Ubuntu 22.04 image"})
-    bandwidth_mbps: int = Field(100, ge=1, le=200,
-                                description="public bandwidth cap in Mbit/s (pay-by-traffic: billed per GB sent)")
+    ingress_cidr: str = Field(
+        MYIP,
+        description="who may SSH in: a CIDR, or 'myip'",
+        json_schema_extra={"default_help": "myip, your address /32"},
+    )
+    system_image: str | None = Field(
+        None,
+        description="ECS system image id",
+        json_schema_extra={"default_help": "the newest public Ubuntu 22.04 image"},
+    )
+    bandwidth_mbps: int = Field(
+        100, ge=1, le=200, description="public bandwidth cap in Mbit/s (pay-by-traffic: billed per GB sent)"
+    )
     # Where `myip` asks for the caller's public address. Not stored with the deployment.
     myip_url: str = Field(
         default_factory=lambda: os.environ.get(MYIP_URL_ENV) or DEFAULT_MYIP_URL,

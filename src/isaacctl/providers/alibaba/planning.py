@@ -18,14 +18,18 @@ def catalog() -> Catalog:
     return load_catalog("alibaba")
 
 
-def _zones(api: Alibaba, options: AlibabaOptions, vswitches: dict[str, str] | None) -> tuple[list[str], list[Attempt], list[str]]:
+def _zones(
+    api: Alibaba, options: AlibabaOptions, vswitches: dict[str, str] | None
+) -> tuple[list[str], list[Attempt], list[str]]:
     """Zones to try in order (--zone first), the ones skipped and why, and notes. With the
     default VPC (`vswitches`: its default vSwitch per zone), zones without one are skipped."""
     offered = instances.offering_zones(api, options.instance_type, options.spot)
     market = "as spot" if options.spot else "pay-as-you-go"
     if not offered:
-        raise UserError(f"--instance-type: expected a type sold in {options.region}, no zone there sells "
-                        f"{options.instance_type} {market} now")
+        raise UserError(
+            f"--instance-type: expected a type sold in {options.region}, no zone there sells "
+            f"{options.instance_type} {market} now"
+        )
     notes: list[str] = []
     skipped: list[Attempt] = []
     zones = offered
@@ -48,15 +52,20 @@ def make_plan(api: Alibaba, options: AlibabaOptions, name: str) -> Plan:
     kind = instances.describe_type(api, options.instance_type)
     image = instances.choose_image(api, options.system_image)
     if options.disk_gb < image.size_gib:
-        raise UserError(f"--disk-gb: expected at least {image.size_gib}, the size of {image.image_id}, got {options.disk_gb}")
+        raise UserError(
+            f"--disk-gb: expected at least {image.size_gib}, the size of {image.image_id}, got {options.disk_gb}"
+        )
     cidr = resolve_ingress(options.ingress_cidr, options.myip_url)
     existing = instances.find_instances(api, name)
     own_vpc = network.find_vpcs(api, name)
     default_vpc = None if own_vpc else network.find_default_vpc(api)
     vswitches = None
     if default_vpc is not None:
-        vswitches = {s["ZoneId"]: s["VSwitchId"] for s in network.find_vswitches(api, None, vpc_id=default_vpc)
-                     if s.get("IsDefault")}
+        vswitches = {
+            s["ZoneId"]: s["VSwitchId"]
+            for s in network.find_vswitches(api, None, vpc_id=default_vpc)
+            if s.get("IsDefault")
+        }
     zones, skipped, notes = _zones(api, options, vswitches)
     use_default = default_vpc is not None and bool(zones)
     if default_vpc is not None and not zones:
@@ -72,16 +81,28 @@ def make_plan(api: Alibaba, options: AlibabaOptions, name: str) -> Plan:
     machines = f"{count}x " if count > 1 else ""
     between = ", every port between the nodes" if count > 1 else ""
     resources = [
-        PlannedResource("key-pair", unique, "ed25519, generated here; private key 0600 in the state folder",
-                        "reuse" if key_exists else "create"),
+        PlannedResource(
+            "key-pair",
+            unique,
+            "ed25519, generated here; private key 0600 in the state folder",
+            "reuse" if key_exists else "create",
+        ),
         PlannedResource("security-group", unique, f"SSH (22/tcp) from {cidr} only{between}"),
-        PlannedResource("instance", name_of(name),
-                        f"{machines}{options.instance_type} ({kind.vcpus} vCPUs, {kind.gpus}x {gpu}), {market}, "
-                        f"public address ({options.bandwidth_mbps} Mbit/s, pay-by-traffic), "
-                        + ("all in one zone, " if count > 1 else "") + f"zones in order: {', '.join(zones)}",
-                        "reuse" if len(existing) >= count else "create"),
-        PlannedResource("disk", f"{machines}{options.disk_gb} GiB ESSD", "system disk, released with the instance",
-                        "reuse" if existing else "create"),
+        PlannedResource(
+            "instance",
+            name_of(name),
+            f"{machines}{options.instance_type} ({kind.vcpus} vCPUs, {kind.gpus}x {gpu}), {market}, "
+            f"public address ({options.bandwidth_mbps} Mbit/s, pay-by-traffic), "
+            + ("all in one zone, " if count > 1 else "")
+            + f"zones in order: {', '.join(zones)}",
+            "reuse" if len(existing) >= count else "create",
+        ),
+        PlannedResource(
+            "disk",
+            f"{machines}{options.disk_gb} GiB ESSD",
+            "system disk, released with the instance",
+            "reuse" if existing else "create",
+        ),
         PlannedResource("image", image.image_id, f"{image.kind}: {image.name}", "use"),
     ]
     if count > 1:
@@ -94,11 +115,15 @@ def make_plan(api: Alibaba, options: AlibabaOptions, name: str) -> Plan:
         resources.append(PlannedResource("vpc", network.VPC_CIDR, "a VPC and a vSwitch in the zone used, both tagged"))
     family = instances.FAMILIES.get(instances.family_of(options.instance_type))
     if family is not None and not family[1]:
-        notes.append(f"{options.instance_type} ({family[0]}) has no RT cores: Isaac Sim does not run on it; "
-                     "use it for kit-less Isaac Lab 3.x only")
+        notes.append(
+            f"{options.instance_type} ({family[0]}) has no RT cores: Isaac Sim does not run on it; "
+            "use it for kit-less Isaac Lab 3.x only"
+        )
     elif family is None and kind.gpus:
-        notes.append(f"{instances.family_of(options.instance_type)} is not a family isaacctl knows; known to work: "
-                     "gn7i (A10), gn6i (T4), gn8is (L20)")
+        notes.append(
+            f"{instances.family_of(options.instance_type)} is not a family isaacctl knows; known to work: "
+            "gn7i (A10), gn6i (T4), gn8is (L20)"
+        )
     if existing:
         listed = ", ".join(f"{i['InstanceId']} ({i['Status']})" for i in existing)
         notes.append(f"resuming: {listed} exist{'s' if len(existing) == 1 else ''}; only what is missing is made")
@@ -106,15 +131,21 @@ def make_plan(api: Alibaba, options: AlibabaOptions, name: str) -> Plan:
         notes.append("SSH is open to the whole internet (--ingress-cidr 0.0.0.0/0)")
     if not kind.gpus:
         notes.append(f"{options.instance_type} has no GPU: bootstrap with --gpus none")
-    notes.append("the NVIDIA driver, Docker and the Container Toolkit are installed at first boot (cloud-init); "
-                 "bootstrap checks them")
-    notes.append("stop releases the compute (StoppedMode=StopCharging): only the disk is billed while stopped, "
-                 "and the public address changes on start")
+    notes.append(
+        "the NVIDIA driver, Docker and the Container Toolkit are installed at first boot (cloud-init); "
+        "bootstrap checks them"
+    )
+    notes.append(
+        "stop releases the compute (StoppedMode=StopCharging): only the disk is billed while stopped, "
+        "and the public address changes on start"
+    )
     disk_hourly = prices.disk_hourly(options.disk_gb)
     if price is None:
         notes.append(f"{options.instance_type} is not in the price catalog: see the ECS pricing page")
     else:
-        notes.append(f"disk: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, billed while stopped too")
+        notes.append(
+            f"disk: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, billed while stopped too"
+        )
         if count > 1:
             notes.append(f"{count} nodes: about ${price.on_demand + disk_hourly:.3f}/h each pay-as-you-go")
         if options.region != prices.region:

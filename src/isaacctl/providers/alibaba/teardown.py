@@ -31,14 +31,27 @@ def list_tagged(api: Alibaba, deployment: str | None, owner: Identity | None = N
     when given, in the region: one describe call per kind."""
     found: list[CloudResource] = []
 
-    def add(kind: str, items: list[dict[str, Any]], id_key: str,
-            state: Callable[[dict[str, Any]], str | None] = lambda item: None) -> None:
+    def add(
+        kind: str,
+        items: list[dict[str, Any]],
+        id_key: str,
+        state: Callable[[dict[str, Any]], str | None] = lambda item: None,
+    ) -> None:
         for item in owned(items, owner):
             who = identity_in(item)
             if who is not None:
-                found.append(CloudResource(kind, str(item[id_key]), who.name, api.region, state(item),
-                                           deployment_id=who.id or None, creator=who.creator or None,
-                                           created=who.created or None))
+                found.append(
+                    CloudResource(
+                        kind,
+                        str(item[id_key]),
+                        who.name,
+                        api.region,
+                        state(item),
+                        deployment_id=who.id or None,
+                        creator=who.creator or None,
+                        created=who.created or None,
+                    )
+                )
 
     add("instance", find_instances(api, deployment), "InstanceId", state=lambda i: str(i.get("Status", "")).lower())
     add("deployment-set", network.find_deployment_sets(api, deployment), "DeploymentSetId")
@@ -51,6 +64,7 @@ def list_tagged(api: Alibaba, deployment: str | None, owner: Identity | None = N
 
 def _delete(action: Callable[[], Any], what: str) -> None:
     """Delete something that may still be in use for a moment; gone already counts as deleted."""
+
     def in_use(exc: BaseException) -> bool:
         return code_of(exc) in IN_USE
 
@@ -58,8 +72,9 @@ def _delete(action: Callable[[], Any], what: str) -> None:
         retry_while(action, in_use, DEPENDENCY_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - Tea exceptions carry the code
         if not is_not_found(exc):
-            raise ProviderError(f"alibaba: cannot delete {what}: {code_of(exc) or type(exc).__name__}: "
-                                f"{message_of(exc)}") from None
+            raise ProviderError(
+                f"alibaba: cannot delete {what}: {code_of(exc) or type(exc).__name__}: {message_of(exc)}"
+            ) from None
 
 
 def destroy(api: Alibaba, ctx: DeployContext[AlibabaOptions]) -> None:
@@ -72,31 +87,59 @@ def destroy(api: Alibaba, ctx: DeployContext[AlibabaOptions]) -> None:
     # 1. instances: those tagged, and those the record knows even if their tags were lost (never
     # one tagged for another id); force-released whatever their state, in one call
     known = sorted({n.instance_id for n in ctx.record.nodes if n.instance_id} - set(by_kind.get("instance", [])))
-    extra = [i["InstanceId"] for i in find_instances(api, None, instance_ids=known)
-             if identity_in(i) is None or owned([i], identity)] if known else []
+    extra = (
+        [
+            i["InstanceId"]
+            for i in find_instances(api, None, instance_ids=known)
+            if identity_in(i) is None or owned([i], identity)
+        ]
+        if known
+        else []
+    )
     instance_ids = sorted(set(by_kind.get("instance", [])) | set(extra))
     if instance_ids:
         ctx.on_progress(f"releasing {', '.join(instance_ids)}")
-        _delete(lambda: api.ecs("DeleteInstances", "releasing the instances",
-                                {"InstanceId": instance_ids, "Force": True}, raw=True), "the instances")
+        _delete(
+            lambda: api.ecs(
+                "DeleteInstances", "releasing the instances", {"InstanceId": instance_ids, "Force": True}, raw=True
+            ),
+            "the instances",
+        )
         for instance_id in instance_ids:
             wait_for_state(api, instance_id, "Released", RELEASED_TIMEOUT, ctx.on_progress)
             ctx.deleted("instance", instance_id)
 
     # 2. deployment set (tagged, or only named: a deploy killed between making and tagging it)
     sets = set(by_kind.get("deployment-set", []))
-    named = api.ecs("DescribeDeploymentSets", "finding the deployment set by name",
-                    {"DeploymentSetName": unique_name_of(identity), "PageSize": 50})
+    named = api.ecs(
+        "DescribeDeploymentSets",
+        "finding the deployment set by name",
+        {"DeploymentSetName": unique_name_of(identity), "PageSize": 50},
+    )
     sets |= {str(s["DeploymentSetId"]) for s in (named.get("DeploymentSets") or {}).get("DeploymentSet") or []}
     for set_id in sorted(sets):
-        _delete(lambda set_id=set_id: api.ecs("DeleteDeploymentSet", "deleting the deployment set",  # type: ignore[misc]
-                                              {"DeploymentSetId": set_id}, raw=True), f"deployment set {set_id}")
+        _delete(
+            lambda set_id=set_id: api.ecs(
+                "DeleteDeploymentSet",
+                "deleting the deployment set",  # type: ignore[misc]
+                {"DeploymentSetId": set_id},
+                raw=True,
+            ),
+            f"deployment set {set_id}",
+        )
         ctx.deleted("deployment-set", set_id)
 
     # 3. security group and key pair
     for group_id in by_kind.get("security-group", []):
-        _delete(lambda group_id=group_id: api.ecs("DeleteSecurityGroup", "deleting the security group",  # type: ignore[misc]
-                                                  {"SecurityGroupId": group_id}, raw=True), f"security group {group_id}")
+        _delete(
+            lambda group_id=group_id: api.ecs(
+                "DeleteSecurityGroup",
+                "deleting the security group",  # type: ignore[misc]
+                {"SecurityGroupId": group_id},
+                raw=True,
+            ),
+            f"security group {group_id}",
+        )
         ctx.deleted("security-group", group_id)
     pairs = by_kind.get("key-pair", [])
     if pairs:
@@ -106,12 +149,26 @@ def destroy(api: Alibaba, ctx: DeployContext[AlibabaOptions]) -> None:
 
     # 4. network pieces made for the deployment
     for vswitch_id in by_kind.get("vswitch", []):
-        _delete(lambda vswitch_id=vswitch_id: api.vpc("DeleteVSwitch", "deleting the vSwitch",  # type: ignore[misc]
-                                                      {"VSwitchId": vswitch_id}, raw=True), f"vSwitch {vswitch_id}")
+        _delete(
+            lambda vswitch_id=vswitch_id: api.vpc(
+                "DeleteVSwitch",
+                "deleting the vSwitch",  # type: ignore[misc]
+                {"VSwitchId": vswitch_id},
+                raw=True,
+            ),
+            f"vSwitch {vswitch_id}",
+        )
         ctx.deleted("vswitch", vswitch_id)
     for vpc_id in by_kind.get("vpc", []):
-        _delete(lambda vpc_id=vpc_id: api.vpc("DeleteVpc", "deleting the VPC",  # type: ignore[misc]
-                                              {"VpcId": vpc_id}, raw=True), f"VPC {vpc_id}")
+        _delete(
+            lambda vpc_id=vpc_id: api.vpc(
+                "DeleteVpc",
+                "deleting the VPC",  # type: ignore[misc]
+                {"VpcId": vpc_id},
+                raw=True,
+            ),
+            f"VPC {vpc_id}",
+        )
         ctx.deleted("vpc", vpc_id)
 
     nothing_remains(lambda: list_tagged(api, name, identity), "alibaba", name, api.region)

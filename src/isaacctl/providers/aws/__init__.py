@@ -29,9 +29,12 @@ if TYPE_CHECKING:
     from isaacctl.remote.ssh import SshRemote
 
 _STATES = {
-    "pending": InstanceState.PENDING, "running": InstanceState.RUNNING,
-    "stopping": InstanceState.STOPPING, "stopped": InstanceState.STOPPED,
-    "shutting-down": InstanceState.STOPPING, "terminated": InstanceState.TERMINATED,
+    "pending": InstanceState.PENDING,
+    "running": InstanceState.RUNNING,
+    "stopping": InstanceState.STOPPING,
+    "stopped": InstanceState.STOPPED,
+    "shutting-down": InstanceState.STOPPING,
+    "terminated": InstanceState.TERMINATED,
 }
 
 
@@ -60,8 +63,10 @@ class AwsProvider(Provider[AwsOptions]):
 
         previous = {n.instance_id: n for n in ctx.record.nodes if n.instance_id}
         ordered = in_node_order(instances, [n.instance_id for n in ctx.record.nodes if n.instance_id])
-        return [node_of(instance, ctx.private_key_file, index, previous.get(instance["InstanceId"]))
-                for index, instance in enumerate(ordered)]
+        return [
+            node_of(instance, ctx.private_key_file, index, previous.get(instance["InstanceId"]))
+            for index, instance in enumerate(ordered)
+        ]
 
     # -- contract ----------------------------------------------------------------------------
     def check_credentials(self, options: AwsOptions) -> CredentialCheck:
@@ -112,34 +117,49 @@ class AwsProvider(Provider[AwsOptions]):
                 zones, skipped = [found[0]["Placement"]["AvailabilityZone"]], []
             user_data = render_user_data(ctx.name, instances.LOGIN_USER, "all" if resolved["gpus"] else "none")
             made = instances.launch(
-                aws, ctx, zones=zones, skipped=skipped,
+                aws,
+                ctx,
+                zones=zones,
+                skipped=skipped,
                 subnet_for=lambda zone: network.subnet_for(aws, ctx, net, zone),
-                image=instances.Image(**resolved["image"]), key_name=key_name, group_id=group_id,
-                user_data=user_data, vcpus=resolved.get("vcpus"), count=missing, have=len(found),
+                image=instances.Image(**resolved["image"]),
+                key_name=key_name,
+                group_id=group_id,
+                user_data=user_data,
+                vcpus=resolved.get("vcpus"),
+                count=missing,
+                have=len(found),
                 placement_group=placement,
             )
-            found += [instances.wait_for_state(aws, i["InstanceId"], "running", instances.RUNNING_TIMEOUT,
-                                               ctx.on_progress) for i in made]
+            found += [
+                instances.wait_for_state(aws, i["InstanceId"], "running", instances.RUNNING_TIMEOUT, ctx.on_progress)
+                for i in made
+            ]
         nodes = self._nodes(found, ctx)
         head = next(i for i in found if i["InstanceId"] == nodes[0].instance_id)
         record.zone = head.get("Placement", {}).get("AvailabilityZone")
         return nodes
 
-    def _bring_back(self, aws: Aws, ctx: DeployContext[AwsOptions], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _bring_back(
+        self, aws: Aws, ctx: DeployContext[AwsOptions], found: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Instances of a resumed deploy or a start: wait out transitions, start the stopped
         ones (one call), and return them running."""
         from isaacctl.providers.aws import instances
 
         for instance in found:
             if instance["State"]["Name"] == "stopping":
-                instances.wait_for_state(aws, instance["InstanceId"], "stopped", instances.STOPPED_TIMEOUT,
-                                         ctx.on_progress)
+                instances.wait_for_state(
+                    aws, instance["InstanceId"], "stopped", instances.STOPPED_TIMEOUT, ctx.on_progress
+                )
                 instance["State"]["Name"] = "stopped"
         stopped = [i["InstanceId"] for i in found if i["State"]["Name"] == "stopped"]
         if stopped:
             self._start_instances(aws, stopped)
-        return [instances.wait_for_state(aws, i["InstanceId"], "running", instances.RUNNING_TIMEOUT, ctx.on_progress)
-                for i in found]
+        return [
+            instances.wait_for_state(aws, i["InstanceId"], "running", instances.RUNNING_TIMEOUT, ctx.on_progress)
+            for i in found
+        ]
 
     @staticmethod
     def _start_instances(aws: Aws, instance_ids: list[str]) -> None:
@@ -166,10 +186,15 @@ class AwsProvider(Provider[AwsOptions]):
         record, known_hosts = ctx.record, ctx.known_hosts_file
         several = len(record.nodes) > 1
         wait_for_ssh(
-            [(f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
-              partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT))
-             for n in record.nodes],
-            timeout, ctx.on_progress,
+            [
+                (
+                    f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
+                    partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT),
+                )
+                for n in record.nodes
+            ],
+            timeout,
+            ctx.on_progress,
         )
         return record.nodes
 
@@ -177,8 +202,10 @@ class AwsProvider(Provider[AwsOptions]):
         from isaacctl.providers.aws import instances
         from isaacctl.providers.base import identity_of
 
-        found = {i["InstanceId"]: i for i in instances.find_instances(
-            self._aws(self._options(record)), record.name, owner=identity_of(record))}
+        found = {
+            i["InstanceId"]: i
+            for i in instances.find_instances(self._aws(self._options(record)), record.name, owner=identity_of(record))
+        }
         statuses, index = [], 0
         for node in record.nodes:
             instance = found.pop(node.instance_id, None) if node.instance_id else None
@@ -208,8 +235,10 @@ class AwsProvider(Provider[AwsOptions]):
         aws = self._aws(ctx.options)
         found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES, owner=ctx.identity)
         if not found:
-            raise ProviderError(f"aws: no instance of {ctx.name!r} ({ctx.identity.id}) in {aws.options.region}",
-                                hint=f"'isaacctl deploy aws --name {ctx.name}' makes what is missing")
+            raise ProviderError(
+                f"aws: no instance of {ctx.name!r} ({ctx.identity.id}) in {aws.options.region}",
+                hint=f"'isaacctl deploy aws --name {ctx.name}' makes what is missing",
+            )
         return self._nodes(self._bring_back(aws, ctx, found), ctx)
 
     def destroy(self, ctx: DeployContext[AwsOptions]) -> None:
@@ -220,15 +249,19 @@ class AwsProvider(Provider[AwsOptions]):
     def list_tagged(self, options: AwsOptions, deployment: str | None = None) -> list[CloudResource]:
         from isaacctl.providers.aws import teardown
 
-        return [r for r in teardown.list_tagged(self._aws(options), deployment)
-                if not (r.kind == "instance" and r.state == "terminated")]
+        return [
+            r
+            for r in teardown.list_tagged(self._aws(options), deployment)
+            if not (r.kind == "instance" and r.state == "terminated")
+        ]
 
     def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> SshRemote:
         return self._remote(record, known_hosts_file, node)
 
     @staticmethod
-    def _remote(record: DeploymentRecord, known_hosts_file: str, node: int = 0,
-                connect_timeout: float | None = None) -> SshRemote:
+    def _remote(
+        record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
+    ) -> SshRemote:
         from pathlib import Path
 
         from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
@@ -239,15 +272,25 @@ class AwsProvider(Provider[AwsOptions]):
         except IndexError as exc:
             raise RemoteError(f"ssh: {exc}") from None
         if chosen is None or chosen.ssh is None:
-            raise RemoteError(f"ssh: deployment {record.name!r} has no instance address yet",
-                              hint=f"'isaacctl deploy aws --name {record.name}' carries on where it stopped")
-        return SshRemote(chosen.ssh, Path(known_hosts_file), ssh_config=ssh_config_path(),
-                         connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS)
+            raise RemoteError(
+                f"ssh: deployment {record.name!r} has no instance address yet",
+                hint=f"'isaacctl deploy aws --name {record.name}' carries on where it stopped",
+            )
+        return SshRemote(
+            chosen.ssh,
+            Path(known_hosts_file),
+            ssh_config=ssh_config_path(),
+            connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
+        )
 
 
 def _status(index: int, instance_id: str | None, instance: dict[str, Any] | None) -> NodeStatus:
     if instance is None:
         return NodeStatus(index=index, instance_id=instance_id, state=InstanceState.TERMINATED)
-    return NodeStatus(index=index, instance_id=instance["InstanceId"],
-                      state=_STATES.get(instance["State"]["Name"], InstanceState.UNKNOWN),
-                      public_ip=instance.get("PublicIpAddress"), private_ip=instance.get("PrivateIpAddress"))
+    return NodeStatus(
+        index=index,
+        instance_id=instance["InstanceId"],
+        state=_STATES.get(instance["State"]["Name"], InstanceState.UNKNOWN),
+        public_ip=instance.get("PublicIpAddress"),
+        private_ip=instance.get("PrivateIpAddress"),
+    )

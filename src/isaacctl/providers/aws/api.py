@@ -30,8 +30,12 @@ MAX_ATTEMPTS = 8
 
 
 # AWS's tag keys for the generic identity keys: the name keeps its historical key.
-TAG_KEYS = {NAME_KEY: DEPLOYMENT_TAG, ID_KEY: "isaacctl:deployment-id",
-            CREATOR_KEY: "isaacctl:creator", CREATED_KEY: "isaacctl:created"}
+TAG_KEYS = {
+    NAME_KEY: DEPLOYMENT_TAG,
+    ID_KEY: "isaacctl:deployment-id",
+    CREATOR_KEY: "isaacctl:creator",
+    CREATED_KEY: "isaacctl:created",
+}
 ID_TAG = TAG_KEYS[ID_KEY]
 
 
@@ -177,7 +181,9 @@ class Aws:
 
 
 def wait_until(
-    check: Callable[[], T | None], what: str, timeout: float,
+    check: Callable[[], T | None],
+    what: str,
+    timeout: float,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> T:
     """Poll `check` until it returns something: at once, then after 1, 2, 4, 5, 5... s."""

@@ -11,11 +11,18 @@ if TYPE_CHECKING:
 
 THROTTLING = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequestsException"})
 # Try the next zone: this one has no room (or does not sell the type) right now.
-CAPACITY = frozenset({
-    "InsufficientInstanceCapacity", "InsufficientHostCapacity", "InsufficientCapacity",
-    "InsufficientReservedInstanceCapacity", "Unsupported", "InsufficientFreeAddressesInSubnet",
-    "SpotMaxPriceTooLow", "InsufficientCapacityOnHost",
-})
+CAPACITY = frozenset(
+    {
+        "InsufficientInstanceCapacity",
+        "InsufficientHostCapacity",
+        "InsufficientCapacity",
+        "InsufficientReservedInstanceCapacity",
+        "Unsupported",
+        "InsufficientFreeAddressesInSubnet",
+        "SpotMaxPriceTooLow",
+        "InsufficientCapacityOnHost",
+    }
+)
 # Stop: only the account owner can raise these.
 QUOTA = frozenset({"VcpuLimitExceeded", "MaxSpotInstanceCountExceeded", "InstanceLimitExceeded"})
 NOT_FOUND_SUFFIXES = (".NotFound", ".Malformed")
@@ -92,7 +99,13 @@ def aws_error(exc: BaseException, doing: str) -> IsaacctlError:
             hint="the credentials need EC2 permissions for instances, key pairs, security groups "
             "and VPCs (see docs/providers/aws.md)",
         )
-    if code in ("AuthFailure", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"):
+    if code in (
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+    ):
         return ProviderError(f"credentials: AWS refused them while {doing} ({code})", hint=CREDENTIALS_HINT)
     return ProviderError(f"aws: {doing} failed: {code or type(exc).__name__}: {message_of(exc)}")
 

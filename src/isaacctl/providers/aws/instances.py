@@ -44,8 +44,14 @@ class Image:
 
 def _image(found: dict[str, Any], kind: str) -> Image:
     root = found.get("RootDeviceName", "/dev/sda1")
-    size = next((m.get("Ebs", {}).get("VolumeSize") for m in found.get("BlockDeviceMappings", [])
-                 if m.get("DeviceName") == root), None)
+    size = next(
+        (
+            m.get("Ebs", {}).get("VolumeSize")
+            for m in found.get("BlockDeviceMappings", [])
+            if m.get("DeviceName") == root
+        ),
+        None,
+    )
     return Image(found["ImageId"], found.get("Name", ""), kind, root, size)
 
 
@@ -64,14 +70,19 @@ def choose_image(aws: Aws, given: str | None) -> Image:
             raise UserError(f"--ami: expected an image id of {aws.options.region}, {given} does not exist there")
         return _image(images[0], "given with --ami")
     for owner, pattern, kind in IMAGE_CHOICES:
-        images = aws.call("finding the newest image", aws.ec2.describe_images, Owners=[owner], Filters=[
-            {"Name": "name", "Values": [pattern]}, {"Name": "state", "Values": ["available"]},
-            {"Name": "architecture", "Values": ["x86_64"]},
-        ])["Images"]
+        images = aws.call(
+            "finding the newest image",
+            aws.ec2.describe_images,
+            Owners=[owner],
+            Filters=[
+                {"Name": "name", "Values": [pattern]},
+                {"Name": "state", "Values": ["available"]},
+                {"Name": "architecture", "Values": ["x86_64"]},
+            ],
+        )["Images"]
         if images:
             return _image(max(images, key=lambda image: image.get("CreationDate", "")), kind)
-    raise ProviderError(f"aws: no Ubuntu 22.04 image found in {aws.options.region}",
-                        hint="pass one with --ami ami-...")
+    raise ProviderError(f"aws: no Ubuntu 22.04 image found in {aws.options.region}", hint="pass one with --ami ami-...")
 
 
 @dataclass(frozen=True)
@@ -107,14 +118,21 @@ def describe_type(aws: Aws, instance_type: str) -> TypeInfo:
 
 
 def offering_zones(aws: Aws, instance_type: str) -> list[str]:
-    offers = aws.pages("listing zones that offer the type", "describe_instance_type_offerings",
-                       "InstanceTypeOfferings", LocationType="availability-zone",
-                       Filters=[{"Name": "instance-type", "Values": [instance_type]}])
+    offers = aws.pages(
+        "listing zones that offer the type",
+        "describe_instance_type_offerings",
+        "InstanceTypeOfferings",
+        LocationType="availability-zone",
+        Filters=[{"Name": "instance-type", "Values": [instance_type]}],
+    )
     return sorted({offer["Location"] for offer in offers})
 
 
 def find_instances(
-    aws: Aws, deployment: str | None, states: list[str] | None = None, instance_ids: list[str] | None = None,
+    aws: Aws,
+    deployment: str | None,
+    states: list[str] | None = None,
+    instance_ids: list[str] | None = None,
     owner: Identity | None = None,
 ) -> list[dict[str, Any]]:
     """Live instances tagged for `deployment` (any isaacctl deployment when None), only those
@@ -133,8 +151,9 @@ def in_node_order(instances: list[dict[str, Any]], known: list[str] | None = Non
     """Head first, stably: instances the record already has keep their places (a node added by
     a resumed deploy never takes the head's), the others follow by launch index, then id."""
     place = {instance_id: i for i, instance_id in enumerate(known or [])}
-    return sorted(instances, key=lambda i: (place.get(i["InstanceId"], len(place)),
-                                            i.get("AmiLaunchIndex", 0), i["InstanceId"]))
+    return sorted(
+        instances, key=lambda i: (place.get(i["InstanceId"], len(place)), i.get("AmiLaunchIndex", 0), i["InstanceId"])
+    )
 
 
 def describe_instance(aws: Aws, instance_id: str) -> dict[str, Any] | None:
@@ -142,8 +161,9 @@ def describe_instance(aws: Aws, instance_id: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def wait_for_state(aws: Aws, instance_id: str, state: str, timeout: float,
-                   on_progress: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+def wait_for_state(
+    aws: Aws, instance_id: str, state: str, timeout: float, on_progress: Callable[[str], None] = lambda message: None
+) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         instance = describe_instance(aws, instance_id)
         if instance is None:
@@ -152,7 +172,9 @@ def wait_for_state(aws: Aws, instance_id: str, state: str, timeout: float,
         if state == "running" and current in ("terminated", "shutting-down"):
             reason = instance.get("StateReason", {}).get("Message", "")
             raise ProviderError(f"aws: {instance_id} was terminated while starting: {reason}")
-        ready = current == state and (state != "running" or instance.get("PublicIpAddress") or instance.get("PrivateIpAddress"))
+        ready = current == state and (
+            state != "running" or instance.get("PublicIpAddress") or instance.get("PrivateIpAddress")
+        )
         return instance if ready else None
 
     return wait_until(check, f"{instance_id} to be {state}", timeout, on_progress)
@@ -166,10 +188,20 @@ def client_token(ctx: DeployContext[AwsOptions], zone: str, have: int) -> str:
 
 
 def launch(
-    aws: Aws, ctx: DeployContext[AwsOptions], *, zones: list[str], skipped: list[Attempt],
+    aws: Aws,
+    ctx: DeployContext[AwsOptions],
+    *,
+    zones: list[str],
+    skipped: list[Attempt],
     subnet_for: Callable[[str], str | None],
-    image: Image, key_name: str, group_id: str, user_data: str, vcpus: int | None,
-    count: int, have: int = 0, placement_group: str | None = None,
+    image: Image,
+    key_name: str,
+    group_id: str,
+    user_data: str,
+    vcpus: int | None,
+    count: int,
+    have: int = 0,
+    placement_group: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run `count` instances together in the first zone with room for all of them (one
     RunInstances, MinCount=MaxCount, so a zone short of one moves them all on); a table of
@@ -183,8 +215,16 @@ def launch(
     placement = {"group": placement_group}
 
     def run(zone: str, request: dict[str, Any], token: str) -> dict[str, Any]:
-        ctx.creating("instance", token, zone=zone, instance_type=options.instance_type, market=market,
-                     image=image.image_id, count=count, placement_group=request["Placement"].get("GroupName"))
+        ctx.creating(
+            "instance",
+            token,
+            zone=zone,
+            instance_type=options.instance_type,
+            market=market,
+            image=image.image_id,
+            count=count,
+            placement_group=request["Placement"].get("GroupName"),
+        )
         try:
             return aws.launch_call(aws.ec2_launch.run_instances, **request)
         except (ClientError, BotoCoreError) as exc:
@@ -197,12 +237,27 @@ def launch(
             raise TryNext("skipped", "the default VPC has no default subnet there")
         token = client_token(ctx, zone, have)
         request: dict[str, Any] = dict(
-            ImageId=image.image_id, InstanceType=options.instance_type, MinCount=count, MaxCount=count,
-            KeyName=key_name, SubnetId=subnet_id, SecurityGroupIds=[group_id],
-            Placement={"AvailabilityZone": zone}, ClientToken=token, UserData=user_data,
-            BlockDeviceMappings=[{"DeviceName": image.root_device, "Ebs": {
-                "VolumeSize": options.disk_gb, "VolumeType": "gp3", "DeleteOnTermination": True, "Encrypted": True,
-            }}],
+            ImageId=image.image_id,
+            InstanceType=options.instance_type,
+            MinCount=count,
+            MaxCount=count,
+            KeyName=key_name,
+            SubnetId=subnet_id,
+            SecurityGroupIds=[group_id],
+            Placement={"AvailabilityZone": zone},
+            ClientToken=token,
+            UserData=user_data,
+            BlockDeviceMappings=[
+                {
+                    "DeviceName": image.root_device,
+                    "Ebs": {
+                        "VolumeSize": options.disk_gb,
+                        "VolumeType": "gp3",
+                        "DeleteOnTermination": True,
+                        "Encrypted": True,
+                    },
+                }
+            ],
             MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled"},
             # a shutdown from inside (the autostop watchdog) stops the instance, ending compute
             # billing with the disk kept; "terminate" would lose the disk
@@ -212,8 +267,10 @@ def launch(
         if placement["group"]:
             request["Placement"]["GroupName"] = placement["group"]
         if options.spot:
-            request["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": {
-                "SpotInstanceType": "persistent", "InstanceInterruptionBehavior": "stop"}}
+            request["InstanceMarketOptions"] = {
+                "MarketType": "spot",
+                "SpotOptions": {"SpotInstanceType": "persistent", "InstanceInterruptionBehavior": "stop"},
+            }
             request["TagSpecifications"].append(tag_spec("spot-instances-request", identity))
         try:
             try:
@@ -223,8 +280,10 @@ def launch(
                     raise
                 # the type (or zone) cannot have a cluster placement group: go without, from
                 # now on; a new token, as the parameters changed
-                ctx.on_progress(f"{options.instance_type} refused the cluster placement group in {zone} "
-                                f"({code_of(exc)}): launching the nodes without one")
+                ctx.on_progress(
+                    f"{options.instance_type} refused the cluster placement group in {zone} "
+                    f"({code_of(exc)}): launching the nodes without one"
+                )
                 placement["group"] = None
                 del request["Placement"]["GroupName"]
                 token = request["ClientToken"] = f"{token[:60]}-np"
@@ -235,14 +294,21 @@ def launch(
                 ctx.on_progress(f"no room for {count} {options.instance_type} in {zone}, trying the next zone")
                 raise TryNext(code, message_of(exc)) from None
             if code in QUOTA:
-                raise quota_error(exc, options.instance_type, vcpus and vcpus * count, options.region,
-                                  options.spot) from None
+                raise quota_error(
+                    exc, options.instance_type, vcpus and vcpus * count, options.region, options.spot
+                ) from None
             raise aws_error(exc, f"starting the instances in {zone}") from None
         except BotoCoreError as exc:
             raise aws_error(exc, f"starting the instances in {zone}") from None
         for instance in made["Instances"]:
-            ctx.created("instance", instance["InstanceId"], zone=zone, client_token=token, market=market,
-                        launch_index=instance.get("AmiLaunchIndex", 0))
+            ctx.created(
+                "instance",
+                instance["InstanceId"],
+                zone=zone,
+                client_token=token,
+                market=market,
+                launch_index=instance.get("AmiLaunchIndex", 0),
+            )
         return list(made["Instances"])
 
     made = first_that_works(zones, attempt, attempts)
@@ -252,7 +318,8 @@ def launch(
     raise ProviderError(
         f"capacity: no zone of {options.region} could start {what} now",
         details=attempts_table(attempts) if attempts else "no zone offers the type",
-        hint="try again later, another --instance-type or --region" + ("" if options.spot else ", or --spot")
+        hint="try again later, another --instance-type or --region"
+        + ("" if options.spot else ", or --spot")
         + (", or fewer --nodes" if count > 1 else ""),
     )
 

@@ -35,10 +35,11 @@ def ensure_key_pair(aws: Aws, ctx: DeployContext[AwsOptions]) -> str:
     ensure_private_key(private)
     ctx.creating("key-pair", key_name, private_key=str(private))
     made = aws.call(
-        "importing the SSH key pair", aws.ec2.import_key_pair,
-        KeyName=key_name, PublicKeyMaterial=public_key(private),
+        "importing the SSH key pair",
+        aws.ec2.import_key_pair,
+        KeyName=key_name,
+        PublicKeyMaterial=public_key(private),
         TagSpecifications=[tag_spec("key-pair", identity)],
     )
-    ctx.created("key-pair", made.get("KeyPairId", key_name), key_name=key_name,
-                fingerprint=made.get("KeyFingerprint"))
+    ctx.created("key-pair", made.get("KeyPairId", key_name), key_name=key_name, fingerprint=made.get("KeyFingerprint"))
     return key_name

@@ -52,17 +52,31 @@ def known_instance_types() -> frozenset[str]:
 
 class AwsOptions(HostOptions):
     region: str = Field(DEFAULT_REGION, description="AWS region")
-    zone: str | None = Field(None, description="availability zone to try first",
-                             json_schema_extra={"default_help": "the first that offers the type"})
+    zone: str | None = Field(
+        None,
+        description="availability zone to try first",
+        json_schema_extra={"default_help": "the first that offers the type"},
+    )
     instance_type: str = Field(DEFAULT_INSTANCE_TYPE, description="EC2 instance type")
     disk_gb: int = Field(DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=16384, description="root disk (gp3) in GiB")
     spot: bool = Field(False, description="spot market (persistent; stops on interruption)")
-    ingress_cidr: str = Field(MYIP, description="who may SSH in: a CIDR, or 'myip'",
-                              json_schema_extra={"default_help": "myip, your address /32"})
-    ami: str | None = Field(None, pattern=r"^ami-[0-9a-f]{8,17}$", description="machine image",
-                            json_schema_extra={"default_help": "the newest Deep Learning Base GPU AMI, Ubuntu 22.04"})
-    profile: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@+/-]{1,128}$", description="AWS credentials profile",
-                                json_schema_extra={"default_help": "boto3's chain: environment, AWS_PROFILE, SSO..."})
+    ingress_cidr: str = Field(
+        MYIP,
+        description="who may SSH in: a CIDR, or 'myip'",
+        json_schema_extra={"default_help": "myip, your address /32"},
+    )
+    ami: str | None = Field(
+        None,
+        pattern=r"^ami-[0-9a-f]{8,17}$",
+        description="machine image",
+        json_schema_extra={"default_help": "the newest Deep Learning Base GPU AMI, Ubuntu 22.04"},
+    )
+    profile: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.@+/-]{1,128}$",
+        description="AWS credentials profile",
+        json_schema_extra={"default_help": "boto3's chain: environment, AWS_PROFILE, SSO..."},
+    )
     # Where `myip` asks for the caller's public address. Not stored with the deployment.
     myip_url: str = Field(
         default_factory=lambda: os.environ.get(MYIP_URL_ENV) or DEFAULT_MYIP_URL,

@@ -23,8 +23,9 @@ def _zones(aws: Aws) -> tuple[list[str], list[Attempt], list[str]]:
     options = aws.options
     offered = instances.offering_zones(aws, options.instance_type)
     if not offered:
-        raise UserError(f"--instance-type: expected a type offered in {options.region}, "
-                        f"no zone there sells {options.instance_type}")
+        raise UserError(
+            f"--instance-type: expected a type offered in {options.region}, no zone there sells {options.instance_type}"
+        )
     notes: list[str] = []
     skipped: list[Attempt] = []
     if options.zone is None:
@@ -43,8 +44,10 @@ def make_plan(aws: Aws, name: str) -> Plan:
     zones, skipped, notes = _zones(aws)
     image = instances.choose_image(aws, options.ami)
     if image.root_gib and options.disk_gb < image.root_gib:
-        raise UserError(f"--disk-gb: expected at least {image.root_gib}, the size of {image.image_id}'s snapshot, "
-                        f"got {options.disk_gb}")
+        raise UserError(
+            f"--disk-gb: expected at least {image.root_gib}, the size of {image.image_id}'s snapshot, "
+            f"got {options.disk_gb}"
+        )
     cidr = network.resolve_ingress(options.ingress_cidr, options.myip_url)
     existing = instances.find_instances(aws, name, states=instances.RESUMABLE_STATES)
     owned_vpc = network.find_owned_vpc(aws, name)
@@ -58,22 +61,35 @@ def make_plan(aws: Aws, name: str) -> Plan:
     machines = f"{count}x " if count > 1 else ""
     between = ", every port between the nodes" if count > 1 else ""
     resources = [
-        PlannedResource("key-pair", unique, "ed25519, generated here; private key 0600 in the state folder",
-                        "reuse" if key_exists else "create"),
+        PlannedResource(
+            "key-pair",
+            unique,
+            "ed25519, generated here; private key 0600 in the state folder",
+            "reuse" if key_exists else "create",
+        ),
         PlannedResource("security-group", unique, f"SSH (22/tcp) from {cidr} only{between}"),
-        PlannedResource("instance", name_of(name),
-                        f"{machines}{options.instance_type} ({kind.vcpus} vCPUs, {kind.gpus}x {gpu}), {market}, "
-                        + ("all in one zone, " if count > 1 else "") + f"zones in order: {', '.join(zones)}",
-                        "reuse" if len(existing) >= count else "create"),
-        PlannedResource("volume", f"{machines}{options.disk_gb} GiB gp3",
-                        "root disk, encrypted, deleted with the instance", "reuse" if existing else "create"),
+        PlannedResource(
+            "instance",
+            name_of(name),
+            f"{machines}{options.instance_type} ({kind.vcpus} vCPUs, {kind.gpus}x {gpu}), {market}, "
+            + ("all in one zone, " if count > 1 else "")
+            + f"zones in order: {', '.join(zones)}",
+            "reuse" if len(existing) >= count else "create",
+        ),
+        PlannedResource(
+            "volume",
+            f"{machines}{options.disk_gb} GiB gp3",
+            "root disk, encrypted, deleted with the instance",
+            "reuse" if existing else "create",
+        ),
         PlannedResource("image", image.image_id, f"{image.kind}: {image.name}", "use"),
     ]
     placement = count > 1 and kind.cluster_placement is not False
     if placement:
         resources.append(PlannedResource("placement-group", unique, "cluster: the nodes close together on the network"))
-        notes.append("if EC2 refuses the cluster placement group for the type or zone, "
-                     "the nodes are launched without one")
+        notes.append(
+            "if EC2 refuses the cluster placement group for the type or zone, the nodes are launched without one"
+        )
     elif count > 1:
         notes.append(f"{options.instance_type} cannot be in a cluster placement group: the nodes share a zone only")
     if owned_vpc:
@@ -81,8 +97,11 @@ def make_plan(aws: Aws, name: str) -> Plan:
     elif default_vpc:
         resources.append(PlannedResource("vpc", default_vpc, "the region's default VPC", "use"))
     else:
-        resources.append(PlannedResource(
-            "vpc", network.VPC_CIDR, "no default VPC: a VPC, subnet, internet gateway and route, all tagged"))
+        resources.append(
+            PlannedResource(
+                "vpc", network.VPC_CIDR, "no default VPC: a VPC, subnet, internet gateway and route, all tagged"
+            )
+        )
     if existing:
         listed = ", ".join(f"{i['InstanceId']} ({i['State']['Name']})" for i in existing)
         notes.append(f"resuming: {listed} exist{'s' if len(existing) == 1 else ''}; only what is missing is made")
@@ -97,8 +116,9 @@ def make_plan(aws: Aws, name: str) -> Plan:
     if price is None:
         notes.append(f"{options.instance_type} is not in the price catalog: see the AWS pricing page")
     else:
-        notes.append(f"disk: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, "
-                     "billed while stopped too")
+        notes.append(
+            f"disk: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, billed while stopped too"
+        )
         if count > 1:
             notes.append(f"{count} nodes: about ${price.on_demand + disk_hourly:.3f}/h each on-demand")
         if options.region != prices.region:

@@ -35,35 +35,76 @@ def list_tagged(aws: Aws, deployment: str | None, owner: Identity | None = None)
     region = aws.options.region
     found: list[CloudResource] = []
 
-    def add(kind: str, items: list[dict[str, Any]], id_key: str, tags_key: str = "Tags",
-            state: Callable[[dict[str, Any]], str | None] = lambda item: None) -> None:
+    def add(
+        kind: str,
+        items: list[dict[str, Any]],
+        id_key: str,
+        tags_key: str = "Tags",
+        state: Callable[[dict[str, Any]], str | None] = lambda item: None,
+    ) -> None:
         for item in owned(items, owner, tags_key):
             who = identity_in(item.get(tags_key))
             if who is not None:
-                found.append(CloudResource(kind, item[id_key], who.name, region, state(item),
-                                           deployment_id=who.id or None, creator=who.creator or None,
-                                           created=who.created or None))
+                found.append(
+                    CloudResource(
+                        kind,
+                        item[id_key],
+                        who.name,
+                        region,
+                        state(item),
+                        deployment_id=who.id or None,
+                        creator=who.creator or None,
+                        created=who.created or None,
+                    )
+                )
 
     ec2, filters = aws.ec2, tag_filter(deployment)
     add("instance", find_instances(aws, deployment), "InstanceId", state=lambda i: i["State"]["Name"])
     spot = aws.call("listing spot requests", ec2.describe_spot_instance_requests, Filters=filters)
-    add("spot-request", [r for r in spot.get("SpotInstanceRequests", []) if r.get("State") not in GONE_SPOT_STATES],
-        "SpotInstanceRequestId", state=lambda r: r.get("State"))
-    add("volume", list(aws.pages("listing volumes", "describe_volumes", "Volumes", Filters=filters)),
-        "VolumeId", state=lambda v: v.get("State"))
-    add("network-interface", list(aws.pages("listing network interfaces", "describe_network_interfaces",
-                                            "NetworkInterfaces", Filters=filters)),
-        "NetworkInterfaceId", tags_key="TagSet", state=lambda n: n.get("Status"))
-    add("security-group", list(aws.pages("listing security groups", "describe_security_groups",
-                                         "SecurityGroups", Filters=filters)), "GroupId")
-    add("key-pair", aws.call("listing key pairs", ec2.describe_key_pairs, Filters=filters).get("KeyPairs", []),
-        "KeyPairId")
+    add(
+        "spot-request",
+        [r for r in spot.get("SpotInstanceRequests", []) if r.get("State") not in GONE_SPOT_STATES],
+        "SpotInstanceRequestId",
+        state=lambda r: r.get("State"),
+    )
+    add(
+        "volume",
+        list(aws.pages("listing volumes", "describe_volumes", "Volumes", Filters=filters)),
+        "VolumeId",
+        state=lambda v: v.get("State"),
+    )
+    add(
+        "network-interface",
+        list(
+            aws.pages("listing network interfaces", "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
+        ),
+        "NetworkInterfaceId",
+        tags_key="TagSet",
+        state=lambda n: n.get("Status"),
+    )
+    add(
+        "security-group",
+        list(aws.pages("listing security groups", "describe_security_groups", "SecurityGroups", Filters=filters)),
+        "GroupId",
+    )
+    add(
+        "key-pair",
+        aws.call("listing key pairs", ec2.describe_key_pairs, Filters=filters).get("KeyPairs", []),
+        "KeyPairId",
+    )
     groups = aws.call("listing placement groups", ec2.describe_placement_groups, Filters=filters)
-    add("placement-group", [g for g in groups.get("PlacementGroups", []) if g.get("State") not in ("deleted",)],
-        "GroupName", state=lambda g: g.get("State"))
+    add(
+        "placement-group",
+        [g for g in groups.get("PlacementGroups", []) if g.get("State") not in ("deleted",)],
+        "GroupName",
+        state=lambda g: g.get("State"),
+    )
     add("subnet", list(aws.pages("listing subnets", "describe_subnets", "Subnets", Filters=filters)), "SubnetId")
-    add("internet-gateway", list(aws.pages("listing internet gateways", "describe_internet_gateways",
-                                           "InternetGateways", Filters=filters)), "InternetGatewayId")
+    add(
+        "internet-gateway",
+        list(aws.pages("listing internet gateways", "describe_internet_gateways", "InternetGateways", Filters=filters)),
+        "InternetGatewayId",
+    )
     add("vpc", list(aws.pages("listing VPCs", "describe_vpcs", "Vpcs", Filters=filters)), "VpcId")
     return found
 
@@ -92,8 +133,15 @@ def destroy(aws: Aws, ctx: DeployContext[AwsOptions]) -> None:
     # Instances the record knows even if their tags were lost; never one tagged for another id.
     known = {n.instance_id for n in ctx.record.nodes if n.instance_id}
     candidates = sorted(known | set(by_kind.get("instance", [])))
-    instances = [i for i in find_instances(aws, None, instance_ids=candidates)
-                 if i["State"]["Name"] != "terminated" and owned([i], identity)] if candidates else []
+    instances = (
+        [
+            i
+            for i in find_instances(aws, None, instance_ids=candidates)
+            if i["State"]["Name"] != "terminated" and owned([i], identity)
+        ]
+        if candidates
+        else []
+    )
     instance_ids = {i["InstanceId"] for i in instances}
 
     # 1. persistent spot requests first, or EC2 would launch a replacement
@@ -148,11 +196,22 @@ def destroy(aws: Aws, ctx: DeployContext[AwsOptions]) -> None:
 
 def _still_there(aws: Aws, owner: Identity, kind: str) -> list[str]:
     if kind == "volume":
-        items = owned(list(aws.pages("listing volumes", "describe_volumes", "Volumes",
-                                     Filters=tag_filter(owner.name))), owner)
+        items = owned(
+            list(aws.pages("listing volumes", "describe_volumes", "Volumes", Filters=tag_filter(owner.name))), owner
+        )
         return [v["VolumeId"] for v in items if v.get("State") != "deleting"]
-    items = owned(list(aws.pages("listing network interfaces", "describe_network_interfaces", "NetworkInterfaces",
-                                 Filters=tag_filter(owner.name))), owner, "TagSet")
+    items = owned(
+        list(
+            aws.pages(
+                "listing network interfaces",
+                "describe_network_interfaces",
+                "NetworkInterfaces",
+                Filters=tag_filter(owner.name),
+            )
+        ),
+        owner,
+        "TagSet",
+    )
     return [n["NetworkInterfaceId"] for n in items]
 
 
@@ -163,13 +222,16 @@ def _delete_network(aws: Aws, ctx: DeployContext[AwsOptions], by_kind: dict[str,
         ctx.deleted("subnet", subnet_id)
     gateways = by_kind.get("internet-gateway", [])
     if gateways:
-        described = aws.call("describing internet gateways", ec2.describe_internet_gateways,
-                             InternetGatewayIds=gateways)["InternetGateways"]
+        described = aws.call(
+            "describing internet gateways", ec2.describe_internet_gateways, InternetGatewayIds=gateways
+        )["InternetGateways"]
         for gateway in described:
             igw = gateway["InternetGatewayId"]
             for attachment in gateway.get("Attachments", []):
-                _retry_dependency(partial(ec2.detach_internet_gateway, InternetGatewayId=igw,
-                                          VpcId=attachment["VpcId"]), f"internet gateway {igw}")
+                _retry_dependency(
+                    partial(ec2.detach_internet_gateway, InternetGatewayId=igw, VpcId=attachment["VpcId"]),
+                    f"internet gateway {igw}",
+                )
             _retry_dependency(partial(ec2.delete_internet_gateway, InternetGatewayId=igw), f"internet gateway {igw}")
             ctx.deleted("internet-gateway", igw)
     for vpc_id in by_kind.get("vpc", []):

@@ -69,8 +69,12 @@ class AzureProvider(Provider[AzureOptions]):
         from isaacctl.providers.azure import instances
 
         previous = {n.instance_id: n for n in ctx.record.nodes if n.instance_id}
-        return [instances.node_of(azure, rg, vm, ctx.private_key_file, instances.power_of(azure, rg, vm),
-                                  previous.get(vm["name"])) for vm in vms]
+        return [
+            instances.node_of(
+                azure, rg, vm, ctx.private_key_file, instances.power_of(azure, rg, vm), previous.get(vm["name"])
+            )
+            for vm in vms
+        ]
 
     # -- contract ----------------------------------------------------------------------------
     def check_credentials(self, options: AzureOptions) -> CredentialCheck:
@@ -79,9 +83,11 @@ class AzureProvider(Provider[AzureOptions]):
         from isaacctl.providers.azure.errors import CREDENTIALS_HINT
 
         if not options.subscription:
-            return CredentialCheck(ok=False, identity="no subscription: none given, none in AZURE_SUBSCRIPTION_ID, "
-                                   "no Azure CLI default", hint="pass --subscription ID, or 'az login' then "
-                                   "'az account set --subscription ID'")
+            return CredentialCheck(
+                ok=False,
+                identity="no subscription: none given, none in AZURE_SUBSCRIPTION_ID, no Azure CLI default",
+                hint="pass --subscription ID, or 'az login' then 'az account set --subscription ID'",
+            )
         azure = self._azure(options)
         try:
             token = azure.call("getting a token", azure.credential.get_token, scope())
@@ -89,8 +95,9 @@ class AzureProvider(Provider[AzureOptions]):
         except IsaacctlError as error:
             return CredentialCheck(ok=False, identity=error.message, hint=error.hint or CREDENTIALS_HINT)
         who = _who(token.token)
-        return CredentialCheck(ok=True, identity=f"{who}, subscription {subscription.get('displayName', '?')} "
-                                                 f"({options.subscription})")
+        return CredentialCheck(
+            ok=True, identity=f"{who}, subscription {subscription.get('displayName', '?')} ({options.subscription})"
+        )
 
     def plan(self, name: str, options: AzureOptions) -> Plan:
         from isaacctl.providers.azure.planning import make_plan
@@ -126,7 +133,9 @@ class AzureProvider(Provider[AzureOptions]):
         driver = resolved.get("driver", "datacenter")
         if missing:
             launch = instances.Launch(
-                image=resolved["image"], cidr=resolved["ingress_cidr"], grid_driver=driver == "grid",
+                image=resolved["image"],
+                cidr=resolved["ingress_cidr"],
+                grid_driver=driver == "grid",
                 public_key=public_key(private).decode(),
                 user_data=render_user_data(ctx.name, instances.LOGIN_USER, "all" if driver == "datacenter" else "none"),
             )
@@ -134,8 +143,13 @@ class AzureProvider(Provider[AzureOptions]):
 
             if resolved.get("places"):  # the planned location's offer, as the plan found it
                 offers[options.location] = instances.SizeOffer(
-                    [z for _, z in resolved["places"] if z], resolved.get("vcpus"), resolved.get("gpus", 0),
-                    resolved.get("family"), resolved.get("premium_io", True), None)
+                    [z for _, z in resolved["places"] if z],
+                    resolved.get("vcpus"),
+                    resolved.get("gpus", 0),
+                    resolved.get("family"),
+                    resolved.get("premium_io", True),
+                    None,
+                )
 
             def offer_for(location: str) -> instances.SizeOffer | None:
                 if location not in offers:
@@ -152,8 +166,9 @@ class AzureProvider(Provider[AzureOptions]):
         else:
             network.ensure_nsg(azure, ctx, rg, found[0]["location"], resolved["ingress_cidr"])
             if driver == "grid":
-                instances.install_grid_driver(azure, ctx, rg, [(instances.node_index(v), v["name"], v["location"])
-                                                               for v in found])
+                instances.install_grid_driver(
+                    azure, ctx, rg, [(instances.node_index(v), v["name"], v["location"]) for v in found]
+                )
         instances.grant_deallocate(azure, ctx, rg, found)
         record.region = found[0]["location"]
         record.zone = (found[0].get("zones") or [None])[0]
@@ -187,10 +202,15 @@ class AzureProvider(Provider[AzureOptions]):
         record, known_hosts = ctx.record, ctx.known_hosts_file
         several = len(record.nodes) > 1
         wait_for_ssh(
-            [(f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
-              partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT))
-             for n in record.nodes],
-            timeout, ctx.on_progress,
+            [
+                (
+                    f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
+                    partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT),
+                )
+                for n in record.nodes
+            ],
+            timeout,
+            ctx.on_progress,
         )
         return record.nodes
 
@@ -235,8 +255,10 @@ class AzureProvider(Provider[AzureOptions]):
         rg = group_name(ctx.identity)
         vms = self._settled(azure, ctx, rg)
         if not vms:
-            raise ProviderError(f"azure: no VM of {ctx.name!r} ({ctx.identity.id}) in resource group {rg}",
-                                hint=f"'isaacctl deploy azure --name {ctx.name}' makes what is missing")
+            raise ProviderError(
+                f"azure: no VM of {ctx.name!r} ({ctx.identity.id}) in resource group {rg}",
+                hint=f"'isaacctl deploy azure --name {ctx.name}' makes what is missing",
+            )
         self._bring_back(azure, ctx, rg, vms)
         return self._nodes(azure, ctx, rg, vms)
 
@@ -254,8 +276,9 @@ class AzureProvider(Provider[AzureOptions]):
         return self._remote(record, known_hosts_file, node)
 
     @staticmethod
-    def _remote(record: DeploymentRecord, known_hosts_file: str, node: int = 0,
-                connect_timeout: float | None = None) -> SshRemote:
+    def _remote(
+        record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
+    ) -> SshRemote:
         from pathlib import Path
 
         from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
@@ -266,14 +289,21 @@ class AzureProvider(Provider[AzureOptions]):
         except IndexError as exc:
             raise RemoteError(f"ssh: {exc}") from None
         if chosen is None or chosen.ssh is None:
-            raise RemoteError(f"ssh: deployment {record.name!r} has no VM address yet",
-                              hint=f"'isaacctl deploy azure --name {record.name}' carries on where it stopped")
-        return SshRemote(chosen.ssh, Path(known_hosts_file), ssh_config=ssh_config_path(),
-                         connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS)
+            raise RemoteError(
+                f"ssh: deployment {record.name!r} has no VM address yet",
+                hint=f"'isaacctl deploy azure --name {record.name}' carries on where it stopped",
+            )
+        return SshRemote(
+            chosen.ssh,
+            Path(known_hosts_file),
+            ssh_config=ssh_config_path(),
+            connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
+        )
 
 
-def _places(resolved: dict[str, Any], offer_for: Any, skipped: list[Any],
-            size: str) -> Iterator[tuple[str, str | None]]:
+def _places(
+    resolved: dict[str, Any], offer_for: Any, skipped: list[Any], size: str
+) -> Iterator[tuple[str, str | None]]:
     """(location, zone) in order: the planned location's zones, then each failover location's
     (asked of Azure only when the failover gets there)."""
     from isaacctl.providers.toolkit.failover import Attempt
@@ -283,8 +313,13 @@ def _places(resolved: dict[str, Any], offer_for: Any, skipped: list[Any],
     for location in resolved.get("failover_locations", []):
         offer = offer_for(location)
         if offer is None or offer.restricted:
-            skipped.append(Attempt(location, "skipped", f"{size} is not sold there" if offer is None
-                                   else f"{offer.restricted} for this subscription"))
+            skipped.append(
+                Attempt(
+                    location,
+                    "skipped",
+                    f"{size} is not sold there" if offer is None else f"{offer.restricted} for this subscription",
+                )
+            )
             continue
         for zone in offer.zones or [None]:
             yield location, zone
@@ -297,8 +332,13 @@ def _status(azure: Azure, rg: str, index: int, instance_id: str | None, vm: dict
         return NodeStatus(index=index, instance_id=instance_id, state=InstanceState.TERMINATED)
     power = instances.power_of(azure, rg, vm)
     public, private = network.addresses(azure, rg, vm)
-    return NodeStatus(index=index, instance_id=vm["name"], state=instances.POWER.get(power, InstanceState.UNKNOWN),
-                      public_ip=public, private_ip=private)
+    return NodeStatus(
+        index=index,
+        instance_id=vm["name"],
+        state=instances.POWER.get(power, InstanceState.UNKNOWN),
+        public_ip=public,
+        private_ip=private,
+    )
 
 
 def _who(token: str) -> str:

@@ -45,10 +45,16 @@ DEFAULT_POLL_SECONDS = 5.0
 # Microsoft's own authority hosts: MSAL validates those through its instance discovery. Another
 # host given in AZURE_AUTHORITY_HOST (Azure Stack's, a private cloud's) is the user's explicit
 # choice, and instance discovery would ask login.microsoftonline.com about it: turned off.
-KNOWN_AUTHORITIES = frozenset({
-    "login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
-    "login.partner.microsoftonline.cn", "login.microsoftonline.de", "login.windows.net",
-})
+KNOWN_AUTHORITIES = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.chinacloudapi.cn",
+        "login.partner.microsoftonline.cn",
+        "login.microsoftonline.de",
+        "login.windows.net",
+    }
+)
 # Azure writes this asset tag into the DMI data of every VM it runs (cloud-init's ds-identify
 # uses it the same way): reading it is a file read, not a network probe.
 AZURE_ASSET_TAG = "7783-7084-3265-9085"
@@ -117,8 +123,9 @@ def make_credential() -> TokenCredential:
     authority = os.environ.get("AZURE_AUTHORITY_HOST")
     host = urlsplit(authority if "//" in (authority or "") else f"https://{authority}").hostname if authority else None
     private_authority = host is not None and host not in KNOWN_AUTHORITIES
-    chain: list[Any] = [EnvironmentCredential(disable_instance_discovery=True) if private_authority
-                        else EnvironmentCredential()]
+    chain: list[Any] = [
+        EnvironmentCredential(disable_instance_discovery=True) if private_authority else EnvironmentCredential()
+    ]
     if on_azure():
         chain.append(ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID")))
     chain.append(AzureCliCredential(process_timeout=20))
@@ -186,8 +193,10 @@ class Azure:
         if not self.options.subscription:
             from isaacctl.errors import UserError
 
-            raise UserError("--subscription: no subscription given, none in AZURE_SUBSCRIPTION_ID and no "
-                            "Azure CLI default", hint="pass --subscription ID, or 'az login' then 'az account set'")
+            raise UserError(
+                "--subscription: no subscription given, none in AZURE_SUBSCRIPTION_ID and no Azure CLI default",
+                hint="pass --subscription ID, or 'az login' then 'az account set'",
+            )
         return self.options.subscription
 
     @property
@@ -199,8 +208,14 @@ class Azure:
 
     def _kwargs(self) -> dict[str, Any]:
         base = endpoint()
-        return {"base_url": base, "credential_scopes": [scope()], "polling_interval": poll_seconds(),
-                "user_agent": "isaacctl", "retry_total": 6, "retry_backoff_factor": 1.0}
+        return {
+            "base_url": base,
+            "credential_scopes": [scope()],
+            "polling_interval": poll_seconds(),
+            "user_agent": "isaacctl",
+            "retry_total": 6,
+            "retry_backoff_factor": 1.0,
+        }
 
     @cached_property
     def compute(self) -> Any:

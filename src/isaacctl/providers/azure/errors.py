@@ -11,12 +11,26 @@ from __future__ import annotations
 from isaacctl.errors import IsaacctlError, ProviderError
 
 # Try the next zone, then the next location: no room for the size there now.
-CAPACITY = frozenset({"SkuNotAvailable", "AllocationFailed", "ZonalAllocationFailed", "OverconstrainedAllocationRequest",
-                      "OverconstrainedZonalAllocationRequest", "AllocationFailedSpotCapacityNotAvailable",
-                      "SpotPriceTooLow"})
+CAPACITY = frozenset(
+    {
+        "SkuNotAvailable",
+        "AllocationFailed",
+        "ZonalAllocationFailed",
+        "OverconstrainedAllocationRequest",
+        "OverconstrainedZonalAllocationRequest",
+        "AllocationFailedSpotCapacityNotAvailable",
+        "SpotPriceTooLow",
+    }
+)
 QUOTA = frozenset({"QuotaExceeded", "OperationNotAllowed"})
-AUTH = frozenset({"AuthenticationFailed", "InvalidAuthenticationToken", "ExpiredAuthenticationToken",
-                  "InvalidAuthenticationTokenTenant"})
+AUTH = frozenset(
+    {
+        "AuthenticationFailed",
+        "InvalidAuthenticationToken",
+        "ExpiredAuthenticationToken",
+        "InvalidAuthenticationTokenTenant",
+    }
+)
 DENIED = frozenset({"AuthorizationFailed", "LinkedAuthorizationFailed"})
 
 CREDENTIALS_HINT = (
@@ -53,16 +67,19 @@ def is_quota(exc: BaseException) -> bool:
     return code == "QuotaExceeded" or (code == "OperationNotAllowed" and "quota" in message_of(exc).lower())
 
 
-def quota_error(exc: BaseException, size: str, family: str | None, cores: int | None, location: str,
-                spot: bool) -> ProviderError:
+def quota_error(
+    exc: BaseException, size: str, family: str | None, cores: int | None, location: str, spot: bool
+) -> ProviderError:
     quota = "lowPriorityCores (Total Regional Low-priority vCPUs)" if spot else (family or "the size's family")
     need = f"{cores} vCPUs" if cores else "more vCPUs"
     return ProviderError(
         f"quota: {size} needs {need} of the Azure quota '{quota}' in {location}, and the subscription has no "
         f"room left ({code_of(exc)}: {message_of(exc)})",
-        hint=(f"ask for more: Azure portal > Subscriptions > Usage + quotas > {quota} in {location}, or "
-              f"'az quota update' / a support request (quota type 'Compute-VM (cores-vCPUs) subscription limit "
-              f"increases'); new subscriptions start at 0 vCPUs for GPU families"),
+        hint=(
+            f"ask for more: Azure portal > Subscriptions > Usage + quotas > {quota} in {location}, or "
+            f"'az quota update' / a support request (quota type 'Compute-VM (cores-vCPUs) subscription limit "
+            f"increases'); new subscriptions start at 0 vCPUs for GPU families"
+        ),
     )
 
 
@@ -83,8 +100,10 @@ def azure_error(exc: BaseException, doing: str) -> IsaacctlError:
             "Contributor) on the subscription (see docs/providers/azure.md)",
         )
     if code == "SubscriptionNotFound":
-        return ProviderError(f"azure: the subscription was not found while {doing}",
-                             hint="check --subscription (or AZURE_SUBSCRIPTION_ID); 'az account list' shows yours")
+        return ProviderError(
+            f"azure: the subscription was not found while {doing}",
+            hint="check --subscription (or AZURE_SUBSCRIPTION_ID); 'az account list' shows yours",
+        )
     if isinstance(exc, ServiceRequestError):
         return ProviderError(f"azure: cannot reach Resource Manager while {doing}: {exc}")
     return ProviderError(f"azure: {doing} failed: {code or type(exc).__name__}: {message_of(exc)}")

@@ -25,11 +25,18 @@ LOGIN_USER = "azureuser"
 DEFAULT_IMAGE = "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
 # Microsoft's NVIDIA GPU Driver extension: on NVads A10 v5 (SR-IOV partial or whole A10s) only
 # the GRID driver Microsoft builds for Azure loads; it picks the build Azure supports for the size.
-GRID_EXTENSION = {"publisher": "Microsoft.HpcCompute", "type": "NvidiaGpuDriverLinux", "typeHandlerVersion": "1.9",
-                  "autoUpgradeMinorVersion": True}
+GRID_EXTENSION = {
+    "publisher": "Microsoft.HpcCompute",
+    "type": "NvidiaGpuDriverLinux",
+    "typeHandlerVersion": "1.9",
+    "autoUpgradeMinorVersion": True,
+}
 POWER = {
-    "running": InstanceState.RUNNING, "starting": InstanceState.PENDING, "stopping": InstanceState.STOPPING,
-    "deallocating": InstanceState.STOPPING, "deallocated": InstanceState.STOPPED,
+    "running": InstanceState.RUNNING,
+    "starting": InstanceState.PENDING,
+    "stopping": InstanceState.STOPPING,
+    "deallocating": InstanceState.STOPPING,
+    "deallocated": InstanceState.STOPPED,
     # shut down from inside: still allocated and still billed; `stop` deallocates it
     "stopped": InstanceState.STOPPED,
 }
@@ -47,14 +54,21 @@ class SizeOffer:
 
 def size_offer(azure: Azure, size: str, location: str) -> SizeOffer | None:
     """What the resource SKU API says of `size` in `location` (None: not sold there)."""
-    skus = azure.call("listing VM sizes", lambda: list(azure.compute.resource_skus.list(
-        filter=f"location eq '{location}'")))
+    skus = azure.call(
+        "listing VM sizes", lambda: list(azure.compute.resource_skus.list(filter=f"location eq '{location}'"))
+    )
     for sku in map(plain, skus):
         if sku.get("resourceType") != "virtualMachines" or sku.get("name") != size:
             continue
         caps = {c.get("name"): c.get("value") for c in sku.get("capabilities") or []}
-        zones = sorted({z for info in sku.get("locationInfo") or [] if info.get("location", "").lower() == location
-                        for z in info.get("zones") or []})
+        zones = sorted(
+            {
+                z
+                for info in sku.get("locationInfo") or []
+                if info.get("location", "").lower() == location
+                for z in info.get("zones") or []
+            }
+        )
         restricted = None
         for restriction in sku.get("restrictions") or []:
             if restriction.get("type") == "Location":
@@ -62,8 +76,14 @@ def size_offer(azure: Azure, size: str, location: str) -> SizeOffer | None:
             elif restriction.get("type") == "Zone":
                 blocked = {z for info in restriction.get("restrictionInfo", {}).get("zones") or [] for z in [info]}
                 zones = [z for z in zones if z not in blocked]
-        return SizeOffer(zones, int(caps["vCPUs"]) if caps.get("vCPUs") else None, int(caps.get("GPUs") or 0),
-                         sku.get("family"), caps.get("PremiumIO", "True") == "True", restricted)
+        return SizeOffer(
+            zones,
+            int(caps["vCPUs"]) if caps.get("vCPUs") else None,
+            int(caps.get("GPUs") or 0),
+            sku.get("family"),
+            caps.get("PremiumIO", "True") == "True",
+            restricted,
+        )
     return None
 
 
@@ -105,8 +125,18 @@ def power_of(azure: Azure, rg: str, vm: dict[str, Any]) -> str:
     return "failed" if provisioning == "Failed" else "starting"
 
 
-def _vm_body(ctx: DeployContext[AzureOptions], location: str, zone: str | None, index: int, nic_id: str,
-             image: str, premium: bool, user_data: str, ppg_id: str | None, public_key: str) -> dict[str, Any]:
+def _vm_body(
+    ctx: DeployContext[AzureOptions],
+    location: str,
+    zone: str | None,
+    index: int,
+    nic_id: str,
+    image: str,
+    premium: bool,
+    user_data: str,
+    ppg_id: str | None,
+    public_key: str,
+) -> dict[str, Any]:
     options = ctx.options
     name = vm_name(ctx.name, index)
     properties: dict[str, Any] = {
@@ -115,19 +145,28 @@ def _vm_body(ctx: DeployContext[AzureOptions], location: str, zone: str | None, 
             "imageReference": image_reference(image),
             # deleteOption Delete: Azure makes the OS disk untagged, and with the default (Detach)
             # it would outlive the VM, billed and invisible to a destroy by tag
-            "osDisk": {"name": f"{name}-osdisk", "createOption": "FromImage", "deleteOption": "Delete",
-                       "diskSizeGB": options.disk_gb, "caching": "ReadWrite",
-                       "managedDisk": {"storageAccountType": "Premium_LRS" if premium else "StandardSSD_LRS"}},
+            "osDisk": {
+                "name": f"{name}-osdisk",
+                "createOption": "FromImage",
+                "deleteOption": "Delete",
+                "diskSizeGB": options.disk_gb,
+                "caching": "ReadWrite",
+                "managedDisk": {"storageAccountType": "Premium_LRS" if premium else "StandardSSD_LRS"},
+            },
         },
         "osProfile": {
             "computerName": f"{ctx.name}-{index}"[:64],
             "adminUsername": LOGIN_USER,
             "customData": base64.b64encode(user_data.encode()).decode(),
-            "linuxConfiguration": {"disablePasswordAuthentication": True, "provisionVMAgent": True, "ssh": {
-                "publicKeys": [{"path": f"/home/{LOGIN_USER}/.ssh/authorized_keys", "keyData": public_key}]}},
+            "linuxConfiguration": {
+                "disablePasswordAuthentication": True,
+                "provisionVMAgent": True,
+                "ssh": {"publicKeys": [{"path": f"/home/{LOGIN_USER}/.ssh/authorized_keys", "keyData": public_key}]},
+            },
         },
-        "networkProfile": {"networkInterfaces": [{"id": nic_id, "properties": {"primary": True,
-                                                                               "deleteOption": "Delete"}}]},
+        "networkProfile": {
+            "networkInterfaces": [{"id": nic_id, "properties": {"primary": True, "deleteOption": "Delete"}}]
+        },
     }
     if options.spot:
         # evicted VMs are deallocated (disk kept, `start` brings them back); -1: pay up to the
@@ -135,10 +174,14 @@ def _vm_body(ctx: DeployContext[AzureOptions], location: str, zone: str | None, 
         properties.update({"priority": "Spot", "evictionPolicy": "Deallocate", "billingProfile": {"maxPrice": -1}})
     if ppg_id:
         properties["proximityPlacementGroup"] = {"id": ppg_id}
-    body: dict[str, Any] = {"location": location, "tags": tags_of(ctx.identity), "properties": properties,
-                            # the VM's own identity: its autostop watchdog deallocates it with
-                            # that (grant_deallocate), never with the user's credentials
-                            "identity": {"type": "SystemAssigned"}}
+    body: dict[str, Any] = {
+        "location": location,
+        "tags": tags_of(ctx.identity),
+        "properties": properties,
+        # the VM's own identity: its autostop watchdog deallocates it with
+        # that (grant_deallocate), never with the user's credentials
+        "identity": {"type": "SystemAssigned"},
+    }
     if zone:
         body["zones"] = [zone]
     return body
@@ -155,9 +198,16 @@ class Launch:
     grid_driver: bool
 
 
-def create_nodes(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, launch: Launch,
-                 places: Iterable[tuple[str, str | None]], attempts: list[Attempt], missing: list[int],
-                 offer_for: Callable[[str], SizeOffer | None]) -> list[dict[str, Any]]:
+def create_nodes(
+    azure: Azure,
+    ctx: DeployContext[AzureOptions],
+    rg: str,
+    launch: Launch,
+    places: Iterable[tuple[str, str | None]],
+    attempts: list[Attempt],
+    missing: list[int],
+    offer_for: Callable[[str], SizeOffer | None],
+) -> list[dict[str, Any]]:
     """Every missing node in the first (location, zone) with room for all of them; a location is
     set up (security group, network, addresses, NICs) when first tried and released when all its
     zones refused. ProviderError with the table of attempts when none had room. `places` may be
@@ -193,8 +243,18 @@ def create_nodes(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, launch
         pollers = []
         for index in missing:
             name = vm_name(ctx.name, index)
-            body = _vm_body(ctx, location, zone, index, nics[index], launch.image,
-                            offer.premium_io if offer else True, launch.user_data, ppg, launch.public_key)
+            body = _vm_body(
+                ctx,
+                location,
+                zone,
+                index,
+                nics[index],
+                launch.image,
+                offer.premium_io if offer else True,
+                launch.user_data,
+                ppg,
+                launch.public_key,
+            )
             ctx.creating("vm", name, location=location, zone=zone, size=options.size, market=market, node=index)
             try:
                 pollers.append((index, name, azure.compute.virtual_machines.begin_create_or_update(rg, name, body)))
@@ -207,8 +267,14 @@ def create_nodes(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, launch
         for index, name, poller in pollers:
             try:
                 made.append(plain(poller.result()))
-                ctx.created("vm", made[-1]["id"], location=location, zone=zone, node=index,
-                            vm_id=made[-1].get("properties", {}).get("vmId"))
+                ctx.created(
+                    "vm",
+                    made[-1]["id"],
+                    location=location,
+                    zone=zone,
+                    node=index,
+                    vm_id=made[-1].get("properties", {}).get("vmId"),
+                )
             except Exception as exc:  # noqa: BLE001
                 ctx.failed("vm", name, location=location, zone=zone, code=code_of(exc) or type(exc).__name__)
                 failure = failure or exc
@@ -229,8 +295,9 @@ def create_nodes(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, launch
             raise TryNext(code_of(exc), message_of(exc)) from None
         if is_quota(exc):
             cores = offer.vcpus * len(missing) if offer and offer.vcpus else None
-            raise quota_error(exc, options.size, offer.family if offer else None, cores, location,
-                              options.spot) from None
+            raise quota_error(
+                exc, options.size, offer.family if offer else None, cores, location, options.spot
+            ) from None
         if isinstance(exc, AzureError):
             from isaacctl.providers.azure.errors import azure_error
 
@@ -248,13 +315,15 @@ def create_nodes(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, launch
     raise ProviderError(
         f"capacity: no zone of the locations tried could make {what} now",
         details=attempts_table(attempts, place="LOCATION/ZONE") if attempts else "no location offers the size",
-        hint="try again later, another --size or --location" + ("" if options.spot else ", or --spot")
+        hint="try again later, another --size or --location"
+        + ("" if options.spot else ", or --spot")
         + (", or fewer --nodes" if len(missing) > 1 else ""),
     )
 
 
-def _undo(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, names: list[str],
-          wait_first: list[Any] | None = None) -> None:
+def _undo(
+    azure: Azure, ctx: DeployContext[AzureOptions], rg: str, names: list[str], wait_first: list[Any] | None = None
+) -> None:
     """Delete the VMs of a refused attempt (a VM whose allocation failed stays, Failed)."""
     for _index, _name, poller in wait_first or []:
         try:
@@ -265,15 +334,20 @@ def _undo(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, names: list[s
     for name in names:
         found = azure.get_or_none("reading a VM", azure.compute.virtual_machines.get, rg, name)
         if found is not None:
-            pollers.append((plain(found)["id"], azure.call("deleting a refused VM",
-                                                           azure.compute.virtual_machines.begin_delete, rg, name)))
+            pollers.append(
+                (
+                    plain(found)["id"],
+                    azure.call("deleting a refused VM", azure.compute.virtual_machines.begin_delete, rg, name),
+                )
+            )
     for resource_id, poller in pollers:
         azure.wait("deleting a refused VM", poller)
         ctx.deleted("vm", resource_id, reason="its zone had no room")
 
 
-def install_grid_driver(azure: Azure, ctx: DeployContext[AzureOptions], rg: str,
-                        vms: list[tuple[int, str, str]]) -> None:
+def install_grid_driver(
+    azure: Azure, ctx: DeployContext[AzureOptions], rg: str, vms: list[tuple[int, str, str]]
+) -> None:
     """The NVIDIA GPU Driver extension on each VM, waited for: bootstrap then finds the driver."""
     extensions = azure.compute.virtual_machine_extensions
     pollers = []
@@ -283,16 +357,28 @@ def install_grid_driver(azure: Azure, ctx: DeployContext[AzureOptions], rg: str,
             continue
         ctx.creating("vm-extension", f"{name}/{GRID_EXTENSION['type']}", node=index)
         body = {"location": location, "tags": tags_of(ctx.identity), "properties": dict(GRID_EXTENSION)}
-        pollers.append((index, azure.call("installing the NVIDIA GRID driver", extensions.begin_create_or_update,
-                                          rg, name, GRID_EXTENSION["type"], body)))
+        pollers.append(
+            (
+                index,
+                azure.call(
+                    "installing the NVIDIA GRID driver",
+                    extensions.begin_create_or_update,
+                    rg,
+                    name,
+                    GRID_EXTENSION["type"],
+                    body,
+                ),
+            )
+        )
     for index, poller in pollers:
         made = plain(azure.wait("installing the NVIDIA GRID driver", poller))
         ctx.created("vm-extension", made.get("id", ""), node=index)
 
 
 def start_vms(azure: Azure, rg: str, names: list[str]) -> None:
-    pollers = [(name, azure.call(f"starting {name}", azure.compute.virtual_machines.begin_start, rg, name))
-               for name in names]
+    pollers = [
+        (name, azure.call(f"starting {name}", azure.compute.virtual_machines.begin_start, rg, name)) for name in names
+    ]
     for name, poller in pollers:
         try:
             poller.result()
@@ -308,14 +394,17 @@ def start_vms(azure: Azure, rg: str, names: list[str]) -> None:
 
 
 def deallocate_vms(azure: Azure, rg: str, names: list[str]) -> None:
-    pollers = [(name, azure.call(f"deallocating {name}", azure.compute.virtual_machines.begin_deallocate, rg, name))
-               for name in names]
+    pollers = [
+        (name, azure.call(f"deallocating {name}", azure.compute.virtual_machines.begin_deallocate, rg, name))
+        for name in names
+    ]
     for name, poller in pollers:
         azure.wait(f"deallocating {name}", poller)
 
 
-def node_of(azure: Azure, rg: str, vm: dict[str, Any], private_key_file: str, power: str,
-            previous: Node | None = None) -> Node:
+def node_of(
+    azure: Azure, rg: str, vm: dict[str, Any], private_key_file: str, power: str, previous: Node | None = None
+) -> Node:
     from isaacctl.records import Node, SshEndpoint, utc_now
 
     public, private = network.addresses(azure, rg, vm)
@@ -380,11 +469,16 @@ def grant_deallocate(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, vm
         rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
         body = {"properties": {"roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal"}}
         ctx.creating("role-assignment", rid, vm=vm["name"], role="Virtual Machine Contributor")
-        answer = azure.call("letting the VM deallocate itself", azure.resources.send_request,
-                            HttpRequest("PUT", rid, params={"api-version": ROLE_API}, json=body))
+        answer = azure.call(
+            "letting the VM deallocate itself",
+            azure.resources.send_request,
+            HttpRequest("PUT", rid, params={"api-version": ROLE_API}, json=body),
+        )
         if answer.status_code in (200, 201) or "RoleAssignmentExists" in answer.text():
             ctx.created("role-assignment", rid, vm=vm["name"])
             continue
         ctx.failed("role-assignment", rid, code=str(answer.status_code))
-        ctx.on_progress(f"{vm['name']} may not deallocate itself (HTTP {answer.status_code}: assigning a role needs "
-                        "Owner or User Access Administrator on the subscription): autostop cannot end its billing")
+        ctx.on_progress(
+            f"{vm['name']} may not deallocate itself (HTTP {answer.status_code}: assigning a role needs "
+            "Owner or User Access Administrator on the subscription): autostop cannot end its billing"
+        )

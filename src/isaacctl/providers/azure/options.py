@@ -22,15 +22,52 @@ SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
 
 # Azure's public regions (az account list-locations, physical ones): checked offline, so a typo
 # never reaches Azure. A region opened later is accepted after an isaacctl update.
-LOCATIONS = frozenset({
-    "australiacentral", "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral", "canadaeast",
-    "centralindia", "centralus", "eastasia", "eastus", "eastus2", "francecentral", "germanywestcentral",
-    "israelcentral", "italynorth", "japaneast", "japanwest", "koreacentral", "koreasouth", "mexicocentral",
-    "newzealandnorth", "northcentralus", "northeurope", "norwayeast", "polandcentral", "qatarcentral",
-    "southafricanorth", "southcentralus", "southindia", "southeastasia", "spaincentral", "swedencentral",
-    "switzerlandnorth", "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westindia", "westus",
-    "westus2", "westus3",
-})
+LOCATIONS = frozenset(
+    {
+        "australiacentral",
+        "australiaeast",
+        "australiasoutheast",
+        "brazilsouth",
+        "canadacentral",
+        "canadaeast",
+        "centralindia",
+        "centralus",
+        "eastasia",
+        "eastus",
+        "eastus2",
+        "francecentral",
+        "germanywestcentral",
+        "israelcentral",
+        "italynorth",
+        "japaneast",
+        "japanwest",
+        "koreacentral",
+        "koreasouth",
+        "mexicocentral",
+        "newzealandnorth",
+        "northcentralus",
+        "northeurope",
+        "norwayeast",
+        "polandcentral",
+        "qatarcentral",
+        "southafricanorth",
+        "southcentralus",
+        "southindia",
+        "southeastasia",
+        "spaincentral",
+        "swedencentral",
+        "switzerlandnorth",
+        "uaenorth",
+        "uksouth",
+        "ukwest",
+        "westcentralus",
+        "westeurope",
+        "westindia",
+        "westus",
+        "westus2",
+        "westus3",
+    }
+)
 _SIZE = re.compile(r"^(Standard|Basic)_[A-Za-z0-9_]+$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _URN = re.compile(r"^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:(latest|[0-9][0-9.]*)$")
@@ -51,13 +88,18 @@ class AzureOptions(HostOptions):
     )
     location: str = Field(DEFAULT_LOCATION, description="Azure region (location), e.g. westus3 or eastus")
     size: str = Field(DEFAULT_SIZE, description="VM size")
-    disk_gb: int = Field(DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=MAX_DISK_GB,
-                         description="OS disk (Premium SSD) in GiB, deleted with the VM")
+    disk_gb: int = Field(
+        DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=MAX_DISK_GB, description="OS disk (Premium SSD) in GiB, deleted with the VM"
+    )
     spot: bool = Field(False, description="Spot VM (evicted VMs are deallocated, not deleted; max price: on-demand)")
-    ingress_cidr: str = Field(MYIP, description="who may SSH in: a CIDR, or 'myip'",
-                              json_schema_extra={"default_help": "myip, your address /32"})
+    ingress_cidr: str = Field(
+        MYIP,
+        description="who may SSH in: a CIDR, or 'myip'",
+        json_schema_extra={"default_help": "myip, your address /32"},
+    )
     vm_image: str | None = Field(
-        None, description="VM image URN publisher:offer:sku:version",
+        None,
+        description="VM image URN publisher:offer:sku:version",
         json_schema_extra={"default_help": "Canonical Ubuntu 22.04 LTS gen2, latest"},
     )
     # Where `myip` asks for the caller's public address. Not stored with the deployment.
@@ -97,8 +139,10 @@ class AzureOptions(HostOptions):
     @classmethod
     def _urn(cls, value: str | None) -> str | None:
         if value is not None and not _URN.fullmatch(value):
-            raise ValueError("expected an image URN publisher:offer:sku:version, e.g. "
-                             "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest")
+            raise ValueError(
+                "expected an image URN publisher:offer:sku:version, e.g. "
+                "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest"
+            )
         return value
 
     @field_validator("ingress_cidr")

@@ -50,22 +50,35 @@ def make_plan(azure: Azure, name: str) -> Plan:
     zones = ", ".join(z or "-" for _, z in places) or "none"
     resources = [
         PlannedResource("resource-group", unique, f"in {options.location}; holds everything below, deleted with it"),
-        PlannedResource("network-security-group", resource_name(Identity(name, ""), "nsg"),
-                        f"SSH (22/tcp) from {cidr} only; every port inside {'the subnet'}"),
-        PlannedResource("virtual-network", resource_name(Identity(name, ""), "vnet"),
-                        "10.20.0.0/16, subnet 10.20.0.0/24 behind the security group"),
+        PlannedResource(
+            "network-security-group",
+            resource_name(Identity(name, ""), "nsg"),
+            f"SSH (22/tcp) from {cidr} only; every port inside {'the subnet'}",
+        ),
+        PlannedResource(
+            "virtual-network",
+            resource_name(Identity(name, ""), "vnet"),
+            "10.20.0.0/16, subnet 10.20.0.0/24 behind the security group",
+        ),
         PlannedResource("public-ip", f"{machines}Standard, static", "one per node; kept while deallocated"),
         PlannedResource("network-interface", f"{machines}NIC", "one per node, deleted with its VM"),
-        PlannedResource("vm", f"{machines}{options.size}",
-                        f"{offer.vcpus} vCPUs, {gpu}, {market}, login {instances.LOGIN_USER} with an ed25519 key "
-                        f"(password login off); zones in order: {zones}"
-                        + (f", then {', '.join(failover)}" if failover else "")),
+        PlannedResource(
+            "vm",
+            f"{machines}{options.size}",
+            f"{offer.vcpus} vCPUs, {gpu}, {market}, login {instances.LOGIN_USER} with an ed25519 key "
+            f"(password login off); zones in order: {zones}" + (f", then {', '.join(failover)}" if failover else ""),
+        ),
         PlannedResource("os-disk", f"{machines}{options.disk_gb} GiB", "Premium SSD, deleted with the VM"),
         PlannedResource("image", image, DRIVERS.get(info.driver, DRIVERS["unknown"]), "use"),
     ]
     if count > 1:
-        resources.append(PlannedResource("proximity-placement-group", resource_name(Identity(name, ""), "ppg"),
-                                         "the nodes close together, in one zone"))
+        resources.append(
+            PlannedResource(
+                "proximity-placement-group",
+                resource_name(Identity(name, ""), "ppg"),
+                "the nodes close together, in one zone",
+            )
+        )
     if cidr in WHOLE_INTERNET:
         notes.append("SSH is open to the whole internet (--ingress-cidr 0.0.0.0/0)")
     if not offer.gpus:
@@ -78,8 +91,10 @@ def make_plan(azure: Azure, name: str) -> Plan:
     if price is None:
         notes.append(f"{options.size} is not in the price catalog: see the Azure pricing page")
     else:
-        notes.append(f"disk and public IP: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, "
-                     "billed while deallocated too")
+        notes.append(
+            f"disk and public IP: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, "
+            "billed while deallocated too"
+        )
         if options.location != prices.region:
             notes.append(f"prices are {prices.region} list prices; {options.location} differs")
     return Plan(

@@ -30,8 +30,10 @@ def _extras() -> dict[str, SizeInfo]:
     from isaacctl.resources import template_text
 
     data = yaml.safe_load(template_text("azure/prices.yaml"))
-    return {name: SizeInfo(entry.get("family"), str(entry.get("driver", "unknown")), tuple(entry.get("locations") or ()))
-            for name, entry in data["instance_types"].items()}
+    return {
+        name: SizeInfo(entry.get("family"), str(entry.get("driver", "unknown")), tuple(entry.get("locations") or ()))
+        for name, entry in data["instance_types"].items()
+    }
 
 
 def size_info(size: str) -> SizeInfo:

@@ -38,10 +38,12 @@ def list_tagged(azure: Azure, deployment: str | None, owner: Identity | None = N
     deployment's resources are found whichever location they were made in."""
     found: list[CloudResource] = []
     where = tag_filter(deployment)
-    groups = azure.call("listing resource groups", lambda: [plain(g) for g in azure.resources.resource_groups.list(
-        filter=where)])
-    resources = azure.call("listing resources", lambda: [plain(r) for r in azure.resources.resources.list(
-        filter=where)])
+    groups = azure.call(
+        "listing resource groups", lambda: [plain(g) for g in azure.resources.resource_groups.list(filter=where)]
+    )
+    resources = azure.call(
+        "listing resources", lambda: [plain(r) for r in azure.resources.resources.list(filter=where)]
+    )
     for item in [*groups, *resources]:
         tags = item.get("tags") or {}
         if not owned_by(tags, owner):
@@ -50,10 +52,18 @@ def list_tagged(azure: Azure, deployment: str | None, owner: Identity | None = N
         if who is None or (deployment is not None and who.name != deployment):
             continue
         state = (item.get("properties") or {}).get("provisioningState")
-        found.append(CloudResource(
-            kind_of(item.get("type", "Microsoft.Resources/resourceGroups")), item["id"], who.name,
-            item.get("location"), state.lower() if isinstance(state, str) and state == "Deleting" else None,
-            deployment_id=who.id or None, creator=who.creator or None, created=who.created or None))
+        found.append(
+            CloudResource(
+                kind_of(item.get("type", "Microsoft.Resources/resourceGroups")),
+                item["id"],
+                who.name,
+                item.get("location"),
+                state.lower() if isinstance(state, str) and state == "Deleting" else None,
+                deployment_id=who.id or None,
+                creator=who.creator or None,
+                created=who.created or None,
+            )
+        )
     return found
 
 
@@ -75,22 +85,30 @@ def destroy(azure: Azure, ctx: DeployContext[AzureOptions]) -> None:
         poller = azure.call("deleting the resource group", azure.resources.resource_groups.begin_delete, group)
         azure.wait("deleting the resource group", poller)
         ctx.deleted("resource-group", plain(found)["id"])
-    nothing_remains(lambda: list_tagged(azure, ctx.name, identity), "azure", ctx.name,
-                    f"subscription {azure.subscription}")
+    nothing_remains(
+        lambda: list_tagged(azure, ctx.name, identity), "azure", ctx.name, f"subscription {azure.subscription}"
+    )
 
 
 def _delete_vms(azure: Azure, ctx: DeployContext[AzureOptions], group: str) -> None:
     """The VMs first (all at once): a resource group's delete would get to them too, but in an
     order of its own; deleting them first stops the billing soonest, and a VM still running
     never loses its network under it."""
-    vms: list[dict[str, Any]] = [plain(v) for v in azure.call(
-        "listing VMs", lambda: list(azure.compute.virtual_machines.list(group)))]
+    vms: list[dict[str, Any]] = [
+        plain(v) for v in azure.call("listing VMs", lambda: list(azure.compute.virtual_machines.list(group)))
+    ]
     pollers = []
     for vm in vms:
         if owned_by(vm.get("tags"), ctx.identity):
             ctx.on_progress(f"deleting {vm['name']}")
-            pollers.append((vm["id"], azure.call(f"deleting {vm['name']}", azure.compute.virtual_machines.begin_delete,
-                                                 group, vm["name"])))
+            pollers.append(
+                (
+                    vm["id"],
+                    azure.call(
+                        f"deleting {vm['name']}", azure.compute.virtual_machines.begin_delete, group, vm["name"]
+                    ),
+                )
+            )
     for resource_id, poller in pollers:
         azure.wait("deleting a VM", poller)
         ctx.deleted("vm", resource_id)

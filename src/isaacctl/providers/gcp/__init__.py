@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from isaacctl.remote.ssh import SshRemote
 
 _STATES = {
-    "pending": InstanceState.PENDING, "running": InstanceState.RUNNING,
-    "stopping": InstanceState.STOPPING, "stopped": InstanceState.STOPPED,
+    "pending": InstanceState.PENDING,
+    "running": InstanceState.RUNNING,
+    "stopping": InstanceState.STOPPING,
+    "stopped": InstanceState.STOPPED,
 }
 
 
@@ -74,8 +76,10 @@ class GcpProvider(Provider[GcpOptions]):
 
         previous = {n.instance_id: n for n in ctx.record.nodes if n.instance_id}
         ordered = in_node_order(instances, [n.instance_id for n in ctx.record.nodes if n.instance_id])
-        return [node_of(instance, ctx.private_key_file, index, previous.get(str(instance.id)))
-                for index, instance in enumerate(ordered)]
+        return [
+            node_of(instance, ctx.private_key_file, index, previous.get(str(instance.id)))
+            for index, instance in enumerate(ordered)
+        ]
 
     # -- contract ----------------------------------------------------------------------------
     def check_credentials(self, options: GcpOptions) -> CredentialCheck:
@@ -127,15 +131,27 @@ class GcpProvider(Provider[GcpOptions]):
             ctx.on_progress("found " + ", ".join(f"{i.name} ({i.status.lower()})" for i in found))
             found = instances.start(gcp, found, ctx.on_progress)
         have = {instances.node_index(i) for i in found}
-        missing = [index for index in range(options.nodes + len(found)) if index not in have][: options.nodes - len(found)]
+        missing = [index for index in range(options.nodes + len(found)) if index not in have][
+            : options.nodes - len(found)
+        ]
         if missing:
             policy = network.ensure_placement_policy(gcp, ctx) if options.nodes > 1 else None
             zones, skipped = resolved["zones"], [Attempt(**a) for a in resolved["skipped_zones"]]
             if found:  # the nodes share one zone: the missing ones join the others
                 zones, skipped = [instances.zone_of(found[0])], []
             user_data = render_user_data(ctx.name, instances.LOGIN_USER, "all" if resolved["gpus"] else "none")
-            found += instances.launch(gcp, ctx, resolved=resolved, zones=zones, skipped=skipped, indexes=missing,
-                                      network=net, user_data=user_data, public_key=key, policy=policy)
+            found += instances.launch(
+                gcp,
+                ctx,
+                resolved=resolved,
+                zones=zones,
+                skipped=skipped,
+                indexes=missing,
+                network=net,
+                user_data=user_data,
+                public_key=key,
+                policy=policy,
+            )
         nodes = self._nodes(found, ctx)
         head = next(i for i in found if str(i.id) == nodes[0].instance_id)
         record.zone = instances.zone_of(head)
@@ -149,10 +165,15 @@ class GcpProvider(Provider[GcpOptions]):
         record, known_hosts = ctx.record, ctx.known_hosts_file
         several = len(record.nodes) > 1
         wait_for_ssh(
-            [(f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
-              partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT))
-             for n in record.nodes],
-            timeout, ctx.on_progress,
+            [
+                (
+                    f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
+                    partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT),
+                )
+                for n in record.nodes
+            ],
+            timeout,
+            ctx.on_progress,
         )
         return record.nodes
 
@@ -160,8 +181,10 @@ class GcpProvider(Provider[GcpOptions]):
         from isaacctl.providers.base import identity_of
         from isaacctl.providers.gcp import instances
 
-        found = {str(i.id): i for i in instances.find_instances(
-            self._gcp(self._options(record)), record.name, identity_of(record))}
+        found = {
+            str(i.id): i
+            for i in instances.find_instances(self._gcp(self._options(record)), record.name, identity_of(record))
+        }
         statuses, index = [], 0
         for node in record.nodes:
             instance = found.pop(node.instance_id, None) if node.instance_id else None
@@ -187,8 +210,10 @@ class GcpProvider(Provider[GcpOptions]):
         gcp = self._gcp(ctx.options)
         found = instances.find_instances(gcp, ctx.name, ctx.identity)
         if not found:
-            raise ProviderError(f"gcp: no instance of {ctx.name!r} ({ctx.identity.id}) in project {gcp.project}",
-                                hint=f"'isaacctl deploy gcp --name {ctx.name}' makes what is missing")
+            raise ProviderError(
+                f"gcp: no instance of {ctx.name!r} ({ctx.identity.id}) in project {gcp.project}",
+                hint=f"'isaacctl deploy gcp --name {ctx.name}' makes what is missing",
+            )
         return self._nodes(instances.start(gcp, found, ctx.on_progress), ctx)
 
     def destroy(self, ctx: DeployContext[GcpOptions]) -> None:
@@ -205,8 +230,9 @@ class GcpProvider(Provider[GcpOptions]):
         return self._remote(record, known_hosts_file, node)
 
     @staticmethod
-    def _remote(record: DeploymentRecord, known_hosts_file: str, node: int = 0,
-                connect_timeout: float | None = None) -> SshRemote:
+    def _remote(
+        record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
+    ) -> SshRemote:
         from pathlib import Path
 
         from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
@@ -217,10 +243,16 @@ class GcpProvider(Provider[GcpOptions]):
         except IndexError as exc:
             raise RemoteError(f"ssh: {exc}") from None
         if chosen is None or chosen.ssh is None:
-            raise RemoteError(f"ssh: deployment {record.name!r} has no instance address yet",
-                              hint=f"'isaacctl deploy gcp --name {record.name}' carries on where it stopped")
-        return SshRemote(chosen.ssh, Path(known_hosts_file), ssh_config=ssh_config_path(),
-                         connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS)
+            raise RemoteError(
+                f"ssh: deployment {record.name!r} has no instance address yet",
+                hint=f"'isaacctl deploy gcp --name {record.name}' carries on where it stopped",
+            )
+        return SshRemote(
+            chosen.ssh,
+            Path(known_hosts_file),
+            ssh_config=ssh_config_path(),
+            connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
+        )
 
 
 def _status(index: int, instance_id: str | None, instance: Any | None) -> NodeStatus:
@@ -229,6 +261,10 @@ def _status(index: int, instance_id: str | None, instance: Any | None) -> NodeSt
     if instance is None:
         return NodeStatus(index=index, instance_id=instance_id, state=InstanceState.TERMINATED)
     public, private = addresses(instance)
-    return NodeStatus(index=index, instance_id=str(instance.id),
-                      state=_STATES.get(STATES.get(instance.status, ""), InstanceState.UNKNOWN),
-                      public_ip=public, private_ip=private)
+    return NodeStatus(
+        index=index,
+        instance_id=str(instance.id),
+        state=_STATES.get(STATES.get(instance.status, ""), InstanceState.UNKNOWN),
+        public_ip=public,
+        private_ip=private,
+    )

@@ -76,8 +76,9 @@ def _readable(identity: Identity) -> Identity:
     if match is None:
         return identity
     day, hour, minute, second, tz_hour, tz_minute = match.groups()
-    return Identity(identity.name, identity.id, identity.creator,
-                    f"{day}T{hour}:{minute}:{second}+{tz_hour}:{tz_minute}")
+    return Identity(
+        identity.name, identity.id, identity.creator, f"{day}T{hour}:{minute}:{second}+{tz_hour}:{tz_minute}"
+    )
 
 
 def name_filter(deployment: str | None) -> str:
@@ -136,9 +137,11 @@ class Gcp:
     @property
     def project(self) -> str:
         if not self.options.project:
-            raise ProviderError("credentials: no Application Default Credentials found, so no project either",
-                                hint="'gcloud auth application-default login', or pass --project with "
-                                "GOOGLE_APPLICATION_CREDENTIALS set")
+            raise ProviderError(
+                "credentials: no Application Default Credentials found, so no project either",
+                hint="'gcloud auth application-default login', or pass --project with "
+                "GOOGLE_APPLICATION_CREDENTIALS set",
+            )
         return self.options.project
 
     @property
@@ -197,8 +200,13 @@ class Gcp:
         return found
 
     # -- operations ------------------------------------------------------------------------
-    def wait(self, operation: Any, doing: str, timeout: float = OPERATION_TIMEOUT,
-             on_progress: Callable[[str], None] = lambda message: None) -> GcpFailure | None:
+    def wait(
+        self,
+        operation: Any,
+        doing: str,
+        timeout: float = OPERATION_TIMEOUT,
+        on_progress: Callable[[str], None] = lambda message: None,
+    ) -> GcpFailure | None:
         """Wait until an operation is done; its error (None: it succeeded)."""
         from google.cloud import compute_v1
 

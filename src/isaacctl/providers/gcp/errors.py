@@ -11,10 +11,14 @@ from typing import Any
 from isaacctl.errors import IsaacctlError, ProviderError
 
 # Try the next zone: this one has no room (or no longer sells the type) right now.
-CAPACITY = frozenset({
-    "ZONE_RESOURCE_POOL_EXHAUSTED", "ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS",
-    "RESOURCE_POOL_EXHAUSTED", "UNSUPPORTED_OPERATION",
-})
+CAPACITY = frozenset(
+    {
+        "ZONE_RESOURCE_POOL_EXHAUSTED",
+        "ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS",
+        "RESOURCE_POOL_EXHAUSTED",
+        "UNSUPPORTED_OPERATION",
+    }
+)
 # Stop: only the project owner can raise these.
 QUOTA = frozenset({"QUOTA_EXCEEDED", "quotaExceeded"})
 RATE = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
@@ -47,7 +51,9 @@ def from_http(exc: BaseException) -> GcpFailure:
     status = getattr(exc, "code", None)
     message = getattr(exc, "message", None) or str(exc)
     # "GET http://...: the message": the URL says nothing a person needs
-    message = str(message).split(": ", 1)[1] if str(message).startswith(("GET ", "POST ", "DELETE ", "PATCH ")) else message
+    message = (
+        str(message).split(": ", 1)[1] if str(message).startswith(("GET ", "POST ", "DELETE ", "PATCH ")) else message
+    )
     return GcpFailure(reason or type(exc).__name__, str(message), int(status) if isinstance(status, int) else None)
 
 
@@ -61,8 +67,12 @@ def from_operation(operation: Any) -> GcpFailure | None:
     for detail in first.error_details:
         if detail.quota_info and detail.quota_info.metric_name:
             info = detail.quota_info
-            quota = {"metric": info.metric_name, "limit_name": info.limit_name, "limit": info.limit,
-                     "dimensions": dict(info.dimensions)}
+            quota = {
+                "metric": info.metric_name,
+                "limit_name": info.limit_name,
+                "limit": info.limit,
+                "dimensions": dict(info.dimensions),
+            }
     return GcpFailure(first.code, first.message, None, quota)
 
 
@@ -80,9 +90,11 @@ def quota_error(failure: GcpFailure, project: str, what: str) -> ProviderError:
     return ProviderError(
         f"quota: {what} needs more of the quota {quota}{where} in project {project} "
         f"than is left ({failure.code}: {failure.message})",
-        hint=(f"ask for more: https://console.cloud.google.com/iam-admin/quotas?project={project} "
-              f"(filter by {quota}), or 'gcloud compute regions describe REGION --project {project}' to see "
-              "the limits; new projects start at 0 GPUs (GPUS_ALL_REGIONS)"),
+        hint=(
+            f"ask for more: https://console.cloud.google.com/iam-admin/quotas?project={project} "
+            f"(filter by {quota}), or 'gcloud compute regions describe REGION --project {project}' to see "
+            "the limits; new projects start at 0 GPUs (GPUS_ALL_REGIONS)"
+        ),
     )
 
 
@@ -96,8 +108,9 @@ def gcp_error(exc: BaseException, doing: str) -> IsaacctlError:
         return ProviderError(f"gcp: cannot reach Compute Engine while {doing}: {exc}")
     failure = from_http(exc)
     if failure.status == 401:
-        return ProviderError(f"credentials: Compute Engine refused them while {doing} ({failure.message})",
-                             hint=CREDENTIALS_HINT)
+        return ProviderError(
+            f"credentials: Compute Engine refused them while {doing} ({failure.message})", hint=CREDENTIALS_HINT
+        )
     if failure.status == 403 and failure.code not in QUOTA:
         return ProviderError(
             f"gcp: not allowed while {doing} ({failure.code}: {failure.message})",

@@ -22,7 +22,11 @@ LOGIN_USER = "isaacctl"  # made by the guest agent from the ssh-keys metadata
 # Newest first: Deep Learning VM images (Ubuntu 22.04, NVIDIA driver and CUDA installed), then
 # Canonical's Ubuntu 22.04, on which cloud-init installs the driver.
 IMAGE_CHOICES = (
-    ("deeplearning-platform-release", "common-cu128-ubuntu-2204-nvidia-570", "Deep Learning VM (CUDA 12.8, driver 570)"),
+    (
+        "deeplearning-platform-release",
+        "common-cu128-ubuntu-2204-nvidia-570",
+        "Deep Learning VM (CUDA 12.8, driver 570)",
+    ),
     ("deeplearning-platform-release", "common-cu124-ubuntu-2204-py310", "Deep Learning VM (CUDA 12.4)"),
     ("ubuntu-os-cloud", "ubuntu-2204-lts", "Canonical Ubuntu 22.04"),
 )
@@ -53,8 +57,7 @@ def choose_image(gcp: Gcp, given: str | None) -> Image:
         if image is not None:
             return Image(image.self_link, image.name, kind, int(image.disk_size_gb) or None)
     if given:
-        raise UserError(f"--image-family: expected an image family, {given} has no image "
-                        f"(project {choices[0][0]})")
+        raise UserError(f"--image-family: expected an image family, {given} has no image (project {choices[0][0]})")
     raise ProviderError("gcp: no Ubuntu 22.04 image family found", hint="pass one with --image-family PROJECT/FAMILY")
 
 
@@ -83,22 +86,34 @@ def zones_offering(gcp: Gcp, options: GcpOptions) -> tuple[list[str], TypeInfo |
     """The region's zones that offer the machine type (and the accelerator, when one is
     asked for), sorted, and what the type is."""
     region = options.region
-    types = [(scope.rsplit("/", 1)[-1], item) for scope, item in gcp.aggregated(
-        "listing zones that offer the machine type", "MachineTypesClient",
-        filter=f'name = "{options.machine_type}"')]
+    types = [
+        (scope.rsplit("/", 1)[-1], item)
+        for scope, item in gcp.aggregated(
+            "listing zones that offer the machine type", "MachineTypesClient", filter=f'name = "{options.machine_type}"'
+        )
+    ]
     zones = {zone: item for zone, item in types if zone.rsplit("-", 1)[0] == region}
     if options.accelerator:
-        offered = {scope.rsplit("/", 1)[-1] for scope, _ in gcp.aggregated(
-            "listing zones that offer the accelerator", "AcceleratorTypesClient",
-            filter=f'name = "{options.accelerator}"')}
+        offered = {
+            scope.rsplit("/", 1)[-1]
+            for scope, _ in gcp.aggregated(
+                "listing zones that offer the accelerator",
+                "AcceleratorTypesClient",
+                filter=f'name = "{options.accelerator}"',
+            )
+        }
         zones = {zone: item for zone, item in zones.items() if zone in offered}
     if not zones:
         return [], None
     item = zones[sorted(zones)[0]]
     built = list(item.accelerators)
     if built:
-        info = TypeInfo(int(item.guest_cpus), sum(int(a.guest_accelerator_count) for a in built),
-                        built[0].guest_accelerator_type, True)
+        info = TypeInfo(
+            int(item.guest_cpus),
+            sum(int(a.guest_accelerator_count) for a in built),
+            built[0].guest_accelerator_type,
+            True,
+        )
     elif options.accelerator:
         info = TypeInfo(int(item.guest_cpus), options.accelerator_count, options.accelerator, False)
     else:
@@ -110,8 +125,9 @@ def boot_disk_type(machine_type: str) -> str:
     return "hyperdisk-balanced" if family_of(machine_type) in HYPERDISK_FAMILIES else "pd-balanced"
 
 
-def find_instances(gcp: Gcp, deployment: str | None, owner: Identity | None = None,
-                   statuses: tuple[str, ...] = LIVE) -> list[Any]:
+def find_instances(
+    gcp: Gcp, deployment: str | None, owner: Identity | None = None, statuses: tuple[str, ...] = LIVE
+) -> list[Any]:
     """Instances labelled for `deployment` (any isaacctl deployment when None), only those
     carrying `owner`'s id (or none) when given, in every zone of the project."""
     found = []
@@ -154,8 +170,14 @@ def get_instance(gcp: Gcp, zone: str, name: str) -> Any | None:
         raise gcp_error(exc, f"looking at {name}") from exc
 
 
-def wait_for_status(gcp: Gcp, zone: str, name: str, status: str, timeout: float,
-                    on_progress: Callable[[str], None] = lambda message: None) -> Any:
+def wait_for_status(
+    gcp: Gcp,
+    zone: str,
+    name: str,
+    status: str,
+    timeout: float,
+    on_progress: Callable[[str], None] = lambda message: None,
+) -> Any:
     from isaacctl.providers.toolkit.retry import poll_until
 
     def check() -> Any | None:
@@ -178,8 +200,16 @@ def addresses(instance: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _instance_request(ctx: DeployContext[GcpOptions], resolved: dict[str, Any], zone: str, index: int,
-                      network: str, user_data: str, public_key: str, policy: str | None) -> Any:
+def _instance_request(
+    ctx: DeployContext[GcpOptions],
+    resolved: dict[str, Any],
+    zone: str,
+    index: int,
+    network: str,
+    user_data: str,
+    public_key: str,
+    policy: str | None,
+) -> Any:
     from google.cloud import compute_v1
 
     options, identity = ctx.options, ctx.identity
@@ -187,46 +217,71 @@ def _instance_request(ctx: DeployContext[GcpOptions], resolved: dict[str, Any], 
     machine_type = options.machine_type
     scheduling = compute_v1.Scheduling(on_host_maintenance="TERMINATE", automatic_restart=not options.spot)
     if options.spot:
-        scheduling = compute_v1.Scheduling(on_host_maintenance="TERMINATE", automatic_restart=False,
-                                           provisioning_model="SPOT", instance_termination_action="STOP")
+        scheduling = compute_v1.Scheduling(
+            on_host_maintenance="TERMINATE",
+            automatic_restart=False,
+            provisioning_model="SPOT",
+            instance_termination_action="STOP",
+        )
     instance = compute_v1.Instance(
         name=resource_name(identity, str(index)),
         machine_type=f"zones/{zone}/machineTypes/{machine_type}",
         labels=labels,
         tags=compute_v1.Tags(items=[resource_name(identity)]),
         scheduling=scheduling,
-        disks=[compute_v1.AttachedDisk(
-            boot=True, auto_delete=True, type_="PERSISTENT",
-            initialize_params=compute_v1.AttachedDiskInitializeParams(
-                source_image=resolved["image"]["self_link"], disk_size_gb=options.disk_gb,
-                disk_type=f"zones/{zone}/diskTypes/{resolved['disk_type']}", labels=labels,
-            ),
-        )],
-        network_interfaces=[compute_v1.NetworkInterface(
-            network=network,
-            access_configs=[compute_v1.AccessConfig(name="External NAT", type_="ONE_TO_ONE_NAT")],
-        )],
-        metadata=compute_v1.Metadata(items=[
-            compute_v1.Items(key="ssh-keys", value=f"{LOGIN_USER}:{public_key}"),
-            # only this deployment's key: keys the project holds for everyone are not let in
-            compute_v1.Items(key="block-project-ssh-keys", value="TRUE"),
-            # OS Login would ignore the ssh-keys above
-            compute_v1.Items(key="enable-oslogin", value="FALSE"),
-            compute_v1.Items(key="user-data", value=user_data),
-        ]),
+        disks=[
+            compute_v1.AttachedDisk(
+                boot=True,
+                auto_delete=True,
+                type_="PERSISTENT",
+                initialize_params=compute_v1.AttachedDiskInitializeParams(
+                    source_image=resolved["image"]["self_link"],
+                    disk_size_gb=options.disk_gb,
+                    disk_type=f"zones/{zone}/diskTypes/{resolved['disk_type']}",
+                    labels=labels,
+                ),
+            )
+        ],
+        network_interfaces=[
+            compute_v1.NetworkInterface(
+                network=network,
+                access_configs=[compute_v1.AccessConfig(name="External NAT", type_="ONE_TO_ONE_NAT")],
+            )
+        ],
+        metadata=compute_v1.Metadata(
+            items=[
+                compute_v1.Items(key="ssh-keys", value=f"{LOGIN_USER}:{public_key}"),
+                # only this deployment's key: keys the project holds for everyone are not let in
+                compute_v1.Items(key="block-project-ssh-keys", value="TRUE"),
+                # OS Login would ignore the ssh-keys above
+                compute_v1.Items(key="enable-oslogin", value="FALSE"),
+                compute_v1.Items(key="user-data", value=user_data),
+            ]
+        ),
     )
     if not resolved["gpu_built_in"] and options.accelerator:
-        instance.guest_accelerators = [compute_v1.AcceleratorConfig(
-            accelerator_type=f"zones/{zone}/acceleratorTypes/{options.accelerator}",
-            accelerator_count=options.accelerator_count)]
+        instance.guest_accelerators = [
+            compute_v1.AcceleratorConfig(
+                accelerator_type=f"zones/{zone}/acceleratorTypes/{options.accelerator}",
+                accelerator_count=options.accelerator_count,
+            )
+        ]
     if policy:
         instance.resource_policies = [policy]
     return instance
 
 
 def launch(
-    gcp: Gcp, ctx: DeployContext[GcpOptions], *, resolved: dict[str, Any], zones: list[str],
-    skipped: list[Attempt], indexes: list[int], network: str, user_data: str, public_key: str,
+    gcp: Gcp,
+    ctx: DeployContext[GcpOptions],
+    *,
+    resolved: dict[str, Any],
+    zones: list[str],
+    skipped: list[Attempt],
+    indexes: list[int],
+    network: str,
+    user_data: str,
+    public_key: str,
     policy: str | None,
 ) -> list[Any]:
     """Make the nodes `indexes` together in the first zone with room for all of them: a zone
@@ -244,11 +299,19 @@ def launch(
         operations = []
         for index in indexes:
             request = _instance_request(ctx, resolved, zone, index, network, user_data, public_key, policy)
-            ctx.creating("instance", request.name, zone=zone, machine_type=options.machine_type, market=market,
-                         image=resolved["image"]["name"], node=index)
+            ctx.creating(
+                "instance",
+                request.name,
+                zone=zone,
+                machine_type=options.machine_type,
+                market=market,
+                image=resolved["image"]["name"],
+                node=index,
+            )
             try:
-                operation = gcp.raw("InstancesClient", "insert_unary", project=gcp.project, zone=zone,
-                                    instance_resource=request)
+                operation = gcp.raw(
+                    "InstancesClient", "insert_unary", project=gcp.project, zone=zone, instance_resource=request
+                )
             except GoogleAPICallError as exc:
                 failure = from_http(exc)
                 ctx.failed("instance", request.name, zone=zone, code=failure.code)
@@ -264,8 +327,14 @@ def launch(
         if failure is None:
             found = [wait_for_status(gcp, zone, name, "RUNNING", RUNNING_TIMEOUT, ctx.on_progress) for name in made]
             for instance in found:
-                ctx.created("instance", str(instance.id), instance_name=instance.name, zone=zone, market=market,
-                            node=node_index(instance))
+                ctx.created(
+                    "instance",
+                    str(instance.id),
+                    instance_name=instance.name,
+                    zone=zone,
+                    market=market,
+                    node=node_index(instance),
+                )
             return found
         _undo(gcp, ctx, zone, made)
         if failure.code in CAPACITY or failure.code in NOT_FOUND:
@@ -285,14 +354,22 @@ def launch(
         f"capacity: no zone of {options.region} could start {what} now",
         details=attempts_table(attempts) if attempts else "no zone offers the type",
         hint="try again later, another --machine-type or --zone in another region"
-        + ("" if options.spot else ", or --spot") + (", or fewer --nodes" if count > 1 else ""),
+        + ("" if options.spot else ", or --spot")
+        + (", or fewer --nodes" if count > 1 else ""),
     )
 
 
 def _undo(gcp: Gcp, ctx: DeployContext[GcpOptions], zone: str, names: list[str]) -> None:
     """Delete the instances an attempt made before another of its nodes was refused."""
-    operations = [(name, gcp.call(f"deleting {name}", "InstancesClient", "delete_unary", project=gcp.project,
-                                  zone=zone, instance=name)) for name in names]
+    operations = [
+        (
+            name,
+            gcp.call(
+                f"deleting {name}", "InstancesClient", "delete_unary", project=gcp.project, zone=zone, instance=name
+            ),
+        )
+        for name in names
+    ]
     for name, operation in operations:
         gcp.wait(operation, f"deleting {name}")
         ctx.deleted("instance", name, zone=zone, reason="another node had no room in the zone")
@@ -308,8 +385,19 @@ def start(gcp: Gcp, instances: list[Any], on_progress: Callable[[str], None]) ->
     operations = []
     for instance in stopped:
         method = "resume_unary" if instance.status in ("SUSPENDED", "SUSPENDING") else "start_unary"
-        operations.append((instance, gcp.call(f"starting {instance.name}", "InstancesClient", method,
-                                              project=gcp.project, zone=zone_of(instance), instance=instance.name)))
+        operations.append(
+            (
+                instance,
+                gcp.call(
+                    f"starting {instance.name}",
+                    "InstancesClient",
+                    method,
+                    project=gcp.project,
+                    zone=zone_of(instance),
+                    instance=instance.name,
+                ),
+            )
+        )
     for instance, operation in operations:
         failure = gcp.wait(operation, f"starting {instance.name}", on_progress=on_progress)
         if failure is None:
@@ -317,7 +405,8 @@ def start(gcp: Gcp, instances: list[Any], on_progress: Callable[[str], None]) ->
         if failure.code in CAPACITY:
             raise ProviderError(
                 f"capacity: {instance.name} cannot start in {zone_of(instance)} now ({failure.code}: {failure.message})",
-                hint="its disk lives in that zone: try again in a few minutes")
+                hint="its disk lives in that zone: try again in a few minutes",
+            )
         if failure.code in QUOTA:
             raise quota_error(failure, gcp.project, instance.name)
         raise ProviderError(f"gcp: starting {instance.name} failed: {failure.code}: {failure.message}")
@@ -326,8 +415,20 @@ def start(gcp: Gcp, instances: list[Any], on_progress: Callable[[str], None]) ->
 
 def stop(gcp: Gcp, instances: list[Any], on_progress: Callable[[str], None]) -> None:
     running = [i for i in instances if i.status in ("PROVISIONING", "STAGING", "RUNNING", "REPAIRING")]
-    operations = [(i, gcp.call(f"stopping {i.name}", "InstancesClient", "stop_unary", project=gcp.project,
-                               zone=zone_of(i), instance=i.name)) for i in running]
+    operations = [
+        (
+            i,
+            gcp.call(
+                f"stopping {i.name}",
+                "InstancesClient",
+                "stop_unary",
+                project=gcp.project,
+                zone=zone_of(i),
+                instance=i.name,
+            ),
+        )
+        for i in running
+    ]
     for instance, operation in operations:
         failure = gcp.wait(operation, f"stopping {instance.name}", on_progress=on_progress)
         if failure is not None:
@@ -369,8 +470,14 @@ def node_of(instance: Any, private_key_file: str, index: int = 0, previous: Node
 
 
 STATES = {
-    "PROVISIONING": "pending", "STAGING": "pending", "RUNNING": "running", "REPAIRING": "running",
-    "STOPPING": "stopping", "SUSPENDING": "stopping", "SUSPENDED": "stopped", "TERMINATED": "stopped",
+    "PROVISIONING": "pending",
+    "STAGING": "pending",
+    "RUNNING": "running",
+    "REPAIRING": "running",
+    "STOPPING": "stopping",
+    "SUSPENDING": "stopping",
+    "SUSPENDED": "stopped",
+    "TERMINATED": "stopped",
 }
 
 

@@ -55,8 +55,9 @@ def _get(gcp: Gcp, doing: str, kind: str, **kwargs: Any) -> Any | None:
         raise gcp_error(exc, doing) from exc
 
 
-def find_described(gcp: Gcp, deployment: str | None, owner: Identity | None = None,
-                   region: str | None = None) -> list[Described]:
+def find_described(
+    gcp: Gcp, deployment: str | None, owner: Identity | None = None, region: str | None = None
+) -> list[Described]:
     """Firewall rules, networks and resource policies isaacctl made (for `deployment`, or any),
     only `owner`'s (its id, or none) when given. Resource policies are looked for in `region`
     (every region when None)."""
@@ -74,18 +75,31 @@ def find_described(gcp: Gcp, deployment: str | None, owner: Identity | None = No
     add("firewall", gcp.listed("listing firewall rules", "FirewallsClient", project=gcp.project, filter=PREFIX_FILTER))
     add("network", gcp.listed("listing networks", "NetworksClient", project=gcp.project, filter=PREFIX_FILTER))
     if region is not None:
-        add("resource-policy", gcp.listed("listing resource policies", "ResourcePoliciesClient",
-                                          project=gcp.project, region=region, filter=PREFIX_FILTER), region)
+        add(
+            "resource-policy",
+            gcp.listed(
+                "listing resource policies",
+                "ResourcePoliciesClient",
+                project=gcp.project,
+                region=region,
+                filter=PREFIX_FILTER,
+            ),
+            region,
+        )
     else:
-        for scope, policy in gcp.aggregated("listing resource policies", "ResourcePoliciesClient",
-                                            filter=PREFIX_FILTER):
+        for scope, policy in gcp.aggregated(
+            "listing resource policies", "ResourcePoliciesClient", filter=PREFIX_FILTER
+        ):
             identity, described_region = identity_in_description(policy.description)
             if identity is None or (deployment is not None and identity.name != deployment):
                 continue
             if owner is not None and not (identity.name == owner.name and owner.owns(identity.id)):
                 continue
-            found.append(Described("resource-policy", policy.name, identity,
-                                   described_region or scope.rsplit("/", 1)[-1], policy))
+            found.append(
+                Described(
+                    "resource-policy", policy.name, identity, described_region or scope.rsplit("/", 1)[-1], policy
+                )
+            )
     return found
 
 
@@ -103,10 +117,18 @@ def ensure_network(gcp: Gcp, ctx: DeployContext[GcpOptions], use_default: bool) 
     name = resource_name(identity)
     if _get(gcp, "looking for the deployment's network", "NetworksClient", network=name) is None:
         ctx.creating("network", name, mode="auto")
-        gcp.run("creating a network", "NetworksClient", "insert_unary", network_resource=compute_v1.Network(
-            name=name, auto_create_subnetworks=True,
-            description=described(f"isaacctl deployment {ctx.name}: no default network", identity, ctx.options.region),
-        ))
+        gcp.run(
+            "creating a network",
+            "NetworksClient",
+            "insert_unary",
+            network_resource=compute_v1.Network(
+                name=name,
+                auto_create_subnetworks=True,
+                description=described(
+                    f"isaacctl deployment {ctx.name}: no default network", identity, ctx.options.region
+                ),
+            ),
+        )
         ctx.created("network", name, mode="auto")
     return f"projects/{gcp.project}/global/networks/{name}"
 
@@ -123,32 +145,53 @@ def ensure_firewall(gcp: Gcp, ctx: DeployContext[GcpOptions], network: str, cidr
     rule = _get(gcp, "looking for the SSH firewall rule", "FirewallsClient", firewall=name)
     if rule is None:
         ctx.creating("firewall", name, cidr=cidr, network=network)
-        gcp.run("creating the SSH firewall rule", "FirewallsClient", "insert_unary",
-                firewall_resource=compute_v1.Firewall(
-                    name=name, network=network, direction="INGRESS", priority=1000,
-                    source_ranges=[cidr], target_tags=[tag],
-                    allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])],
-                    description=described(f"isaacctl deployment {ctx.name}: SSH", identity, region),
-                ))
+        gcp.run(
+            "creating the SSH firewall rule",
+            "FirewallsClient",
+            "insert_unary",
+            firewall_resource=compute_v1.Firewall(
+                name=name,
+                network=network,
+                direction="INGRESS",
+                priority=1000,
+                source_ranges=[cidr],
+                target_tags=[tag],
+                allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])],
+                description=described(f"isaacctl deployment {ctx.name}: SSH", identity, region),
+            ),
+        )
         ctx.created("firewall", name, cidr=cidr)
     elif list(rule.source_ranges) != [cidr]:
         stale = ", ".join(rule.source_ranges)
         ctx.on_progress(f"SSH from {stale} replaced by {cidr}")
-        gcp.run("replacing the SSH firewall rule's source", "FirewallsClient", "patch_unary", firewall=name,
-                firewall_resource=compute_v1.Firewall(source_ranges=[cidr]))
+        gcp.run(
+            "replacing the SSH firewall rule's source",
+            "FirewallsClient",
+            "patch_unary",
+            firewall=name,
+            firewall_resource=compute_v1.Firewall(source_ranges=[cidr]),
+        )
         ctx.deleted("firewall-source", f"{name}:{stale}", reason=f"replaced by {cidr}")
         ctx.created("firewall-source", f"{name}:{cidr}", cidr=cidr)
     if ctx.options.nodes > 1:
         between = resource_name(identity, "nodes")
         if _get(gcp, "looking for the firewall rule between nodes", "FirewallsClient", firewall=between) is None:
             ctx.creating("firewall", between, source_tag=tag)
-            gcp.run("letting the nodes reach each other", "FirewallsClient", "insert_unary",
-                    firewall_resource=compute_v1.Firewall(
-                        name=between, network=network, direction="INGRESS", priority=1000,
-                        source_tags=[tag], target_tags=[tag],
-                        allowed=[compute_v1.Allowed(I_p_protocol="all")],
-                        description=described(f"isaacctl deployment {ctx.name}: between its nodes", identity, region),
-                    ))
+            gcp.run(
+                "letting the nodes reach each other",
+                "FirewallsClient",
+                "insert_unary",
+                firewall_resource=compute_v1.Firewall(
+                    name=between,
+                    network=network,
+                    direction="INGRESS",
+                    priority=1000,
+                    source_tags=[tag],
+                    target_tags=[tag],
+                    allowed=[compute_v1.Allowed(I_p_protocol="all")],
+                    description=described(f"isaacctl deployment {ctx.name}: between its nodes", identity, region),
+                ),
+            )
             ctx.created("firewall", between, source_tag=tag)
 
 
@@ -161,22 +204,29 @@ def ensure_placement_policy(gcp: Gcp, ctx: DeployContext[GcpOptions]) -> str | N
     identity, region = ctx.identity, ctx.options.region
     name = resource_name(identity)
     link = f"projects/{gcp.project}/regions/{region}/resourcePolicies/{name}"
-    if _get(gcp, "looking for the placement policy", "ResourcePoliciesClient", region=region,
-            resource_policy=name) is not None:
+    if (
+        _get(gcp, "looking for the placement policy", "ResourcePoliciesClient", region=region, resource_policy=name)
+        is not None
+    ):
         return link
     ctx.creating("resource-policy", name, collocation="COLLOCATED", region=region)
     policy = compute_v1.ResourcePolicy(
-        name=name, description=described(f"isaacctl deployment {ctx.name}: compact placement", identity, region),
+        name=name,
+        description=described(f"isaacctl deployment {ctx.name}: compact placement", identity, region),
         group_placement_policy=compute_v1.ResourcePolicyGroupPlacementPolicy(collocation="COLLOCATED"),
     )
     try:
-        operation = gcp.raw("ResourcePoliciesClient", "insert_unary", project=gcp.project, region=region,
-                            resource_policy_resource=policy)
+        operation = gcp.raw(
+            "ResourcePoliciesClient",
+            "insert_unary",
+            project=gcp.project,
+            region=region,
+            resource_policy_resource=policy,
+        )
     except GoogleAPICallError as exc:
         failure = from_http(exc)
         ctx.failed("resource-policy", name, code=failure.code)
-        ctx.on_progress(f"no compact placement policy ({failure.code}: {failure.message}): "
-                        "the nodes share a zone only")
+        ctx.on_progress(f"no compact placement policy ({failure.code}: {failure.message}): the nodes share a zone only")
         return None
     refused = gcp.wait(operation, "creating the placement policy")
     if refused is not None:

@@ -52,30 +52,44 @@ def adc_project() -> str | None:
 
 class GcpOptions(HostOptions):
     project: str | None = Field(
-        None, validate_default=True, description="Google Cloud project",
+        None,
+        validate_default=True,
+        description="Google Cloud project",
         json_schema_extra={"default_help": "GOOGLE_CLOUD_PROJECT, else the credentials' project"},
     )
-    zone: str = Field(DEFAULT_ZONE, description="zone to try first; the region's other zones that offer the type follow")
+    zone: str = Field(
+        DEFAULT_ZONE, description="zone to try first; the region's other zones that offer the type follow"
+    )
     machine_type: str = Field(DEFAULT_MACHINE_TYPE, description="Compute Engine machine type (g2 types carry an L4)")
     accelerator: str | None = Field(
-        None, pattern=r"^nvidia-[a-z0-9-]{2,40}$",
+        None,
+        pattern=r"^nvidia-[a-z0-9-]{2,40}$",
         description="GPU to attach to a general-purpose type such as n1-standard-8 (e.g. nvidia-tesla-t4)",
         json_schema_extra={"default_help": "none: g2, a2 and a3 types carry their GPUs"},
     )
     accelerator_count: int = Field(1, ge=1, le=8, description="how many --accelerator GPUs per machine")
-    disk_gb: int = Field(DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=65536,
-                         description="boot disk in GiB (pd-balanced, or hyperdisk-balanced where the family needs it)")
+    disk_gb: int = Field(
+        DEFAULT_DISK_GB,
+        ge=MIN_DISK_GB,
+        le=65536,
+        description="boot disk in GiB (pd-balanced, or hyperdisk-balanced where the family needs it)",
+    )
     spot: bool = Field(False, description="Spot VM (stopped, not deleted, when preempted)")
-    ingress_cidr: str = Field(MYIP, description="who may SSH in: a CIDR, or 'myip'",
-                              json_schema_extra={"default_help": "myip, your address /32"})
+    ingress_cidr: str = Field(
+        MYIP,
+        description="who may SSH in: a CIDR, or 'myip'",
+        json_schema_extra={"default_help": "myip, your address /32"},
+    )
     image_family: str | None = Field(
-        None, description="boot image family, FAMILY or PROJECT/FAMILY",
+        None,
+        description="boot image family, FAMILY or PROJECT/FAMILY",
         json_schema_extra={"default_help": "a Deep Learning VM family with the NVIDIA driver, else ubuntu-2204-lts"},
     )
     # Where `myip` asks for the caller's public address. Not stored with the deployment.
     myip_url: str = Field(
         default_factory=lambda: os.environ.get(MYIP_URL_ENV) or DEFAULT_MYIP_URL,
-        pattern=r"^https?://\S+$", exclude=True,
+        pattern=r"^https?://\S+$",
+        exclude=True,
         description="where 'myip' asks for your public address",
         json_schema_extra={"envvar": MYIP_URL_ENV, "default_help": DEFAULT_MYIP_URL},
     )

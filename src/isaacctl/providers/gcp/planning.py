@@ -38,8 +38,9 @@ def make_plan(gcp: Gcp, name: str) -> Plan:
     zones, skipped, info, notes = _zones(gcp)
     image = instances.choose_image(gcp, options.image_family)
     if image.disk_gb and options.disk_gb < image.disk_gb:
-        raise UserError(f"--disk-gb: expected at least {image.disk_gb}, the size of the image {image.name}, "
-                        f"got {options.disk_gb}")
+        raise UserError(
+            f"--disk-gb: expected at least {image.disk_gb}, the size of the image {image.name}, got {options.disk_gb}"
+        )
     cidr = resolve_ingress(options.ingress_cidr, options.myip_url)
     existing = instances.find_instances(gcp, name)
     use_default = network.default_network_exists(gcp)
@@ -56,14 +57,23 @@ def make_plan(gcp: Gcp, name: str) -> Plan:
     gpu = f"{info.gpus}x {gpu_name}" if info.gpus else "no GPU"
     attach = "" if info.built_in or not info.gpus else " attached"
     resources = [
-        PlannedResource("firewall", f"{unique}-ssh", f"SSH (22/tcp) from {cidr} only, to the deployment's network tag"
-                        + between),
-        PlannedResource("instance", f"{unique}-<node>",
-                        f"{machines}{options.machine_type} ({info.vcpus} vCPUs, {gpu}{attach}), {market}, "
-                        + ("all in one zone, " if count > 1 else "") + f"zones in order: {', '.join(zones)}",
-                        "reuse" if len(existing) >= count else "create"),
-        PlannedResource("disk", f"{machines}{options.disk_gb} GiB {disk_type}", "boot disk, deleted with the instance",
-                        "reuse" if existing else "create"),
+        PlannedResource(
+            "firewall", f"{unique}-ssh", f"SSH (22/tcp) from {cidr} only, to the deployment's network tag" + between
+        ),
+        PlannedResource(
+            "instance",
+            f"{unique}-<node>",
+            f"{machines}{options.machine_type} ({info.vcpus} vCPUs, {gpu}{attach}), {market}, "
+            + ("all in one zone, " if count > 1 else "")
+            + f"zones in order: {', '.join(zones)}",
+            "reuse" if len(existing) >= count else "create",
+        ),
+        PlannedResource(
+            "disk",
+            f"{machines}{options.disk_gb} GiB {disk_type}",
+            "boot disk, deleted with the instance",
+            "reuse" if existing else "create",
+        ),
         PlannedResource("image", image.name, f"{image.kind}: {image.self_link.split('/projects/', 1)[-1]}", "use"),
     ]
     if count > 1:
@@ -83,8 +93,10 @@ def make_plan(gcp: Gcp, name: str) -> Plan:
     if not info.gpus:
         notes.append(f"{options.machine_type} has no GPU: pass --accelerator, or bootstrap with --gpus none")
     elif not rt_cores:
-        notes.append(f"{info.gpu} has no RT cores: Isaac Sim cannot run there; this type is for kit-less "
-                     "Isaac Lab 3.x training only")
+        notes.append(
+            f"{info.gpu} has no RT cores: Isaac Sim cannot run there; this type is for kit-less "
+            "Isaac Lab 3.x training only"
+        )
     if image.kind.startswith("Canonical"):
         notes.append("no Deep Learning VM image: cloud-init installs the driver, Docker and the toolkit")
     prices = catalog()
@@ -93,15 +105,18 @@ def make_plan(gcp: Gcp, name: str) -> Plan:
     disk_hourly = prices.disk_hourly(options.disk_gb)
     hourly = spot = None
     if price is None or (options.accelerator and gpu_price is None):
-        notes.append(f"{options.machine_type}{' + ' + options.accelerator if options.accelerator else ''} "
-                     "is not in the price catalog: see the Compute Engine pricing page")
+        notes.append(
+            f"{options.machine_type}{' + ' + options.accelerator if options.accelerator else ''} "
+            "is not in the price catalog: see the Compute Engine pricing page"
+        )
     else:
         extra = gpu_price.on_demand * options.accelerator_count if gpu_price else 0.0
         extra_spot = (gpu_price.spot or gpu_price.on_demand) * options.accelerator_count if gpu_price else 0.0
         hourly = round(count * (price.on_demand + extra + disk_hourly), 3)
         spot = round(count * (price.spot + extra_spot + disk_hourly), 3) if price.spot else None
-        notes.append(f"disk: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, "
-                     "billed while stopped too")
+        notes.append(
+            f"disk: about ${disk_hourly:.3f}/h (${disk_hourly * 730:.0f}/month) per node, billed while stopped too"
+        )
         if options.region != prices.region:
             notes.append(f"prices are {prices.region} list prices; {options.region} differs")
     return Plan(

@@ -37,9 +37,12 @@ def accelerator(name: str) -> AcceleratorPrice | None:
     entry = _raw().get("accelerators", {}).get(name)
     if entry is None:
         return None
-    return AcceleratorPrice(gpu=str(entry.get("gpu", name)), on_demand=float(entry["on_demand"]),
-                            spot=float(entry["spot"]) if entry.get("spot") is not None else None,
-                            rt_cores=bool(entry.get("rt_cores", True)))
+    return AcceleratorPrice(
+        gpu=str(entry.get("gpu", name)),
+        on_demand=float(entry["on_demand"]),
+        spot=float(entry["spot"]) if entry.get("spot") is not None else None,
+        rt_cores=bool(entry.get("rt_cores", True)),
+    )
 
 
 # GPUs without RT cores by Compute Engine accelerator name, for types not in the catalog.

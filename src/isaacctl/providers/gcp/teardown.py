@@ -45,13 +45,27 @@ def list_tagged(gcp: Gcp, deployment: str | None, owner: Identity | None = None)
 
     def add(kind: str, resource_id: str, identity: Identity | None, region: str | None, state: str | None) -> None:
         if identity is not None:
-            found.append(CloudResource(kind, resource_id, identity.name, region, state,
-                                       deployment_id=identity.id or None, creator=identity.creator or None,
-                                       created=identity.created or None))
+            found.append(
+                CloudResource(
+                    kind,
+                    resource_id,
+                    identity.name,
+                    region,
+                    state,
+                    deployment_id=identity.id or None,
+                    creator=identity.creator or None,
+                    created=identity.created or None,
+                )
+            )
 
     for instance in find_instances(gcp, deployment, owner):
-        add("instance", f"{zone_of(instance)}/{instance.name}", identity_in_labels(instance.labels),
-            _region(zone_of(instance)), STATES.get(instance.status, "unknown"))
+        add(
+            "instance",
+            f"{zone_of(instance)}/{instance.name}",
+            identity_in_labels(instance.labels),
+            _region(zone_of(instance)),
+            STATES.get(instance.status, "unknown"),
+        )
     for disk in _disks(gcp, deployment, owner):
         zone = str(disk.zone).rsplit("/", 1)[-1]
         add("disk", f"{zone}/{disk.name}", identity_in_labels(disk.labels), _region(zone), disk.status.lower())
@@ -113,8 +127,11 @@ def destroy(gcp: Gcp, ctx: DeployContext[GcpOptions]) -> None:
         if item.kind == "firewall":
             _finish(gcp, _delete(gcp, item.name, "FirewallsClient", firewall=item.name), item.name)
         elif item.kind == "resource-policy":
-            _finish(gcp, _delete(gcp, item.name, "ResourcePoliciesClient", region=item.region,
-                                 resource_policy=item.name), item.name)
+            _finish(
+                gcp,
+                _delete(gcp, item.name, "ResourcePoliciesClient", region=item.region, resource_policy=item.name),
+                item.name,
+            )
         elif item.kind == "network":
             _finish(gcp, _delete(gcp, item.name, "NetworksClient", network=item.name), item.name)
         ctx.deleted(item.kind, item.name)

@@ -11,8 +11,9 @@ from isaacctl.resources import render, template_text
 DRIVER_BRANCH_TO_INSTALL = "580"
 
 
-def render_user_data(deployment: str, login_user: str, gpus: str = "all",
-                     driver_branch: str = DRIVER_BRANCH_TO_INSTALL) -> str:
+def render_user_data(
+    deployment: str, login_user: str, gpus: str = "all", driver_branch: str = DRIVER_BRANCH_TO_INSTALL
+) -> str:
     return render(
         "cloud-init/user-data.sh.tmpl",
         deployment=deployment,

@@ -32,7 +32,9 @@ def attempts_table(attempts: list[Attempt], place: str = "ZONE") -> str:
 
 
 def first_that_works(
-    places: Iterable[str], attempt: Callable[[str], T], attempts: list[Attempt],
+    places: Iterable[str],
+    attempt: Callable[[str], T],
+    attempts: list[Attempt],
     on_next: Callable[[Attempt], None] = lambda attempt: None,
 ) -> T | None:
     """`attempt(place)` for each place in order until one returns; a place whose attempt raises

@@ -24,9 +24,7 @@ def normalize_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise ValueError(
-            "expected 'myip' or a CIDR such as 203.0.113.7/32 (0.0.0.0/0 only if you mean it)"
-        ) from None
+        raise ValueError("expected 'myip' or a CIDR such as 203.0.113.7/32 (0.0.0.0/0 only if you mean it)") from None
     if network.prefixlen == 0 and text not in WHOLE_INTERNET:
         raise ValueError("expected a CIDR; write 0.0.0.0/0 (or ::/0) literally to open SSH to the world")
     return str(network)

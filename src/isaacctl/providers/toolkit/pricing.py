@@ -53,12 +53,20 @@ def load_catalog(provider: str) -> Catalog:
     data = yaml.safe_load(template_text(f"{provider}/prices.yaml"))
     types = {
         name: TypePrice(
-            vcpus=int(entry["vcpus"]), gpus=int(entry.get("gpus", 0)), gpu=str(entry.get("gpu", "")),
+            vcpus=int(entry["vcpus"]),
+            gpus=int(entry.get("gpus", 0)),
+            gpu=str(entry.get("gpu", "")),
             on_demand=float(entry["on_demand"]),
             spot=float(entry["spot"]) if entry.get("spot") is not None else None,
         )
         for name, entry in data["instance_types"].items()
     }
-    return Catalog(provider=provider, date=str(data["date"]), source=str(data["source"]),
-                   region=str(data["region"]), currency=str(data.get("currency", "USD")),
-                   disk_gib_month=float(data["disk_gib_month"]), types=types)
+    return Catalog(
+        provider=provider,
+        date=str(data["date"]),
+        source=str(data["source"]),
+        region=str(data["region"]),
+        currency=str(data.get("currency", "USD")),
+        disk_gib_month=float(data["disk_gib_month"]),
+        types=types,
+    )

@@ -34,7 +34,8 @@ def _login_once(open_remote: Callable[[], Remote]) -> None:
 
 
 def wait_for_ssh(
-    nodes: Sequence[tuple[str, Callable[[], Remote]]], timeout: float,
+    nodes: Sequence[tuple[str, Callable[[], Remote]]],
+    timeout: float,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> None:
     """Each (label, open_remote) in turn until a `true` runs there, all within one `timeout`

@@ -14,9 +14,13 @@ T = TypeVar("T")
 
 
 def poll_until(
-    check: Callable[[], T | None], what: str, timeout: float,
-    on_progress: Callable[[str], None] = lambda message: None, *,
-    provider: str = "cloud", max_wait: float = 5.0,
+    check: Callable[[], T | None],
+    what: str,
+    timeout: float,
+    on_progress: Callable[[str], None] = lambda message: None,
+    *,
+    provider: str = "cloud",
+    max_wait: float = 5.0,
 ) -> T:
     """Call `check` until it returns something (not None): at once, then after 1, 2, 4, 5, 5...
     s. Exceptions from `check` end the wait. ProviderError naming `what` after `timeout` s."""
@@ -35,7 +39,10 @@ def poll_until(
 
 
 def retry_while(
-    action: Callable[[], T], transient: Callable[[BaseException], bool], timeout: float, *,
+    action: Callable[[], T],
+    transient: Callable[[BaseException], bool],
+    timeout: float,
+    *,
     max_wait: float = 10.0,
 ) -> T:
     """Run `action`, again while it raises an exception `transient` accepts, backing off (1, 2,

@@ -10,7 +10,10 @@ from isaacctl.providers.base import CloudResource
 
 
 def nothing_remains(
-    list_remaining: Callable[[], Iterable[CloudResource]], provider: str, name: str, where: str,
+    list_remaining: Callable[[], Iterable[CloudResource]],
+    provider: str,
+    name: str,
+    where: str,
 ) -> None:
     remaining = [r for r in list_remaining() if r.state != "terminated"]
     if not remaining:

@@ -5,6 +5,11 @@ from isaacctl.services.bootstrap.runner import BootstrapFailed, BootstrapResult,
 from isaacctl.services.bootstrap.steps import STEP_NAMES
 
 __all__ = [
-    "STEP_NAMES", "BootstrapFailed", "BootstrapResult", "BootstrapSettings", "StepEvent",
-    "StepFailed", "run_bootstrap",
+    "STEP_NAMES",
+    "BootstrapFailed",
+    "BootstrapResult",
+    "BootstrapSettings",
+    "StepEvent",
+    "StepFailed",
+    "run_bootstrap",
 ]

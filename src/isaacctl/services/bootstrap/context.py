@@ -20,8 +20,17 @@ if TYPE_CHECKING:
 # Folders on the host, under its isaacctl folder: the container's cache mounts of
 # shared/reference/isaaclab.md (kept so a second job starts warm), plus jobs and uploads.
 HOST_FOLDERS = (
-    "cache/kit", "cache/ov", "cache/pip", "cache/glcache", "cache/computecache", "cache/warp",
-    "omniverse/logs", "omniverse/data", "omniverse/documents", "jobs", "uploads",
+    "cache/kit",
+    "cache/ov",
+    "cache/pip",
+    "cache/glcache",
+    "cache/computecache",
+    "cache/warp",
+    "omniverse/logs",
+    "omniverse/data",
+    "omniverse/documents",
+    "jobs",
+    "uploads",
 )
 
 
@@ -148,6 +157,5 @@ class StepContext:
 
     def need(self, result: CommandResult, what: str, hint: str | None = None) -> CommandResult:
         if not result.ok:
-            raise StepFailed(f"{what} (exit {result.exit_status})", hint=hint,
-                             output_tail=self.redact(result.tail(15)))
+            raise StepFailed(f"{what} (exit {result.exit_status})", hint=hint, output_tail=self.redact(result.tail(15)))
         return result

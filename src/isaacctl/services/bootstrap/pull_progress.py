@@ -6,7 +6,16 @@ import json
 from dataclasses import dataclass, field
 
 DONE = {"Pull complete", "Already exists"}
-TRANSIENT = ("timeout", "connection reset", "tls handshake", "eof", "temporary failure", "503", "502", "too many requests")
+TRANSIENT = (
+    "timeout",
+    "connection reset",
+    "tls handshake",
+    "eof",
+    "temporary failure",
+    "503",
+    "502",
+    "too many requests",
+)
 
 
 @dataclass

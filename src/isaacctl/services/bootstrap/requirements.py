@@ -32,8 +32,9 @@ def host_gpu_rule(version: str | None, image: str | None = None) -> GpuRule:
     return gpu_rule(version, isaac_sim=version_info(version, image).isaac_sim)
 
 
-def judge_gpus(facts: HostFacts, version: str | None, *, image: str | None = None,
-               isaac_sim: bool | None = None) -> Verdict:
+def judge_gpus(
+    facts: HostFacts, version: str | None, *, image: str | None = None, isaac_sim: bool | None = None
+) -> Verdict:
     """isaac_sim: whether Isaac Sim will run (None: whatever the version's image carries)."""
     if not facts.gpus:
         return Verdict(

@@ -84,8 +84,9 @@ class BootstrapFailed(StepFailed):
         details = cause.output_tail
         if node is not None:
             details = node_table(result.nodes) + (f"\n\nnode {node}:\n{cause.output_tail}" if cause.output_tail else "")
-        super().__init__(f"bootstrap step {step!r} failed{where}: {cause.message}", hint=cause.hint,
-                         output_tail=details)
+        super().__init__(
+            f"bootstrap step {step!r} failed{where}: {cause.message}", hint=cause.hint, output_tail=details
+        )
         self.step = step
         self.node = node
         self.result = result
@@ -98,7 +99,8 @@ def node_table(outcomes: list[NodeOutcome]) -> str:
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in rows
     ).rstrip()
 
 
@@ -109,8 +111,7 @@ def validate_steps(only: Sequence[str]) -> None:
 
 
 def step_digest(step: Step, ctx: StepContext) -> str:
-    payload = json.dumps({"step": step.name, "version": step.version, **step.inputs(ctx)},
-                         sort_keys=True, default=str)
+    payload = json.dumps({"step": step.name, "version": step.version, **step.inputs(ctx)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -181,6 +182,7 @@ def run_bootstrap(
             with save_lock:
                 if not closed[0]:
                     record.node(index).bootstrap[name] = step_record
+
         return remember
 
     def notify(event: StepEvent) -> None:
@@ -193,17 +195,24 @@ def run_bootstrap(
             with notify_lock:
                 on_pull(progress)
 
-        ctx = StepContext(record=record, settings=settings, remote_factory=lambda: remote_factory(index),
-                          registry_key=registry_key, log=_NodeLog(log, log_lock, f"[node {index}] " if several else ""),
-                          on_pull=pulled, node_index=index, remember=remember_on(index), store=store)
+        ctx = StepContext(
+            record=record,
+            settings=settings,
+            remote_factory=lambda: remote_factory(index),
+            registry_key=registry_key,
+            log=_NodeLog(log, log_lock, f"[node {index}] " if several else ""),
+            on_pull=pulled,
+            node_index=index,
+            remember=remember_on(index),
+            store=store,
+        )
         ctx.write_log(f"== bootstrap {record.name}: image {settings.image}, gpus {settings.gpus}")
         try:
             for step in steps_for(settings.runtime):
                 if stop.is_set():
                     outcome.stopped = True
                     return
-                event, failure = _run_step(step, ctx, record, settings,
-                                           lambda e: notify(replace(e, node=index)))
+                event, failure = _run_step(step, ctx, record, settings, lambda e: notify(replace(e, node=index)))
                 event = replace(event, node=index)
                 outcome.last = event
                 with save_lock:
@@ -228,8 +237,15 @@ def run_bootstrap(
         if not several:
             run_node(indexes[0], log, result.nodes[0])
         else:
-            threads = [threading.Thread(target=run_node, args=(outcome.node, log, outcome), daemon=True,
-                                        name=f"bootstrap-node-{outcome.node}") for outcome in result.nodes]
+            threads = [
+                threading.Thread(
+                    target=run_node,
+                    args=(outcome.node, log, outcome),
+                    daemon=True,
+                    name=f"bootstrap-node-{outcome.node}",
+                )
+                for outcome in result.nodes
+            ]
             for thread in threads:
                 thread.start()
             try:
@@ -275,8 +291,12 @@ def _run_step(
     from isaacctl.records import StepRecord, utc_now
 
     def remember(status: StepStatus, digest: str, duration: float, message: str = "") -> None:
-        ctx.record_step(step.name, StepRecord(status=status, digest=digest, finished_at=utc_now(),
-                                              duration_s=round(duration, 2), message=message))
+        ctx.record_step(
+            step.name,
+            StepRecord(
+                status=status, digest=digest, finished_at=utc_now(), duration_s=round(duration, 2), message=message
+            ),
+        )
 
     selected = not settings.only or step.name in settings.only
     if not selected and not step.always_run:  # reach and facts feed every later step

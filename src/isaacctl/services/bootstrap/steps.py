@@ -55,8 +55,10 @@ def reach(ctx: StepContext) -> None:
             )
         time.sleep(delay)
         delay = min(delay * 2, 10.0)
-    ctx.need(ctx.run_script("bootstrap/wait_for_host.sh", str(int(ctx.settings.reach_timeout))),
-             "the host stayed busy with cloud-init or apt")
+    ctx.need(
+        ctx.run_script("bootstrap/wait_for_host.sh", str(int(ctx.settings.reach_timeout))),
+        "the host stayed busy with cloud-init or apt",
+    )
 
 
 # -- 2. facts ----------------------------------------------------------------------------------
@@ -83,8 +85,9 @@ def gather_facts(ctx: StepContext) -> None:
             hints += [verdict.hint] if verdict.hint else []
     if not ctx.settings.allow_low_disk:
         # the pip runtime pulls no image (its environment is counted like the image)
-        verdict = requirements.judge_disk(ctx.facts.facts, image_present=ctx.settings.runtime == "container"
-                                          and _image_id(ctx) is not None)
+        verdict = requirements.judge_disk(
+            ctx.facts.facts, image_present=ctx.settings.runtime == "container" and _image_id(ctx) is not None
+        )
         problems += verdict.problems
         hints += [verdict.hint] if verdict.hint else []
     if problems:
@@ -98,8 +101,11 @@ def driver_present(ctx: StepContext) -> bool:
 
 def install_driver(ctx: StepContext) -> None:
     branch = requirements.DRIVER_BRANCH_TO_INSTALL
-    ctx.need(ctx.run_script("bootstrap/install_nvidia_driver.sh", branch, sudo=True),
-             "installing the NVIDIA driver failed", hint="the login needs password-less sudo")
+    ctx.need(
+        ctx.run_script("bootstrap/install_nvidia_driver.sh", branch, sudo=True),
+        "installing the NVIDIA driver failed",
+        hint="the login needs password-less sudo",
+    )
     ctx.run(["sudo", "-n", "shutdown", "-r", "+0"], timeout=30)
     ctx.reconnect()
     time.sleep(15)  # let it go down before we start knocking
@@ -116,8 +122,11 @@ def docker_usable(ctx: StepContext) -> bool:
 
 def install_docker(ctx: StepContext) -> None:
     user = ctx.facts.user if ctx.facts else ""
-    ctx.need(ctx.run_script("bootstrap/install_docker.sh", user, sudo=True),
-             "installing Docker failed", hint="the login needs password-less sudo")
+    ctx.need(
+        ctx.run_script("bootstrap/install_docker.sh", user, sudo=True),
+        "installing Docker failed",
+        hint="the login needs password-less sudo",
+    )
     ctx.reconnect()  # the docker group applies to new logins only
 
 
@@ -128,8 +137,11 @@ def toolkit_configured(ctx: StepContext) -> bool:
 
 
 def install_toolkit(ctx: StepContext) -> None:
-    ctx.need(ctx.run_script("bootstrap/install_container_toolkit.sh", sudo=True),
-             "installing the NVIDIA Container Toolkit failed", hint="the login needs password-less sudo")
+    ctx.need(
+        ctx.run_script("bootstrap/install_container_toolkit.sh", sudo=True),
+        "installing the NVIDIA Container Toolkit failed",
+        hint="the login needs password-less sudo",
+    )
 
 
 # -- 6 and 7. registry login and image pull ----------------------------------------------------
@@ -149,11 +161,19 @@ def _key_registry(ctx: StepContext) -> str | None:
 
 
 def _docker_api(
-    ctx: StepContext, *args: str, stdin: bytes | None = None,
-    on_line: Callable[[str], None] | None = None, timeout: float = 3600,
+    ctx: StepContext,
+    *args: str,
+    stdin: bytes | None = None,
+    on_line: Callable[[str], None] | None = None,
+    timeout: float = 3600,
 ) -> CommandResult:
-    return ctx.run(["python3", "-c", template_text("remote/docker_api.py"), *args], stdin=stdin,
-                   timeout=timeout, shown=f"python3 docker_api.py {' '.join(args)}", on_line=on_line)
+    return ctx.run(
+        ["python3", "-c", template_text("remote/docker_api.py"), *args],
+        stdin=stdin,
+        timeout=timeout,
+        shown=f"python3 docker_api.py {' '.join(args)}",
+        on_line=on_line,
+    )
 
 
 def _image_id(ctx: StepContext) -> str | None:
@@ -202,8 +222,11 @@ def _expected_isaaclab(ctx: StepContext) -> tuple[str | None, bool | None]:
     asked: --isaaclab-version, else what this image said last time, else its tag."""
     if ctx.settings.runtime == "pip":  # kit-less from PyPI, whatever the version
         return ctx.settings.isaaclab_version or ctx.record.isaaclab_version or "3.0", False
-    said = ctx.store.image_facts(ctx.record.image_id) if (
-        ctx.store is not None and ctx.record.image_id and ctx.record.image == ctx.settings.image) else {}
+    said = (
+        ctx.store.image_facts(ctx.record.image_id)
+        if (ctx.store is not None and ctx.record.image_id and ctx.record.image == ctx.settings.image)
+        else {}
+    )
     version = ctx.settings.isaaclab_version or said.get("version") or requirements.isaaclab_version(ctx.settings.image)
     return version, said.get("isaac_sim")
 
@@ -218,26 +241,48 @@ def _read_isaaclab(ctx: StepContext, image_id: str) -> None:
     if "version" not in facts and "memo_facts" not in ctx.memo:
         probe = table("versions")["probe"]
         result = ctx.run(
-            ["docker", "run", "--rm", "--network", "none", "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
-             "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
-             "--env", f"ISAACCTL_VERSION_FILES={' '.join(probe['files'])}",
-             "--env", f"ISAACCTL_PACKAGE={probe['package']}",
-             "--env", f"ISAACCTL_ISAAC_SIM={' '.join(probe['isaac_sim'])}",
-             "--entrypoint", "sh", ctx.settings.image, "-c", _PROBE],
-            timeout=300, shown=f"docker run --rm {ctx.settings.image} (read its Isaac Lab version)")
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--label",
+                f"{CONTAINER_LABEL}={ctx.record.name}",
+                "--label",
+                f"{CONTAINER_ID_LABEL}={ctx.record.id}",
+                "--env",
+                f"ISAACCTL_VERSION_FILES={' '.join(probe['files'])}",
+                "--env",
+                f"ISAACCTL_PACKAGE={probe['package']}",
+                "--env",
+                f"ISAACCTL_ISAAC_SIM={' '.join(probe['isaac_sim'])}",
+                "--entrypoint",
+                "sh",
+                ctx.settings.image,
+                "-c",
+                _PROBE,
+            ],
+            timeout=300,
+            shown=f"docker run --rm {ctx.settings.image} (read its Isaac Lab version)",
+        )
         said = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
         if result.ok and said.get("probe") == "done":
             version = major_minor(said.get("file")) or major_minor(said.get("package"))
-            facts = {"version": version, "version_text": said.get("file") or said.get("package"),
-                     "isaac_sim": said.get("isaac_sim") == "1"}
+            facts = {
+                "version": version,
+                "version_text": said.get("file") or said.get("package"),
+                "isaac_sim": said.get("isaac_sim") == "1",
+            }
             if ctx.store is not None:
                 ctx.store.save_image_facts(image_id, facts)
         else:
             ctx.write_log("the image did not say its Isaac Lab version: taking it from the tag")
         ctx.memo["memo_facts"] = facts
     ctx.memo["isaac_sim"] = facts.get("isaac_sim")
-    ctx.record.isaaclab_version = (ctx.settings.isaaclab_version or facts.get("version")
-                                   or requirements.isaaclab_version(ctx.settings.image))
+    ctx.record.isaaclab_version = (
+        ctx.settings.isaaclab_version or facts.get("version") or requirements.isaaclab_version(ctx.settings.image)
+    )
 
 
 def _key_bytes(ctx: StepContext) -> bytes | None:
@@ -249,8 +294,10 @@ def _key_bytes(ctx: StepContext) -> bytes | None:
 def registry_login(ctx: StepContext) -> None:
     registry = _key_registry(ctx)
     if registry is None:
-        ctx.write_log(f"{ctx.settings.image} is not on {ctx.settings.registry or NGC_REGISTRY}: "
-                      "the key is not sent, the pull will be anonymous")
+        ctx.write_log(
+            f"{ctx.settings.image} is not on {ctx.settings.registry or NGC_REGISTRY}: "
+            "the key is not sent, the pull will be anonymous"
+        )
         return
     key = _key_bytes(ctx)
     if key is None:
@@ -295,13 +342,19 @@ def pull_image(ctx: StepContext) -> None:
         if not result.ok:
             error = progress.error or _api_error(result.stdout)
             failure = TransientPullError if progress.transient else StepFailed
-            raise failure(f"pulling {ctx.settings.image} failed: {error}",
-                          hint=_pull_hint(error, bool(key), image_registry(ctx.settings.image)),
-                          output_tail=ctx.redact(result.tail(5)))
+            raise failure(
+                f"pulling {ctx.settings.image} failed: {error}",
+                hint=_pull_hint(error, bool(key), image_registry(ctx.settings.image)),
+                output_tail=ctx.redact(result.tail(5)),
+            )
 
     ctx.memo.pop("image_id", None)
-    for trial in Retrying(stop=stop_after_attempt(3), wait=wait_exponential(min=2, max=30),
-                          retry=retry_if_exception_type(TransientPullError), reraise=True):
+    for trial in Retrying(
+        stop=stop_after_attempt(3),
+        wait=wait_exponential(min=2, max=30),
+        retry=retry_if_exception_type(TransientPullError),
+        reraise=True,
+    ):
         with trial:
             attempt()
     ctx.memo.pop("image_id", None)
@@ -315,8 +368,10 @@ def _pull_hint(error: str, had_key: bool, registry: str | None) -> str | None:
         if had_key:
             return None
         if registry is not None and registry != NGC_REGISTRY:
-            return (f"this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file, and name it "
-                    f"with --registry {registry} (a key is sent to nvcr.io only, unless named)")
+            return (
+                f"this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file, and name it "
+                f"with --registry {registry} (a key is sent to nvcr.io only, unless named)"
+            )
         return "this registry needs a key: set NGC_API_KEY or pass --ngc-api-key-file"
     if "not found" in lowered or "manifest unknown" in lowered:
         return "check the image name and tag (--image)"
@@ -371,11 +426,32 @@ def make_folders(ctx: StepContext) -> None:
     for index, folder in enumerate(caches):
         mounts += ["--volume", f"{folder}:/isaacctl-folder-{index}"]
         inside.append(f"/isaacctl-folder-{index}")
-    ctx.need(ctx.run(
-        ["docker", "run", "--rm", "--network", "none", "--user", "0:0",
-         "--label", f"{CONTAINER_LABEL}={ctx.record.name}", "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
-         *mounts, "--entrypoint", "chown", ctx.settings.image, "-R", f"{owner}:{owner}", *inside],
-        timeout=600), f"cannot give the cache folders to uid {owner}, the image's user")
+    ctx.need(
+        ctx.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--user",
+                "0:0",
+                "--label",
+                f"{CONTAINER_LABEL}={ctx.record.name}",
+                "--label",
+                f"{CONTAINER_ID_LABEL}={ctx.record.id}",
+                *mounts,
+                "--entrypoint",
+                "chown",
+                ctx.settings.image,
+                "-R",
+                f"{owner}:{owner}",
+                *inside,
+            ],
+            timeout=600,
+        ),
+        f"cannot give the cache folders to uid {owner}, the image's user",
+    )
 
 
 # -- 9. smoke run ------------------------------------------------------------------------------
@@ -389,59 +465,140 @@ def smoke_run(ctx: StepContext) -> None:
     if gpu_args:
         probe += " && nvidia-smi -L"
     result = ctx.run(
-        ["docker", "run", "--rm", *gpu_args, *(["--user", generation.container.user] if generation.container.user else []),
-         "--label", f"{CONTAINER_LABEL}={ctx.record.name}",
-         "--label", f"{CONTAINER_ID_LABEL}={ctx.record.id}",
-         "--entrypoint", "bash", ctx.settings.image, "-c", probe],
+        [
+            "docker",
+            "run",
+            "--rm",
+            *gpu_args,
+            *(["--user", generation.container.user] if generation.container.user else []),
+            "--label",
+            f"{CONTAINER_LABEL}={ctx.record.name}",
+            "--label",
+            f"{CONTAINER_ID_LABEL}={ctx.record.id}",
+            "--entrypoint",
+            "bash",
+            ctx.settings.image,
+            "-c",
+            probe,
+        ],
         timeout=900,
     )
-    ctx.need(result, "the Isaac Lab container did not start" + (" with the GPUs" if gpu_args else ""),
-             hint="a GPU failure usually means the NVIDIA Container Toolkit runtime is not configured")
+    ctx.need(
+        result,
+        "the Isaac Lab container did not start" + (" with the GPUs" if gpu_args else ""),
+        hint="a GPU failure usually means the NVIDIA Container Toolkit runtime is not configured",
+    )
     if "isaaclab-found" not in result.stdout:
-        raise StepFailed(f"{ctx.settings.image} has no {entry} for Isaac Lab {generation.label} "
-                         f"(version {ctx.record.isaaclab_version}): is it an Isaac Lab image?",
-                         hint="if the image says the wrong version, give the right one with --isaaclab-version")
+        raise StepFailed(
+            f"{ctx.settings.image} has no {entry} for Isaac Lab {generation.label} "
+            f"(version {ctx.record.isaaclab_version}): is it an Isaac Lab image?",
+            hint="if the image says the wrong version, give the right one with --isaaclab-version",
+        )
 
 
 STEPS: tuple[Step, ...] = (
     Step("reach", "wait for SSH, cloud-init and apt", reach, always_run=True),
-    Step("facts", "OS, CPU, memory, disk, GPUs", gather_facts, always_run=True,
-         inputs=lambda ctx: {"image": ctx.settings.image}),
-    Step("nvidia-driver", "NVIDIA driver", install_driver, check=driver_present, gpu_only=True,
-         inputs=lambda ctx: {"branch": requirements.DRIVER_BRANCH_TO_INSTALL,
-                             "script": template_text("bootstrap/install_nvidia_driver.sh")}),
-    Step("docker", "Docker Engine", install_docker, check=docker_usable,
-         inputs=lambda ctx: {"script": template_text("bootstrap/install_docker.sh")}),
-    Step("container-toolkit", "NVIDIA Container Toolkit", install_toolkit, check=toolkit_configured,
-         gpu_only=True, inputs=lambda ctx: {"script": template_text("bootstrap/install_container_toolkit.sh")}),
-    Step("registry-login", "check the registry key", registry_login, check=image_present,
-         verify_after=False,
-         inputs=lambda ctx: {"image": ctx.settings.image, "user": ctx.settings.registry_user}),
-    Step("image-pull", "pull the Isaac Lab image", pull_image, check=image_present,
-         inputs=lambda ctx: {"image": ctx.settings.image}),
-    Step("host-folders", "cache, log and job folders", make_folders, check=folders_exist,
-         inputs=lambda ctx: {"folders": _folders(ctx), "owner": _owner(ctx)}),
-    Step("smoke", "start the container once", smoke_run,
-         inputs=lambda ctx: {"image_id": ctx.record.image_id, "gpus": ctx.settings.gpus,
-                             "version": ctx.record.isaaclab_version}),
+    Step(
+        "facts",
+        "OS, CPU, memory, disk, GPUs",
+        gather_facts,
+        always_run=True,
+        inputs=lambda ctx: {"image": ctx.settings.image},
+    ),
+    Step(
+        "nvidia-driver",
+        "NVIDIA driver",
+        install_driver,
+        check=driver_present,
+        gpu_only=True,
+        inputs=lambda ctx: {
+            "branch": requirements.DRIVER_BRANCH_TO_INSTALL,
+            "script": template_text("bootstrap/install_nvidia_driver.sh"),
+        },
+    ),
+    Step(
+        "docker",
+        "Docker Engine",
+        install_docker,
+        check=docker_usable,
+        inputs=lambda ctx: {"script": template_text("bootstrap/install_docker.sh")},
+    ),
+    Step(
+        "container-toolkit",
+        "NVIDIA Container Toolkit",
+        install_toolkit,
+        check=toolkit_configured,
+        gpu_only=True,
+        inputs=lambda ctx: {"script": template_text("bootstrap/install_container_toolkit.sh")},
+    ),
+    Step(
+        "registry-login",
+        "check the registry key",
+        registry_login,
+        check=image_present,
+        verify_after=False,
+        inputs=lambda ctx: {"image": ctx.settings.image, "user": ctx.settings.registry_user},
+    ),
+    Step(
+        "image-pull",
+        "pull the Isaac Lab image",
+        pull_image,
+        check=image_present,
+        inputs=lambda ctx: {"image": ctx.settings.image},
+    ),
+    Step(
+        "host-folders",
+        "cache, log and job folders",
+        make_folders,
+        check=folders_exist,
+        inputs=lambda ctx: {"folders": _folders(ctx), "owner": _owner(ctx)},
+    ),
+    Step(
+        "smoke",
+        "start the container once",
+        smoke_run,
+        inputs=lambda ctx: {
+            "image_id": ctx.record.image_id,
+            "gpus": ctx.settings.gpus,
+            "version": ctx.record.isaaclab_version,
+        },
+    ),
 )
 
 # The pip runtime's steps (services/bootstrap/pip_steps.py), after the shared ones.
 from isaacctl.services.bootstrap import pip_steps  # noqa: E402
 
 STEPS += (
-    Step("python-env", "Isaac Lab in a Python environment", pip_steps.make_environment,
-         check=pip_steps.environment_ready,
-         inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "version": pip_steps.wanted_version(ctx)}),
+    Step(
+        "python-env",
+        "Isaac Lab in a Python environment",
+        pip_steps.make_environment,
+        check=pip_steps.environment_ready,
+        inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "version": pip_steps.wanted_version(ctx)},
+    ),
     # always: it is what tells the record which Python and which Isaac Lab version jobs use
-    Step("isaaclab-import", "import Isaac Lab once", pip_steps.import_isaaclab, always_run=True,
-         inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "asset_root": ctx.settings.asset_root}),
+    Step(
+        "isaaclab-import",
+        "import Isaac Lab once",
+        pip_steps.import_isaaclab,
+        always_run=True,
+        inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "asset_root": ctx.settings.asset_root},
+    ),
 )
 
 # Which steps each runtime runs, in STEPS' order.
 RUNTIME_STEPS = {
-    "container": ("reach", "facts", "nvidia-driver", "docker", "container-toolkit", "registry-login",
-                  "image-pull", "host-folders", "smoke"),
+    "container": (
+        "reach",
+        "facts",
+        "nvidia-driver",
+        "docker",
+        "container-toolkit",
+        "registry-login",
+        "image-pull",
+        "host-folders",
+        "smoke",
+    ),
     "pip": ("reach", "facts", "nvidia-driver", "host-folders", "python-env", "isaaclab-import"),
 }
 
@@ -458,9 +615,13 @@ def _autostop_wanted(ctx: StepContext) -> AutostopSettings | None:
 
 def _autostop_inputs(ctx: StepContext) -> dict[str, Any]:
     wanted = _autostop_wanted(ctx)
-    return {"settings": None if wanted is None else wanted.model_dump(mode="json", exclude={"set_at"}),
-            "scripts": [template_text(f"autostop/{name}") for name in (
-                "watchdog.py", "install.py", "isaacctl-autostop.service", "isaacctl-autostop.timer")]}
+    return {
+        "settings": None if wanted is None else wanted.model_dump(mode="json", exclude={"set_at"}),
+        "scripts": [
+            template_text(f"autostop/{name}")
+            for name in ("watchdog.py", "install.py", "isaacctl-autostop.service", "isaacctl-autostop.timer")
+        ],
+    }
 
 
 def autostop_in_place(ctx: StepContext) -> bool:
@@ -476,14 +637,16 @@ def install_autostop(ctx: StepContext) -> None:
     from isaacctl.services import autostop
 
     wanted = _autostop_wanted(ctx)
-    mode = autostop.install(ctx.remote, ctx.store, ctx.record, get_provider(ctx.record.provider), wanted,
-                            ctx.node_index)
+    mode = autostop.install(
+        ctx.remote, ctx.store, ctx.record, get_provider(ctx.record.provider), wanted, ctx.node_index
+    )
     ctx.write_log(f"autostop watchdog: {mode}")
     ctx.record.autostop = wanted
 
 
-STEPS += (Step("autostop", "idle watchdog on the host", install_autostop, check=autostop_in_place,
-               inputs=_autostop_inputs),)
+STEPS += (
+    Step("autostop", "idle watchdog on the host", install_autostop, check=autostop_in_place, inputs=_autostop_inputs),
+)
 RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STEPS.items()}
 
 

@@ -54,8 +54,10 @@ def _tasks_of(generation: Generation) -> dict[str, TaskInfo]:
         generation.task_id(name): TaskInfo(
             name=generation.task_id(name),
             libraries=tuple(lib for lib in entry["libraries"] if lib in known),
-            experiment=entry["experiment"], iterations=int(entry["iterations"]),
-            default_library=entry.get("default_library", default), catalog_id=name,
+            experiment=entry["experiment"],
+            iterations=int(entry["iterations"]),
+            default_library=entry.get("default_library", default),
+            catalog_id=name,
         )
         for name, entry in entries.items()
     }
@@ -75,14 +77,18 @@ def tasks(generation: Generation | None = None, listed: list[dict[str, Any]] | N
         name = entry["task"]
         info = shipped.get(name)
         said = entry.get("libraries")
-        libraries = tuple(lib for lib in said if lib in known) if said is not None else (
-            info.libraries if info else ())
+        libraries = tuple(lib for lib in said if lib in known) if said is not None else (info.libraries if info else ())
         default = info.default_library if info else catalog_default_library()
         if libraries and default not in libraries:
             default = libraries[0]
-        found[name] = TaskInfo(name=name, libraries=libraries, experiment=info.experiment if info else "-",
-                               iterations=info.iterations if info else 0, default_library=default,
-                               catalog_id=info.catalog_id if info else name)
+        found[name] = TaskInfo(
+            name=name,
+            libraries=libraries,
+            experiment=info.experiment if info else "-",
+            iterations=info.iterations if info else 0,
+            default_library=default,
+            catalog_id=info.catalog_id if info else name,
+        )
     return found
 
 
@@ -107,8 +113,14 @@ def parse_list_envs(output: str) -> list[dict[str, Any]]:
         if not name or not row.get("S. No.", "").isdigit():
             continue
         libraries = row.get("RL Libraries")
-        found.append({"task": name, "libraries": None if libraries is None else
-                      [lib.strip() for lib in libraries.split(",") if lib.strip() and lib.strip() != "(none)"]})
+        found.append(
+            {
+                "task": name,
+                "libraries": None
+                if libraries is None
+                else [lib.strip() for lib in libraries.split(",") if lib.strip() and lib.strip() != "(none)"],
+            }
+        )
     return found
 
 
@@ -129,9 +141,15 @@ def _other_spellings(generation: Generation) -> dict[str, str]:
     return spellings
 
 
-def resolve_task(task: str, *, force: bool, flag: str = "--task", generation: Generation | None = None,
-                 notice: Callable[[str], None] = lambda message: None,
-                 listed: list[dict[str, Any]] | None = None) -> tuple[str, TaskInfo | None]:
+def resolve_task(
+    task: str,
+    *,
+    force: bool,
+    flag: str = "--task",
+    generation: Generation | None = None,
+    notice: Callable[[str], None] = lambda message: None,
+    listed: list[dict[str, Any]] | None = None,
+) -> tuple[str, TaskInfo | None]:
     """The id to run and its catalog entry (None for an unknown task let through with --force).
     An id of the other generation runs under this one's name, with a one-line notice. listed:
     the deployment's own task list, when isaacctl has it."""
@@ -149,16 +167,23 @@ def resolve_task(task: str, *, force: bool, flag: str = "--task", generation: Ge
     suggestion = f"; did you mean {', '.join(close)}?" if close else ""
     raise UserError(
         f"{flag}: {task!r} is not a task isaacctl knows{suggestion}",
-        hint="a custom task (e.g. from --extension) runs with --force; "
-        "'isaacctl tasks' lists the known ones",
+        hint="a custom task (e.g. from --extension) runs with --force; 'isaacctl tasks' lists the known ones",
     )
 
 
-def check_library(info: TaskInfo | None, library: str, generation: Generation, *, flag: str = "--rl-library",
-                  notice: Callable[[str], None] = lambda message: None) -> None:
+def check_library(
+    info: TaskInfo | None,
+    library: str,
+    generation: Generation,
+    *,
+    flag: str = "--rl-library",
+    notice: Callable[[str], None] = lambda message: None,
+) -> None:
     if library not in generation.library_names:
-        raise UserError(f"{flag}: expected one of {', '.join(generation.library_names)} on Isaac Lab "
-                        f"{generation.label}, got {library!r}")
+        raise UserError(
+            f"{flag}: expected one of {', '.join(generation.library_names)} on Isaac Lab "
+            f"{generation.label}, got {library!r}"
+        )
     if info is None or library in info.libraries:
         return
     if library not in _catalog_libraries():
@@ -173,9 +198,13 @@ def _catalog_libraries() -> frozenset[str]:
     return frozenset(lib for entry in _catalog()[1].values() for lib in entry["libraries"])
 
 
-
-def deployment_tasks(store: Any, record: Any, generation: Generation, run: Callable[[list[str]], Any] | None,
-                     notice: Callable[[str], None] = lambda message: None) -> list[dict[str, Any]] | None:
+def deployment_tasks(
+    store: Any,
+    record: Any,
+    generation: Generation,
+    run: Callable[[list[str]], Any] | None,
+    notice: Callable[[str], None] = lambda message: None,
+) -> list[dict[str, Any]] | None:
     """The deployment's own task list, as its Isaac Lab's list_envs says: kept in the state
     folder per image id (asked of the host once), asked with `run` (argv -> CommandResult) when
     not kept yet. None when it cannot be had: the shipped catalog stands in, with a notice."""
@@ -193,8 +222,9 @@ def deployment_tasks(store: Any, record: Any, generation: Generation, run: Calla
         return None
     listed = parse_list_envs(result.stdout) if result.ok else []
     if not listed:
-        notice(f"{record.name}'s Isaac Lab did not list its tasks (exit {result.exit_status}); "
-               "showing isaacctl's own list")
+        notice(
+            f"{record.name}'s Isaac Lab did not list its tasks (exit {result.exit_status}); showing isaacctl's own list"
+        )
         return None
     store.save_image_facts(key, {"tasks": listed})
     return listed
@@ -210,11 +240,26 @@ def list_envs_in_container(remote: Any, record: Any, generation: Generation) -> 
     def run(argv: list[str]) -> Any:
         import shlex
 
-        return remote.run(["docker", "run", "--rm", "--network", "none",
-                           *(["--user", layout.user] if layout.user else []),
-                           "--label", f"{CONTAINER_LABEL}={record.name}", "--label", f"{CONTAINER_ID_LABEL}={record.id}",
-                           *[part for setting in layout.env for part in ("--env", setting)],
-                           "--entrypoint", "bash", str(record.image),
-                           "-c", f"cd {shlex.quote(layout.workdir)} && exec {shlex.join(argv)}"], timeout=900)
+        return remote.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                *(["--user", layout.user] if layout.user else []),
+                "--label",
+                f"{CONTAINER_LABEL}={record.name}",
+                "--label",
+                f"{CONTAINER_ID_LABEL}={record.id}",
+                *[part for setting in layout.env for part in ("--env", setting)],
+                "--entrypoint",
+                "bash",
+                str(record.image),
+                "-c",
+                f"cd {shlex.quote(layout.workdir)} && exec {shlex.join(argv)}",
+            ],
+            timeout=900,
+        )
 
     return run

@@ -14,13 +14,21 @@ if TYPE_CHECKING:
 __all__ = ["Resume", "isaaclab_argv"]
 
 
-def isaaclab_argv(spec: JobSpec, *, checkpoint: str | None = None, resume: Resume | None = None,
-                  generation: Generation | None = None, run_timestamp: str | None = None,
-                  cpu: bool = False, rendezvous: Rendezvous | None = None) -> list[str]:
+def isaaclab_argv(
+    spec: JobSpec,
+    *,
+    checkpoint: str | None = None,
+    resume: Resume | None = None,
+    generation: Generation | None = None,
+    run_timestamp: str | None = None,
+    cpu: bool = False,
+    rendezvous: Rendezvous | None = None,
+) -> list[str]:
     """The job's Isaac Lab command, as shared/reference/isaaclab.md documents it. cpu: the
     deployment has no GPU (bootstrapped with --gpus none). rendezvous: several nodes, and
     which one this command is for."""
     generation = generation or generation_for(None)
-    request = JobRequest.from_spec(spec, checkpoint=checkpoint, resume=resume, run_timestamp=run_timestamp,
-                                   cpu=cpu, rendezvous=rendezvous)
+    request = JobRequest.from_spec(
+        spec, checkpoint=checkpoint, resume=resume, run_timestamp=run_timestamp, cpu=cpu, rendezvous=rendezvous
+    )
     return generation.job_argv(request)

@@ -28,17 +28,20 @@ def gpu_capacity(record: DeploymentRecord, node: Node) -> int | None:
     return len(facts.gpus) if facts is not None else None
 
 
-def place(spec: JobSpec, record: DeploymentRecord, generation: Generation,
-          sources: dict[str, str] | None = None) -> JobSpec:
+def place(
+    spec: JobSpec, record: DeploymentRecord, generation: Generation, sources: dict[str, str] | None = None
+) -> JobSpec:
     """The spec with its GPUs per node decided (all of each node's GPUs by default where the
     library trains on several), after checking the deployment has what it asks for."""
     sources = sources or {}
     nodes_flag, gpus_flag = sources.get("num_nodes", "--nodes"), sources.get("gpus", "--gpus")
     have = sorted(record.nodes, key=lambda node: node.index)
     if spec.num_nodes > len(have):
-        raise UserError(f"{nodes_flag}: {record.name} has {len(have)} node(s), {spec.num_nodes} asked",
-                        hint=f"deploy a deployment with --nodes {spec.num_nodes}, or ask for fewer")
-    used = have[:spec.num_nodes]
+        raise UserError(
+            f"{nodes_flag}: {record.name} has {len(have)} node(s), {spec.num_nodes} asked",
+            hint=f"deploy a deployment with --nodes {spec.num_nodes}, or ask for fewer",
+        )
+    used = have[: spec.num_nodes]
     if spec.num_nodes > 1:
         if spec.resume:
             raise UserError(f"--resume: not with {nodes_flag} {spec.num_nodes}: only node 0 would have the checkpoint")
@@ -57,9 +60,12 @@ def place(spec: JobSpec, record: DeploymentRecord, generation: Generation,
         for node, capacity in zip(used, capacities, strict=True):
             what = "CPUs" if record.gpus == "none" else "GPUs"
             if capacity is None:
-                raise UserError(f"{gpus_flag}: node {node.index} of {record.name} has not said how many {what} "
-                                f"it has", hint=f"isaacctl bootstrap {record.name} (its facts step)")
+                raise UserError(
+                    f"{gpus_flag}: node {node.index} of {record.name} has not said how many {what} it has",
+                    hint=f"isaacctl bootstrap {record.name} (its facts step)",
+                )
             if capacity < spec.gpus:
-                raise UserError(f"{gpus_flag}: node {node.index} of {record.name} has {capacity} {what}, "
-                                f"{spec.gpus} asked")
+                raise UserError(
+                    f"{gpus_flag}: node {node.index} of {record.name} has {capacity} {what}, {spec.gpus} asked"
+                )
     return spec

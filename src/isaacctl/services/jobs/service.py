@@ -49,8 +49,15 @@ def node_job_id(job_id: str, index: int) -> str:
 
 def node_view(job: JobRecord, run: NodeRun) -> JobRecord:
     """The job as one node's runtime sees it (its id, container, folder and command)."""
-    return job.model_copy(update={"id": node_job_id(job.id, run.index), "container": run.container,
-                                  "host_dir": run.host_dir, "command": run.command, "node_runs": []})
+    return job.model_copy(
+        update={
+            "id": node_job_id(job.id, run.index),
+            "container": run.container,
+            "host_dir": run.host_dir,
+            "command": run.command,
+            "node_runs": [],
+        }
+    )
 
 
 class JobService:
@@ -64,8 +71,10 @@ class JobService:
         if name is None:
             names = self.store.names()
             if not names:
-                raise UserError("-d/--deployment: there is no deployment yet",
-                                hint="isaacctl deploy local --name desk (or ssh, aws)")
+                raise UserError(
+                    "-d/--deployment: there is no deployment yet",
+                    hint="isaacctl deploy local --name desk (or ssh, aws)",
+                )
             if len(names) > 1:
                 raise UserError(f"-d/--deployment: expected one of {', '.join(names)} (there are several)")
             name = names[0]
@@ -117,23 +126,41 @@ class JobService:
                 argv = command
                 if argv is None:
                     argv = commands.isaaclab_argv(
-                        spec, checkpoint=checkpoint, resume=resume, generation=generation, run_timestamp=run_timestamp,
+                        spec,
+                        checkpoint=checkpoint,
+                        resume=resume,
+                        generation=generation,
+                        run_timestamp=run_timestamp,
                         cpu=record.gpus == "none",
-                        rendezvous=replace(rendezvous, node_rank=node_rank) if rendezvous else None)
+                        rendezvous=replace(rendezvous, node_rank=node_rank) if rendezvous else None,
+                    )
                 return runtime.command(record, argv) if runtime.name == "pip" else argv  # type: ignore[attr-defined]
 
             job = JobRecord(
-                id=job_id, deployment=record.name, mode=spec.mode, task=spec.task,
-                rl_library=spec.rl_library or "", spec=spec.model_dump(mode="json"), command=node_command(0),
-                container=runtime.handle(record, job_id), host_dir=staging.job_dir,
-                checkpoint=checkpoint, nodes=spec.num_nodes, gpus_per_node=spec.gpus or 1,
+                id=job_id,
+                deployment=record.name,
+                mode=spec.mode,
+                task=spec.task,
+                rl_library=spec.rl_library or "",
+                spec=spec.model_dump(mode="json"),
+                command=node_command(0),
+                container=runtime.handle(record, job_id),
+                host_dir=staging.job_dir,
+                checkpoint=checkpoint,
+                nodes=spec.num_nodes,
+                gpus_per_node=spec.gpus or 1,
                 rendezvous=f"{rendezvous.master_addr}:{rendezvous.master_port}" if rendezvous else None,
             )
             if spec.num_nodes > 1:
-                job.node_runs = [NodeRun(index=index, container=runtime.handle(record, node_job_id(job_id, index)),
-                                         host_dir=f"{record.host_root}/jobs/{node_job_id(job_id, index)}",
-                                         command=node_command(index))
-                                 for index in range(spec.num_nodes)]
+                job.node_runs = [
+                    NodeRun(
+                        index=index,
+                        container=runtime.handle(record, node_job_id(job_id, index)),
+                        host_dir=f"{record.host_root}/jobs/{node_job_id(job_id, index)}",
+                        command=node_command(index),
+                    )
+                    for index in range(spec.num_nodes)
+                ]
             self.store.save_job(job)
             env = {"ISAACSIM_ASSET_ROOT": record.asset_root} if record.asset_root else {}
             if spec.num_nodes > 1:
@@ -143,8 +170,12 @@ class JobService:
                 self.progress(f"preparing {staging.job_dir}")
                 self._stage(remote, record, spec, job, staging)
                 self.progress(f"starting {job.container} ({runtime.name} runtime)")
-                runtime.start(remote, Launch(record=record, job=job, generation=generation, command=job.command,
-                                             video=spec.video, env=env))
+                runtime.start(
+                    remote,
+                    Launch(
+                        record=record, job=job, generation=generation, command=job.command, video=spec.video, env=env
+                    ),
+                )
                 if job.node_runs:
                     job.node_runs[0].status = "running"
                     self._start_workers(record, spec, job, generation, runtime, env)
@@ -168,19 +199,31 @@ class JobService:
         assert address is not None, "placement checked it"
         return Rendezvous(master_addr=address, master_port=runtime.free_port(remote, record), rdzv_id=job_id)
 
-    def _start_workers(self, record: DeploymentRecord, spec: JobSpec, job: JobRecord, generation: Generation,
-                       runtime: Runtime, env: dict[str, str]) -> None:
+    def _start_workers(
+        self,
+        record: DeploymentRecord,
+        spec: JobSpec,
+        job: JobRecord,
+        generation: Generation,
+        runtime: Runtime,
+        env: dict[str, str],
+    ) -> None:
         """Nodes 1.. after the head, which hosts the rendezvous; each gets its own folder (the
         extension too, not the head's checkpoints: several nodes never resume)."""
         for run in job.node_runs[1:]:
             view = node_view(job, run)
             with self.deployments.remote(record.name, run.index) as remote:
                 self.progress(f"node {run.index}: preparing {run.host_dir}")
-                self._stage(remote, record, spec, view, Staging(job_dir=run.host_dir, generation=generation,
-                                                                runtime=runtime))
+                self._stage(
+                    remote, record, spec, view, Staging(job_dir=run.host_dir, generation=generation, runtime=runtime)
+                )
                 self.progress(f"node {run.index}: starting {run.container}")
-                runtime.start(remote, Launch(record=record, job=view, generation=generation, command=run.command,
-                                             video=spec.video, env=env))
+                runtime.start(
+                    remote,
+                    Launch(
+                        record=record, job=view, generation=generation, command=run.command, video=spec.video, env=env
+                    ),
+                )
             run.status, run.started_at = "running", datetime.now(timezone.utc)
             self.store.save_job(job)
 
@@ -207,10 +250,21 @@ class JobService:
             (folder / "logs").mkdir(parents=True)
             (folder / "run.sh").write_bytes(staging.runtime.runner())
             (folder / "run.sh").chmod(0o755)
-            (folder / "spec.json").write_text(json.dumps(
-                {"job": job.id, "deployment": record.name, "runtime": staging.runtime.name, "image": record.image,
-                 "isaaclab_python": record.isaaclab_python,
-                 "spec": job.spec, "command": job.command}, indent=2) + "\n")
+            (folder / "spec.json").write_text(
+                json.dumps(
+                    {
+                        "job": job.id,
+                        "deployment": record.name,
+                        "runtime": staging.runtime.name,
+                        "image": record.image,
+                        "isaaclab_python": record.isaaclab_python,
+                        "spec": job.spec,
+                        "command": job.command,
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
             if spec.extension:
                 source = Path(spec.extension)
                 (folder / "extension").mkdir()
@@ -228,16 +282,24 @@ class JobService:
 
     # -- checkpoints -------------------------------------------------------------------------
     def _latest_training(self, record: DeploymentRecord, spec: JobSpec) -> JobRecord:
-        finished = [job for job in self.refresh(record.name)
-                    if job.mode == "train" and job.task == spec.task and job.rl_library == spec.rl_library
-                    and job.status in ("succeeded", "cancelled")]
+        finished = [
+            job
+            for job in self.refresh(record.name)
+            if job.mode == "train"
+            and job.task == spec.task
+            and job.rl_library == spec.rl_library
+            and job.status in ("succeeded", "cancelled")
+        ]
         if not finished:
-            raise UserError(f"--checkpoint: no finished {spec.rl_library} training of {spec.task} on "
-                            f"{record.name} to take a checkpoint from; give --checkpoint PATH or JOB")
+            raise UserError(
+                f"--checkpoint: no finished {spec.rl_library} training of {spec.task} on "
+                f"{record.name} to take a checkpoint from; give --checkpoint PATH or JOB"
+            )
         return max(finished, key=lambda job: job.created_at)
 
-    def _find_checkpoint(self, remote: Remote, source: JobRecord, library: str, wanted: str | None,
-                         best: bool = False) -> str:
+    def _find_checkpoint(
+        self, remote: Remote, source: JobRecord, library: str, wanted: str | None, best: bool = False
+    ) -> str:
         files = [f.path for f in list_files(remote, f"{source.host_dir}/logs")]
         chosen = best_checkpoint(library, files) if best else newest_checkpoint(library, files, wanted)
         if chosen is None:
@@ -277,8 +339,10 @@ class JobService:
         names it: one planted in a job's folder (model_200.pt -> ~/.ssh/id_ed25519) must not
         carry a private file off this machine; naming the file it points to is the way."""
         if local.is_symlink():
-            raise UserError(f"--checkpoint: {str(local)!r} is a symbolic link; give the file itself "
-                            f"({os.path.realpath(local)}) if that is what you mean to upload")
+            raise UserError(
+                f"--checkpoint: {str(local)!r} is a symbolic link; give the file itself "
+                f"({os.path.realpath(local)}) if that is what you mean to upload"
+            )
         if not stat.S_ISREG(local.stat().st_mode):
             raise UserError(f"--checkpoint: {str(local)!r} is not a regular file")
         # Inside isaacctl's state (fetched artifacts), a linked folder on the way must not lead
@@ -287,10 +351,14 @@ class JobService:
         given, real = os.path.abspath(local), os.path.realpath(local)
         inside_state = any(given.startswith(root + os.sep) for root in (state_root, os.path.abspath(self.store.root)))
         if inside_state and not real.startswith(state_root + os.sep):
-            raise UserError(f"--checkpoint: {str(local)!r} leads out of isaacctl's state folder "
-                            f"(to {real}); give that file itself if you mean it")
+            raise UserError(
+                f"--checkpoint: {str(local)!r} leads out of isaacctl's state folder "
+                f"(to {real}); give that file itself if you mean it"
+            )
 
-    def _resume_from(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging) -> commands.Resume:
+    def _resume_from(
+        self, remote: Remote, record: DeploymentRecord, spec: JobSpec, staging: Staging
+    ) -> commands.Resume:
         assert spec.resume is not None and spec.rl_library is not None
         job_ref, _, wanted = spec.resume.partition(":")
         source = self.store.find_job(job_ref, record.name)
@@ -299,10 +367,17 @@ class JobService:
         relative = self._find_checkpoint(remote, source, spec.rl_library, wanted or None)
         library, experiment, run_folder = relative.split("/")[:3]
         # The whole run folder: rsl_rl finds --load_run under logs/rsl_rl/<experiment>/.
-        staging.host_copies.append((f"{source.host_dir}/logs/{library}/{experiment}/{run_folder}",
-                                    f"{staging.job_dir}/logs/{library}/{experiment}"))
-        return commands.Resume(run_folder=run_folder, checkpoint_file=relative.rsplit("/", 1)[-1],
-                               container_path=f"{staging.runtime.logs_path(staging.generation, staging.job_dir)}/{relative}")
+        staging.host_copies.append(
+            (
+                f"{source.host_dir}/logs/{library}/{experiment}/{run_folder}",
+                f"{staging.job_dir}/logs/{library}/{experiment}",
+            )
+        )
+        return commands.Resume(
+            run_folder=run_folder,
+            checkpoint_file=relative.rsplit("/", 1)[-1],
+            container_path=f"{staging.runtime.logs_path(staging.generation, staging.job_dir)}/{relative}",
+        )
 
     # -- watch -------------------------------------------------------------------------------
     def refresh(self, deployment: str) -> list[JobRecord]:
@@ -325,8 +400,7 @@ class JobService:
             for job in open_jobs:
                 if not job.node_runs and self._apply_state(job, states.of(job.id)):
                     ended.append(job)
-            summaries = summarize_jobs(remote, str(Path(open_jobs[0].host_dir).parent),
-                                       [job.id for job in open_jobs])
+            summaries = summarize_jobs(remote, str(Path(open_jobs[0].host_dir).parent), [job.id for job in open_jobs])
             for job in open_jobs:
                 summary = summaries.get(job.id) or {}
                 job.last_iteration = summary.get("last_step", job.last_iteration)
@@ -361,8 +435,10 @@ class JobService:
                 self._apply_state(view, state)
             run.status, run.exit_code, run.error = view.status, view.exit_code, view.error
             run.started_at, run.finished_at = view.started_at or run.started_at, view.finished_at
-        failed = sorted((run for run in job.node_runs if run.status == "failed"),
-                        key=lambda run: run.finished_at or datetime.now(timezone.utc))
+        failed = sorted(
+            (run for run in job.node_runs if run.status == "failed"),
+            key=lambda run: run.finished_at or datetime.now(timezone.utc),
+        )
         if failed and not job.cancel_requested:
             first = failed[0]
             self._stop_nodes(job, runtime, f"stopped: node {first.index} failed")
@@ -380,8 +456,9 @@ class JobService:
         else:
             job.status, job.error, job.finished_at = "running", None, None
             return
-        job.finished_at = max((run.finished_at for run in job.node_runs if run.finished_at),
-                              default=datetime.now(timezone.utc))
+        job.finished_at = max(
+            (run.finished_at for run in job.node_runs if run.finished_at), default=datetime.now(timezone.utc)
+        )
 
     @staticmethod
     def _apply_state(job: JobRecord, state: JobState | Unknown | None) -> bool:
@@ -421,8 +498,16 @@ class JobService:
             job = next(j for j in self.refresh(job.deployment) if j.id == job.id)
         return job
 
-    def follow(self, job: JobRecord, emit: Callable[[str], None], *, follow: bool, tail: int | None,
-               on_reconnect: Callable[[str], None] = lambda message: None, node: int = 0) -> JobRecord:
+    def follow(
+        self,
+        job: JobRecord,
+        emit: Callable[[str], None],
+        *,
+        follow: bool,
+        tail: int | None,
+        on_reconnect: Callable[[str], None] = lambda message: None,
+        node: int = 0,
+    ) -> JobRecord:
         """Stream the job's output (to its end with follow); returns the job as it is then.
         node: which node's (0, the head, runs rank 0)."""
         runtime = self.runtime(self.store.load(job.deployment))
@@ -433,8 +518,14 @@ class JobService:
                 spans = f"nodes 0-{job.nodes - 1}" if job.nodes > 1 else "node 0 only"
                 raise UserError(f"--node: {job.id} runs on {spans}, not node {node}")
             view = node_view(job, run)
-        runtime.stream_logs(lambda: self.deployments.remote(job.deployment, node), view, emit,
-                            follow=follow, tail=tail, on_reconnect=on_reconnect)
+        runtime.stream_logs(
+            lambda: self.deployments.remote(job.deployment, node),
+            view,
+            emit,
+            follow=follow,
+            tail=tail,
+            on_reconnect=on_reconnect,
+        )
         job = self.get(job.id, job.deployment)
         # one node's output has ended; the others end with it (or fail it), moments later
         deadline = time.monotonic() + NODES_SETTLE_SECONDS
@@ -444,8 +535,7 @@ class JobService:
         return job
 
     # -- cancel ------------------------------------------------------------------------------
-    def cancel(self, job_ref: str, deployment: str | None = None,
-               grace: float = CANCEL_GRACE_SECONDS) -> JobRecord:
+    def cancel(self, job_ref: str, deployment: str | None = None, grace: float = CANCEL_GRACE_SECONDS) -> JobRecord:
         """SIGINT first, so the run can save; SIGKILL after the grace period. Files are kept.
         The cancellation is recorded only once the host took the signal: a job whose host
         could not be reached runs on, and must not read "cancelled" when it ends."""
@@ -472,7 +562,6 @@ class JobService:
                 self.progress(f"{job.id} still running after {grace:g} s: killing it")
                 runtime.kill(remote, job)
         return self.get(job.id, job.deployment)
-
 
     def _cancel_nodes(self, job: JobRecord, runtime: Runtime, grace: float) -> JobRecord:
         """Every node at once: SIGINT to each, then each one's kill after the grace period."""

@@ -148,8 +148,10 @@ def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             continue  # S3 hand-off and episode counts belong to the AWS pipeline, not to a host
         field = PIPELINE_FIELDS.get(key)
         if field is None:
-            raise UserError(f"trainingConfig.{key}: not a field isaacctl knows "
-                            f"(expected one of {', '.join(PIPELINE_FIELDS)}, policyS3Uri, numEpisodes)")
+            raise UserError(
+                f"trainingConfig.{key}: not a field isaacctl knows "
+                f"(expected one of {', '.join(PIPELINE_FIELDS)}, policyS3Uri, numEpisodes)"
+            )
         if key == "mode":
             if not isinstance(value, str) or value.lower() not in PIPELINE_MODES:
                 raise UserError(f"trainingConfig.mode: expected one of {', '.join(PIPELINE_MODES)}, got {value!r}")
@@ -169,9 +171,15 @@ def load_pipeline_config(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return values, sources
 
 
-def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation: Generation | None = None,
-               notice: Callable[[str], None] = lambda message: None,
-               listed: list[dict[str, Any]] | None = None, deployment: DeploymentRecord | None = None) -> JobSpec:
+def build_spec(
+    flags: dict[str, Any],
+    config: Path | None = None,
+    *,
+    generation: Generation | None = None,
+    notice: Callable[[str], None] = lambda message: None,
+    listed: list[dict[str, Any]] | None = None,
+    deployment: DeploymentRecord | None = None,
+) -> JobSpec:
     """Flags win over --config; then validation against the model, the task catalog and the
     deployment's Isaac Lab generation (default: a new deployment's). A task id of the other
     generation is run under this one's name, told through `notice`. With a deployment, its
@@ -181,8 +189,10 @@ def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation:
     generation = generation or generation_for(None)
     values, sources = load_pipeline_config(config) if config else ({}, {})
     if "mode" in values and "mode" in flags and values["mode"] != flags["mode"]:
-        raise UserError(f"{sources['mode']}: this job JSON is for {values['mode']}, not {flags['mode']}; "
-                        f"run it with 'isaacctl {values['mode']} --config'")
+        raise UserError(
+            f"{sources['mode']}: this job JSON is for {values['mode']}, not {flags['mode']}; "
+            f"run it with 'isaacctl {values['mode']} --config'"
+        )
     for key, value in flags.items():
         if value is not None and value != [] and not (key in values and value is False):
             values[key] = value
@@ -191,13 +201,20 @@ def build_spec(flags: dict[str, Any], config: Path | None = None, *, generation:
         # strict: JSON's "64" or true is not a number of environments (flags arrive typed)
         spec = JobSpec.model_validate(values, strict=True)
     except ValidationError as exc:
+
         def where(field: str) -> str:
             field = field.split(".")[0]  # overrides.2 -> overrides
             return sources.get(field, FLAG_NAMES.get(field, field))
 
         raise from_validation(exc, where) from None
-    task, info = resolve_task(spec.task, force=spec.force, flag=sources.get("task", "--task"),
-                              generation=generation, notice=notice, listed=listed)
+    task, info = resolve_task(
+        spec.task,
+        force=spec.force,
+        flag=sources.get("task", "--task"),
+        generation=generation,
+        notice=notice,
+        listed=listed,
+    )
     library_flag = sources.get("rl_library", "--rl-library")
     library = generation.library_for(spec.rl_library, info.default_library if info else _catalog_default())
     check_library(info, library, generation, flag=library_flag, notice=notice)
@@ -221,11 +238,15 @@ def _check_combinations(spec: JobSpec, generation: Generation, sources: dict[str
     info = generation.library(spec.rl_library)
     assert info is not None
     if (spec.gpus or 1) > 1 and not info.distributed:
-        raise UserError(f"{sources.get('gpus', '--gpus')}: {spec.rl_library} cannot train on several GPUs "
-                        f"(use one of {', '.join(generation.distributed_libraries)})")
+        raise UserError(
+            f"{sources.get('gpus', '--gpus')}: {spec.rl_library} cannot train on several GPUs "
+            f"(use one of {', '.join(generation.distributed_libraries)})"
+        )
     if spec.num_nodes > 1 and not info.distributed:
-        raise UserError(f"{sources.get('num_nodes', '--nodes')}: {spec.rl_library} cannot train on several nodes "
-                        f"(its train has no --distributed; use one of {', '.join(generation.distributed_libraries)})")
+        raise UserError(
+            f"{sources.get('num_nodes', '--nodes')}: {spec.rl_library} cannot train on several nodes "
+            f"(its train has no --distributed; use one of {', '.join(generation.distributed_libraries)})"
+        )
     if spec.mode == "evaluate":
         if spec.num_nodes > 1:
             raise UserError(f"{sources.get('num_nodes', '--nodes')}: evaluation runs on one node")
@@ -252,5 +273,7 @@ def _check_selectors(spec: JobSpec, generation: Generation, sources: dict[str, s
     for override in spec.overrides:
         key = override.lstrip("+").split("=", 1)[0]
         if key in elsewhere and generation.selector_of(override) is None:
-            raise UserError(f"{sources.get('overrides', 'HYDRA_OVERRIDES')}: {key}= selects a configuration on "
-                            f"Isaac Lab {elsewhere[key].label}, not on this deployment's {generation.label}")
+            raise UserError(
+                f"{sources.get('overrides', 'HYDRA_OVERRIDES')}: {key}= selects a configuration on "
+                f"Isaac Lab {elsewhere[key].label}, not on this deployment's {generation.label}"
+            )

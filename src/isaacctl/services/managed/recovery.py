@@ -56,11 +56,14 @@ def check_flags(*, max_restarts: int, checkpoint_bucket: str | None) -> None:
         raise UserError(f"--max-restarts: expected 0 to {MAX_RESTARTS_LIMIT}, got {max_restarts}")
     if checkpoint_bucket is not None:
         if not checkpoint_bucket.startswith(BUCKET_SCHEMES) or len(checkpoint_bucket) <= 6:
-            raise UserError(f"--checkpoint-bucket: expected s3://, gs://, az:// or oss://BUCKET[/PREFIX], "
-                            f"got {checkpoint_bucket!r}")
+            raise UserError(
+                f"--checkpoint-bucket: expected s3://, gs://, az:// or oss://BUCKET[/PREFIX], got {checkpoint_bucket!r}"
+            )
         # Said, not pretended: object storage is future work (docs/managed.md)
-        raise UserError("--checkpoint-bucket: object storage is not supported yet; managed jobs sync "
-                        "checkpoints home (state/<name>/artifacts/<job>/logs), leave the flag out")
+        raise UserError(
+            "--checkpoint-bucket: object storage is not supported yet; managed jobs sync "
+            "checkpoints home (state/<name>/artifacts/<job>/logs), leave the flag out"
+        )
 
 
 @dataclass
@@ -72,8 +75,13 @@ class Outcome:
 
 
 class ManagedService:
-    def __init__(self, store: StateStore, progress: Progress | None = None,
-                 registry_key: SecretSource | None = None, sync_seconds: float = DEFAULT_SYNC_SECONDS) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        progress: Progress | None = None,
+        registry_key: SecretSource | None = None,
+        sync_seconds: float = DEFAULT_SYNC_SECONDS,
+    ) -> None:
         self.store = store
         self.progress: Progress = progress or (lambda message: None)
         self.deployments = DeploymentService(store, self.progress)
@@ -84,19 +92,29 @@ class ManagedService:
         self.sync_seconds = sync_seconds
 
     # -- enrolment ---------------------------------------------------------------------------
-    def settings_for(self, spec_flags: dict[str, Any], *, library: str, total_iterations: int | None,
-                     max_restarts: int, fallback_on_demand: bool) -> ManagedSettings:
+    def settings_for(
+        self,
+        spec_flags: dict[str, Any],
+        *,
+        library: str,
+        total_iterations: int | None,
+        max_restarts: int,
+        fallback_on_demand: bool,
+    ) -> ManagedSettings:
         from isaacctl.records import ManagedSettings
 
         if library not in MANAGED_LIBRARIES:
-            raise UserError(f"--managed: {library} runs cannot be resumed where they stopped yet; "
-                            f"use --rl-library {' or '.join(MANAGED_LIBRARIES)}")
+            raise UserError(
+                f"--managed: {library} runs cannot be resumed where they stopped yet; "
+                f"use --rl-library {' or '.join(MANAGED_LIBRARIES)}"
+            )
         if spec_flags.get("resume"):
             raise UserError("--resume: a managed job resumes itself; leave --resume out")
         if total_iterations is None:
             raise UserError("--max-iterations: a managed job needs the run's length, to resume with what is left")
-        return ManagedSettings(max_restarts=max_restarts, fallback_on_demand=fallback_on_demand,
-                               total_iterations=total_iterations)
+        return ManagedSettings(
+            max_restarts=max_restarts, fallback_on_demand=fallback_on_demand, total_iterations=total_iterations
+        )
 
     def enrol(self, job: JobRecord, settings: ManagedSettings) -> JobRecord:
         """Make a job just submitted a managed one (the `train --managed` hook)."""
@@ -104,8 +122,13 @@ class ManagedService:
         settings.last_seen_running = now()
         job.runs_on = self._where(self.store.load(job.deployment))
         self.store.save_job(job)
-        self.store.append_event(job.deployment, "managed.enrolled", job=job.id,
-                                max_restarts=settings.max_restarts, fallback_on_demand=settings.fallback_on_demand)
+        self.store.append_event(
+            job.deployment,
+            "managed.enrolled",
+            job=job.id,
+            max_restarts=settings.max_restarts,
+            fallback_on_demand=settings.fallback_on_demand,
+        )
         return job
 
     def active(self) -> list[JobRecord]:
@@ -227,12 +250,16 @@ class ManagedService:
         assert managed is not None
         if managed.recovering_since is None:
             if job.restarts >= managed.max_restarts:
-                return self._give_up(job, f"preempted ({reason}) after {job.restarts} restart(s): --max-restarts "
-                                          f"{managed.max_restarts} reached")
+                return self._give_up(
+                    job,
+                    f"preempted ({reason}) after {job.restarts} restart(s): --max-restarts "
+                    f"{managed.max_restarts} reached",
+                )
             managed.recovering_since = now()
             managed.state = "recovering"
-            job.attempts.append(ManagedAttempt(number=len(job.attempts) + 1, at=managed.recovering_since,
-                                               reason=reason))
+            job.attempts.append(
+                ManagedAttempt(number=len(job.attempts) + 1, at=managed.recovering_since, reason=reason)
+            )
             self.store.save_job(job)
             self.store.append_event(job.deployment, "managed.preempted", job=job.id, reason=reason)
             self.progress(f"{job.id}: {reason}; recovering")
@@ -290,7 +317,9 @@ class ManagedService:
             provider, options = self.deployments.provider_for(record)
             if not attempt.destroyed_old:
                 after = self._next_zone(provider, record, options)
-                self.progress(f"deleting what {name} had in {record.zone or record.region or provider.name} (by its tags)")
+                self.progress(
+                    f"deleting what {name} had in {record.zone or record.region or provider.name} (by its tags)"
+                )
                 self.store.append_event(name, "managed.destroy-old", job=job.id, zone=record.zone)
                 provider.destroy(self.deployments.context(record, options))
                 attempt.destroyed_old = True
@@ -350,9 +379,13 @@ class ManagedService:
         from isaacctl.services.bootstrap import BootstrapSettings
 
         settings = BootstrapSettings(
-            image=record.image or "", gpus=record.gpus, registry_user=record.registry_user or "$oauthtoken",
-            isaaclab_version=record.isaaclab_version, runtime=record.runtime,
-            isaaclab_python=record.isaaclab_python, asset_root=record.asset_root,
+            image=record.image or "",
+            gpus=record.gpus,
+            registry_user=record.registry_user or "$oauthtoken",
+            isaaclab_version=record.isaaclab_version,
+            runtime=record.runtime,
+            isaaclab_python=record.isaaclab_python,
+            asset_root=record.asset_root,
         )
         key = self.registry_key if record.runtime == "container" else (lambda: None)
         return BootstrapRequest(settings=settings, registry_key=key)
@@ -369,8 +402,13 @@ class ManagedService:
             raise ProviderError(f"{record.name} was preempted again while it came back")
         with self.deployments.remote(record.name) as remote:
             # an earlier attempt's run may still be going (a controller killed after it started)
-            current = self.store.load_job(job.deployment, attempt.job) if attempt.job and attempt.job != job.id \
-                and (self.store.paths(job.deployment).jobs / f"{attempt.job}.json").exists() else None
+            current = (
+                self.store.load_job(job.deployment, attempt.job)
+                if attempt.job
+                and attempt.job != job.id
+                and (self.store.paths(job.deployment).jobs / f"{attempt.job}.json").exists()
+                else None
+            )
             if current is not None:
                 self._fold(job, current)
             if attempt.job and job.container.endswith(attempt.job):
@@ -394,8 +432,7 @@ class ManagedService:
             attempt.checkpoint, attempt.from_iteration = chosen, done
             # rsl_rl resumes at the checkpoint's iteration and runs max_iterations more
             left = max(1, managed.total_iterations - done)
-            spec = spec.model_copy(update={"resume": f"{job.id}:{chosen.rsplit('/', 1)[-1]}",
-                                           "max_iterations": left})
+            spec = spec.model_copy(update={"resume": f"{job.id}:{chosen.rsplit('/', 1)[-1]}", "max_iterations": left})
         self.store.save_job(job)
         if self.store.load_job(job.deployment, job.id).cancel_requested:
             raise UserError(f"job: {job.id} was cancelled during its recovery")
@@ -436,8 +473,15 @@ class ManagedService:
         job.runs_on = attempt.where
         managed.state, managed.recovering_since, managed.last_seen_running = "running", None, now()
         self.store.save_job(job)
-        self.store.append_event(job.deployment, "managed.resumed", job=job.id, run=attempt.job,
-                                action=attempt.action, where=attempt.where, checkpoint=attempt.checkpoint)
+        self.store.append_event(
+            job.deployment,
+            "managed.resumed",
+            job=job.id,
+            run=attempt.job,
+            action=attempt.action,
+            where=attempt.where,
+            checkpoint=attempt.checkpoint,
+        )
         self.progress(f"{job.id} runs again on {attempt.where} from {attempt.checkpoint or 'the start'}")
 
     @staticmethod

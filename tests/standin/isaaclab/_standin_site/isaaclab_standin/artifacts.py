@@ -73,12 +73,14 @@ def write_torch_checkpoint(path: str, payload: dict) -> None:
     pkl = pickle.dumps({"isaacctl_standin": True, **payload}, protocol=2)
 
     def make(filler: bytes) -> bytes:
-        return _zip([
-            (f"{stem}/data.pkl", pkl),
-            (f"{stem}/byteorder", b"little"),
-            (f"{stem}/data/0", filler),
-            (f"{stem}/version", b"3\n"),
-        ])
+        return _zip(
+            [
+                (f"{stem}/data.pkl", pkl),
+                (f"{stem}/byteorder", b"little"),
+                (f"{stem}/data/0", filler),
+                (f"{stem}/version", b"3\n"),
+            ]
+        )
 
     _atomic_write(path, _padded(make, f"{stem}:{sorted(payload.items())!r}"))
 
@@ -87,14 +89,16 @@ def write_sb3_zip(path: str, payload: dict) -> None:
     data = json.dumps({"isaacctl_standin": True, **payload}, indent=4, sort_keys=True).encode()
 
     def make(filler: bytes) -> bytes:
-        return _zip([
-            ("data", data),
-            ("pytorch_variables.pth", b""),
-            ("policy.pth", filler),
-            ("policy.optimizer.pth", b""),
-            ("_stable_baselines3_version", b"2.6.0"),
-            ("system_info.txt", b"- OS: isaacctl stand-in\n- Python: 3\n- PyTorch: none\n- GPU Enabled: False\n"),
-        ])
+        return _zip(
+            [
+                ("data", data),
+                ("pytorch_variables.pth", b""),
+                ("policy.pth", filler),
+                ("policy.optimizer.pth", b""),
+                ("_stable_baselines3_version", b"2.6.0"),
+                ("system_info.txt", b"- OS: isaacctl stand-in\n- Python: 3\n- PyTorch: none\n- GPU Enabled: False\n"),
+            ]
+        )
 
     _atomic_write(path, _padded(make, f"{os.path.basename(path)}:{sorted(payload.items())!r}"))
 
@@ -102,31 +106,39 @@ def write_sb3_zip(path: str, payload: dict) -> None:
 def write_torchscript_policy(path: str, obs_dim: int, act_dim: int) -> None:
     payload = {"format": "torchscript placeholder", "obs_dim": obs_dim, "act_dim": act_dim}
     pkl = pickle.dumps(payload, protocol=2)
-    _atomic_write(path, _zip([
-        ("policy/data.pkl", pkl),
-        ("policy/code/__torch__/policy.py", b"# isaacctl stand-in: not a real TorchScript module\n"),
-        ("policy/version", b"3\n"),
-    ]))
+    _atomic_write(
+        path,
+        _zip(
+            [
+                ("policy/data.pkl", pkl),
+                ("policy/code/__torch__/policy.py", b"# isaacctl stand-in: not a real TorchScript module\n"),
+                ("policy/version", b"3\n"),
+            ]
+        ),
+    )
 
 
 def _value_info(name: str, dims: list) -> bytes:
-    shape = b"".join(
-        pb.f_message(1, pb.f_bytes(2, d) if isinstance(d, str) else pb.f_varint(1, d)) for d in dims
-    )
+    shape = b"".join(pb.f_message(1, pb.f_bytes(2, d) if isinstance(d, str) else pb.f_varint(1, d)) for d in dims)
     tensor_type = pb.f_varint(1, 1) + pb.f_message(2, shape)  # elem_type FLOAT
     return pb.f_bytes(1, name) + pb.f_message(2, pb.f_message(1, tensor_type))
 
 
 def onnx_identity_model(dim: int) -> bytes:
     node = pb.f_bytes(1, "obs") + pb.f_bytes(2, "actions") + pb.f_bytes(3, "policy") + pb.f_bytes(4, "Identity")
-    graph = (pb.f_message(1, node) + pb.f_bytes(2, "main_graph")
-             + pb.f_message(11, _value_info("obs", ["batch", dim]))
-             + pb.f_message(12, _value_info("actions", ["batch", dim])))
-    return (pb.f_varint(1, 8)                          # ir_version
-            + pb.f_bytes(2, "isaacctl-standin")       # producer_name
-            + pb.f_bytes(3, "0")                      # producer_version
-            + pb.f_message(7, graph)
-            + pb.f_message(8, pb.f_bytes(1, "") + pb.f_varint(2, 17)))  # opset 17
+    graph = (
+        pb.f_message(1, node)
+        + pb.f_bytes(2, "main_graph")
+        + pb.f_message(11, _value_info("obs", ["batch", dim]))
+        + pb.f_message(12, _value_info("actions", ["batch", dim]))
+    )
+    return (
+        pb.f_varint(1, 8)  # ir_version
+        + pb.f_bytes(2, "isaacctl-standin")  # producer_name
+        + pb.f_bytes(3, "0")  # producer_version
+        + pb.f_message(7, graph)
+        + pb.f_message(8, pb.f_bytes(1, "") + pb.f_varint(2, 17))
+    )  # opset 17
 
 
 def write_onnx_policy(path: str, dim: int) -> None:

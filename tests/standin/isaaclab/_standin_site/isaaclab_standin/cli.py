@@ -30,20 +30,30 @@ def _env_flag(name: str) -> bool:
 
 def add_app_launcher_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("app_launcher arguments")
-    group.add_argument("--headless", action="store_true", default=_env_flag("HEADLESS"),
-                       help="Force display off at all times.")
-    group.add_argument("--livestream", type=int, default=int(os.environ.get("LIVESTREAM", "-1") or -1),
-                       choices={-1, 0, 1, 2}, help="Force enable livestreaming.")
-    group.add_argument("--enable_cameras", action="store_true", default=_env_flag("ENABLE_CAMERAS"),
-                       help="Enable camera sensors and relevant extension dependencies.")
+    group.add_argument(
+        "--headless", action="store_true", default=_env_flag("HEADLESS"), help="Force display off at all times."
+    )
+    group.add_argument(
+        "--livestream",
+        type=int,
+        default=int(os.environ.get("LIVESTREAM", "-1") or -1),
+        choices={-1, 0, 1, 2},
+        help="Force enable livestreaming.",
+    )
+    group.add_argument(
+        "--enable_cameras",
+        action="store_true",
+        default=_env_flag("ENABLE_CAMERAS"),
+        help="Enable camera sensors and relevant extension dependencies.",
+    )
     group.add_argument("--xr", action="store_true", default=False)
-    group.add_argument("--device", type=str, default="cuda:0",
-                       help='The device to run the simulation on: "cpu", "cuda", "cuda:N".')
+    group.add_argument(
+        "--device", type=str, default="cuda:0", help='The device to run the simulation on: "cpu", "cuda", "cuda:N".'
+    )
     group.add_argument("--verbose", action="store_true")
     group.add_argument("--info", action="store_true")
     group.add_argument("--experience", type=str, default="")
-    group.add_argument("--rendering_mode", type=str, default=None,
-                       choices={"performance", "balanced", "quality"})
+    group.add_argument("--rendering_mode", type=str, default=None, choices={"performance", "balanced", "quality"})
     group.add_argument("--kit_args", type=str, default="")
     group.add_argument("--anim_recording_enabled", action="store_true")
 
@@ -58,8 +68,9 @@ def build_parser(library: str, mode: str) -> argparse.ArgumentParser:
     parser.add_argument("--video", action="store_true", default=False, help="Record videos.")
     parser.add_argument("--video_length", type=int, default=200, help="Length of the recorded video (in steps).")
     if mode == "train":
-        parser.add_argument("--video_interval", type=int, default=2000,
-                            help="Interval between video recordings (in steps).")
+        parser.add_argument(
+            "--video_interval", type=int, default=2000, help="Interval between video recordings (in steps)."
+        )
     else:
         parser.add_argument("--disable_fabric", action="store_true", default=False)
     parser.add_argument("--num_envs", type=int, default=None, help="Number of environments to simulate.")
@@ -69,14 +80,15 @@ def build_parser(library: str, mode: str) -> argparse.ArgumentParser:
     if mode == "train":
         parser.add_argument("--max_iterations", type=int, default=None, help="RL Policy training iterations.")
         if library != "sb3":
-            parser.add_argument("--distributed", action="store_true", default=False,
-                                help="Run training with multiple GPUs or nodes.")
+            parser.add_argument(
+                "--distributed", action="store_true", default=False, help="Run training with multiple GPUs or nodes."
+            )
         parser.add_argument("--export_io_descriptors", action="store_true", default=False)
     else:
-        parser.add_argument("--use_pretrained_checkpoint", action="store_true",
-                            help="Use the pre-trained checkpoint from Nucleus.")
-        parser.add_argument("--real-time", action="store_true", default=False,
-                            help="Run in real-time, if possible.")
+        parser.add_argument(
+            "--use_pretrained_checkpoint", action="store_true", help="Use the pre-trained checkpoint from Nucleus."
+        )
+        parser.add_argument("--real-time", action="store_true", default=False, help="Run in real-time, if possible.")
     if library == "rsl_rl":
         group = parser.add_argument_group("rsl_rl", description="Arguments for RSL-RL agent.")
         group.add_argument("--experiment_name", type=str, default=None)
@@ -147,7 +159,8 @@ def apply_hydra_overrides(args: list[str], cfgs: dict[str, dict]) -> list[str]:
         if "=" not in arg:
             raise UsageError(
                 f"Error parsing override '{arg}'\nmissing EQUAL at '<EOF>'\n"
-                "See https://hydra.cc/docs/1.2/advanced/override_grammar/basic for details")
+                "See https://hydra.cc/docs/1.2/advanced/override_grammar/basic for details"
+            )
         key, _, raw = arg.partition("=")
         append = key.startswith("+")
         key = key.lstrip("+")
@@ -155,8 +168,10 @@ def apply_hydra_overrides(args: list[str], cfgs: dict[str, dict]) -> list[str]:
             continue
         parts = key.split(".")
         if parts[0] not in cfgs or len(parts) < 2:
-            raise UsageError(f"Could not override '{key}'.\nTo append to your config use +{key}={raw}\n"
-                             f"Key '{parts[0]}' is not in struct\n    full_key: {key}\n    object_type=dict")
+            raise UsageError(
+                f"Could not override '{key}'.\nTo append to your config use +{key}={raw}\n"
+                f"Key '{parts[0]}' is not in struct\n    full_key: {key}\n    object_type=dict"
+            )
         node = cfgs[parts[0]]
         for i, part in enumerate(parts[1:-1], start=1):
             if not isinstance(node.get(part), dict):
@@ -165,13 +180,16 @@ def apply_hydra_overrides(args: list[str], cfgs: dict[str, dict]) -> list[str]:
                 else:
                     raise UsageError(
                         f"Could not override '{key}'.\nTo append to your config use +{key}={raw}\n"
-                        f"Key '{part}' is not in struct\n    full_key: {'.'.join(parts[:i + 1])}\n"
-                        "    object_type=dict")
+                        f"Key '{part}' is not in struct\n    full_key: {'.'.join(parts[: i + 1])}\n"
+                        "    object_type=dict"
+                    )
             node = node[part]
         leaf = parts[-1]
         if leaf not in node and not append:
-            raise UsageError(f"Could not override '{key}'.\nTo append to your config use +{key}={raw}\n"
-                             f"Key '{leaf}' is not in struct\n    full_key: {key}\n    object_type=dict")
+            raise UsageError(
+                f"Could not override '{key}'.\nTo append to your config use +{key}={raw}\n"
+                f"Key '{leaf}' is not in struct\n    full_key: {key}\n    object_type=dict"
+            )
         value = _parse_value(raw)
         old = node.get(leaf)
         if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):

@@ -85,8 +85,7 @@ def timestamp() -> str:
 
 def fail(exc_line: str, code: int = 1) -> UsageError:
     """An error printed like an uncaught Python exception."""
-    return UsageError("Traceback (most recent call last):\n"
-                      "  (isaacctl stand-in: traceback elided)\n" + exc_line, code)
+    return UsageError("Traceback (most recent call last):\n  (isaacctl stand-in: traceback elided)\n" + exc_line, code)
 
 
 _ENV_ID = re.compile(r"^(?:(?P<namespace>[\w:-]+)\/)?(?:(?P<name>[\w:.-]+?))(?:-v(?P<version>\d+))?$")
@@ -105,8 +104,10 @@ def lookup_task(name: str | None) -> catalog.Task:
     base = match.group("name") if match else name
     bases = {t.rsplit("-v", 1)[0]: t for t in catalog.TASKS}
     if match and base in bases:
-        raise fail(f"gymnasium.error.VersionNotFound: Environment version `v{match.group('version')}` "
-                   f"for environment `{base}` doesn't exist. It provides the default version `{base}-v0`.")
+        raise fail(
+            f"gymnasium.error.VersionNotFound: Environment version `v{match.group('version')}` "
+            f"for environment `{base}` doesn't exist. It provides the default version `{base}-v0`."
+        )
     hint = difflib.get_close_matches(base, list(bases), n=1)
     suffix = f" Did you mean: `{hint[0]}`?" if hint else ""
     raise fail(f"gymnasium.error.NameNotFound: Environment `{base}` doesn't exist.{suffix}")
@@ -121,8 +122,10 @@ def _lookup_task3(name: str) -> catalog.Task:
     match = _ENV_ID.match(name)
     base = match.group("name") if match else name
     if match and match.group("version") is not None and base in catalog.TASKS3:
-        raise fail(f"gymnasium.error.DeprecatedEnv: Environment version `v{match.group('version')}` for "
-                   f"environment `{base}` doesn't exist. It provides the default version `{base}`.")
+        raise fail(
+            f"gymnasium.error.DeprecatedEnv: Environment version `v{match.group('version')}` for "
+            f"environment `{base}` doesn't exist. It provides the default version `{base}`."
+        )
     hint = difflib.get_close_matches(base, list(catalog.TASKS3), n=1)
     suffix = f" Did you mean: `{hint[0]}`?" if hint else ""
     raise fail(f"gymnasium.error.NameNotFound: Environment `{base}` doesn't exist.{suffix}")
@@ -134,8 +137,13 @@ def write_run_manifest(run_dir: str, library: str, task: str, agent: str) -> Non
     from datetime import timezone
 
     os.makedirs(run_dir, exist_ok=True)
-    manifest = {"version": 1, "library": library, "task": task.split(":")[-1],
-                "created_at": datetime.now(timezone.utc).isoformat(), "metadata": {"agent": agent}}
+    manifest = {
+        "version": 1,
+        "library": library,
+        "task": task.split(":")[-1],
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "metadata": {"agent": agent},
+    }
     temporary = os.path.join(run_dir, f".{RUN_MANIFEST}.{os.getpid()}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -146,9 +154,17 @@ def _natural(value: str) -> list:
     return [int(token) if token.isdigit() else token for token in re.split(r"(\d+)", value)]
 
 
-def resolve_checkpoint_selector(log_root: str, selector: str, *, library: str, task: str, pattern: str,
-                                other_dirs: list[str] | None = None, preferred: str | None = None,
-                                recursive: bool = False) -> str:
+def resolve_checkpoint_selector(
+    log_root: str,
+    selector: str,
+    *,
+    library: str,
+    task: str,
+    pattern: str,
+    other_dirs: list[str] | None = None,
+    preferred: str | None = None,
+    recursive: bool = False,
+) -> str:
     """Isaac Lab 3's --checkpoint latest|best: the newest run (run.json created_at) of this
     library and task, then its naturally last checkpoint (best: the preferred file first)."""
     import json
@@ -162,8 +178,11 @@ def resolve_checkpoint_selector(log_root: str, selector: str, *, library: str, t
                 created = datetime.fromisoformat(manifest["created_at"])
             except (OSError, KeyError, TypeError, ValueError):
                 continue
-            if manifest.get("version") == 1 and manifest.get("library") == library \
-                    and manifest.get("task") == task.split(":")[-1]:
+            if (
+                manifest.get("version") == 1
+                and manifest.get("library") == library
+                and manifest.get("task") == task.split(":")[-1]
+            ):
                 runs.append((created, entry.path))
     for _, run_dir in sorted(runs, reverse=True):
         folder = os.path.join(run_dir, *(other_dirs or []))
@@ -180,8 +199,10 @@ def resolve_checkpoint_selector(log_root: str, selector: str, *, library: str, t
             found = [p for p in found if re.fullmatch(preferred, os.path.basename(p))] or found
         found.sort(key=lambda p: _natural(os.path.relpath(p, folder)))
         return os.path.realpath(found[-1])
-    raise fail(f"ValueError: No compatible manifested run with a checkpoint was found in '{log_root}'. "
-               f"Run training with the current unified training entrypoint before using '--checkpoint {selector}'.")
+    raise fail(
+        f"ValueError: No compatible manifested run with a checkpoint was found in '{log_root}'. "
+        f"Run training with the current unified training entrypoint before using '--checkpoint {selector}'."
+    )
 
 
 def check_library(task: catalog.Task, library: str, agent_entry: str | None, algorithm: str = "PPO") -> str:
@@ -191,10 +212,12 @@ def check_library(task: catalog.Task, library: str, agent_entry: str | None, alg
     entry = agent_entry or default
     if library not in task.libraries or entry != CFG_ENTRY_POINTS[library]:
         available = ", ".join(CFG_ENTRY_POINTS[lib] for lib in task.libraries)
-        raise fail(f"ValueError: Could not find configuration for the environment: '{task.name}'.\n"
-                   f"Please check that the gym registry has the entry point: '{entry}'.\n"
-                   f"Existing RL library (and RL algorithm) configurations for the task '{task.name}':\n"
-                   f"  {available}")
+        raise fail(
+            f"ValueError: Could not find configuration for the environment: '{task.name}'.\n"
+            f"Please check that the gym registry has the entry point: '{entry}'.\n"
+            f"Existing RL library (and RL algorithm) configurations for the task '{task.name}':\n"
+            f"  {available}"
+        )
     return entry
 
 
@@ -218,19 +241,23 @@ def app_launcher_lines(args, local_rank: int = 0) -> list[str]:
         kit = "isaaclab.python.headless.rendering.kit" if args.enable_cameras else "isaaclab.python.headless.kit"
     else:
         kit = "isaaclab.python.rendering.kit" if args.enable_cameras else "isaaclab.python.kit"
-    lines = [f"[INFO][AppLauncher]: Using device: {device}",
-             f"[INFO][AppLauncher]: Loading experience file: /isaac-sim/apps/{args.experience or kit}"]
+    lines = [
+        f"[INFO][AppLauncher]: Using device: {device}",
+        f"[INFO][AppLauncher]: Loading experience file: /isaac-sim/apps/{args.experience or kit}",
+    ]
     if not args.headless and args.livestream in (-1, 0) and not os.environ.get("DISPLAY"):
         lines.append("[WARN][AppLauncher]: No display available: running headless (isaacctl stand-in).")
     if args.livestream in (1, 2):
-        lines.append(f"[INFO][AppLauncher]: Livestream mode {args.livestream} requested "
-                     "(stand-in: nothing is streamed).")
+        lines.append(
+            f"[INFO][AppLauncher]: Livestream mode {args.livestream} requested (stand-in: nothing is streamed)."
+        )
     return lines
 
 
 def banner(library: str, mode: str, task: catalog.Task) -> str:
-    return (f"[STANDIN] isaacctl Isaac Lab stand-in {VERSION}: no simulation, no GPU "
-            f"({library} {mode}, task {task.name})")
+    return (
+        f"[STANDIN] isaacctl Isaac Lab stand-in {VERSION}: no simulation, no GPU ({library} {mode}, task {task.name})"
+    )
 
 
 class Curve:
@@ -290,12 +317,14 @@ def checkpoint_iteration(path: str, key: str) -> int | None:
         return int(nums[0]) if nums else None
 
 
-def get_checkpoint_path(log_path: str, run_dir: str = ".*", checkpoint: str = ".*",
-                        other_dirs: list[str] | None = None) -> str:
+def get_checkpoint_path(
+    log_path: str, run_dir: str = ".*", checkpoint: str = ".*", other_dirs: list[str] | None = None
+) -> str:
     """Upstream's resolution: alphabetically last run, last file by zero-padded name."""
     try:
-        runs = sorted(os.path.join(log_path, e.name) for e in os.scandir(log_path)
-                      if e.is_dir() and re.match(run_dir, e.name))
+        runs = sorted(
+            os.path.join(log_path, e.name) for e in os.scandir(log_path) if e.is_dir() and re.match(run_dir, e.name)
+        )
         run_path = os.path.join(runs[-1], *(other_dirs or []))
     except FileNotFoundError as exc:
         raise fail(f"FileNotFoundError: [Errno 2] No such file or directory: '{exc.filename}'") from None

@@ -36,17 +36,26 @@ class Group:
         dist.all_reduce(value)
         self.sum = value.item()
         self.result = {
-            "rank": self.rank, "world_size": self.world, "local_rank": self.local_rank,
-            "node_rank": self.node_rank, "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
-            "env_rank": int(os.environ.get("RANK", "-1")), "env_world_size": int(os.environ.get("WORLD_SIZE", "-1")),
+            "rank": self.rank,
+            "world_size": self.world,
+            "local_rank": self.local_rank,
+            "node_rank": self.node_rank,
+            "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
+            "env_rank": int(os.environ.get("RANK", "-1")),
+            "env_world_size": int(os.environ.get("WORLD_SIZE", "-1")),
             "master": f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}",
-            "run_id": os.environ.get("TORCHELASTIC_RUN_ID"), "backend": self.backend,
-            "host": socket.gethostname(), "pid": os.getpid(),
-            "all_reduce_sum": self.sum, "expected_sum": self.world * (self.world + 1) / 2,
+            "run_id": os.environ.get("TORCHELASTIC_RUN_ID"),
+            "backend": self.backend,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "all_reduce_sum": self.sum,
+            "expected_sum": self.world * (self.world + 1) / 2,
             "nccl_ib_disable": os.environ.get("NCCL_IB_DISABLE"),
         }
-        out(f"[STANDIN] rank {self.rank}/{self.world} (node {self.node_rank}, local rank {self.local_rank}) "
-            f"joined over {self.backend}: all-reduce sum {self.sum:g}")
+        out(
+            f"[STANDIN] rank {self.rank}/{self.world} (node {self.node_rank}, local rank {self.local_rank}) "
+            f"joined over {self.backend}: all-reduce sum {self.sum:g}"
+        )
 
     def mean(self, value: float) -> float:
         tensor = self.torch.tensor([float(value)])

@@ -28,8 +28,11 @@ def main(argv=None) -> int:
     common.out("| " + " | ".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + " |")
     common.out(sep)
     for row in rows:
-        common.out("| " + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
-                   + " |")
+        common.out(
+            "| "
+            + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
+            + " |"
+        )
     common.out(sep)
     return 0
 
@@ -64,6 +67,9 @@ def _table(headers, rows) -> None:
     common.out("| " + " | ".join(h.center(w) for h, w in zip(headers, widths, strict=True)) + " |")
     common.out(sep)
     for row in rows:
-        common.out("| " + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
-                   + " |")
+        common.out(
+            "| "
+            + " | ".join([row[0].center(widths[0])] + [c.ljust(w) for c, w in zip(row[1:], widths[1:], strict=True)])
+            + " |"
+        )
     common.out(sep)

@@ -49,7 +49,7 @@ class _Bits:
         out = bytearray()
         for i in range(0, len(self.bits), 8):
             byte = 0
-            for bit in self.bits[i:i + 8]:
+            for bit in self.bits[i : i + 8]:
                 byte = (byte << 1) | bit
             out.append(byte)
         return bytes(out)
@@ -70,66 +70,63 @@ def _nal(header: int, rbsp: bytes) -> bytes:
 
 def _sps() -> bytes:
     b = _Bits()
-    b.u(8, 66)       # profile_idc: baseline
-    b.u(8, 0xC0)     # constraint_set0/1 (constrained baseline)
-    b.u(8, 10)       # level 1.0
-    b.ue(0)          # seq_parameter_set_id
-    b.ue(0)          # log2_max_frame_num_minus4
-    b.ue(2)          # pic_order_cnt_type
-    b.ue(1)          # max_num_ref_frames
-    b.u(1, 0)        # gaps_in_frame_num_value_allowed_flag
+    b.u(8, 66)  # profile_idc: baseline
+    b.u(8, 0xC0)  # constraint_set0/1 (constrained baseline)
+    b.u(8, 10)  # level 1.0
+    b.ue(0)  # seq_parameter_set_id
+    b.ue(0)  # log2_max_frame_num_minus4
+    b.ue(2)  # pic_order_cnt_type
+    b.ue(1)  # max_num_ref_frames
+    b.u(1, 0)  # gaps_in_frame_num_value_allowed_flag
     b.ue(WIDTH // 16 - 1)
     b.ue(HEIGHT // 16 - 1)
-    b.u(1, 1)        # frame_mbs_only_flag
-    b.u(1, 1)        # direct_8x8_inference_flag
-    b.u(1, 0)        # frame_cropping_flag
-    b.u(1, 0)        # vui_parameters_present_flag
+    b.u(1, 1)  # frame_mbs_only_flag
+    b.u(1, 1)  # direct_8x8_inference_flag
+    b.u(1, 0)  # frame_cropping_flag
+    b.u(1, 0)  # vui_parameters_present_flag
     b.trailing()
     return _nal(0x67, b.to_bytes())
 
 
 def _pps() -> bytes:
     b = _Bits()
-    b.ue(0)          # pic_parameter_set_id
-    b.ue(0)          # seq_parameter_set_id
-    b.u(1, 0)        # entropy_coding_mode_flag (CAVLC)
-    b.u(1, 0)        # bottom_field_pic_order_in_frame_present_flag
-    b.ue(0)          # num_slice_groups_minus1
-    b.ue(0)          # num_ref_idx_l0_default_active_minus1
-    b.ue(0)          # num_ref_idx_l1_default_active_minus1
-    b.u(1, 0)        # weighted_pred_flag
-    b.u(2, 0)        # weighted_bipred_idc
-    b.se(0)          # pic_init_qp_minus26
-    b.se(0)          # pic_init_qs_minus26
-    b.se(0)          # chroma_qp_index_offset
-    b.u(1, 1)        # deblocking_filter_control_present_flag
-    b.u(1, 0)        # constrained_intra_pred_flag
-    b.u(1, 0)        # redundant_pic_cnt_present_flag
+    b.ue(0)  # pic_parameter_set_id
+    b.ue(0)  # seq_parameter_set_id
+    b.u(1, 0)  # entropy_coding_mode_flag (CAVLC)
+    b.u(1, 0)  # bottom_field_pic_order_in_frame_present_flag
+    b.ue(0)  # num_slice_groups_minus1
+    b.ue(0)  # num_ref_idx_l0_default_active_minus1
+    b.ue(0)  # num_ref_idx_l1_default_active_minus1
+    b.u(1, 0)  # weighted_pred_flag
+    b.u(2, 0)  # weighted_bipred_idc
+    b.se(0)  # pic_init_qp_minus26
+    b.se(0)  # pic_init_qs_minus26
+    b.se(0)  # chroma_qp_index_offset
+    b.u(1, 1)  # deblocking_filter_control_present_flag
+    b.u(1, 0)  # constrained_intra_pred_flag
+    b.u(1, 0)  # redundant_pic_cnt_present_flag
     b.trailing()
     return _nal(0x68, b.to_bytes())
 
 
 def _idr_frame(index: int) -> bytes:
     b = _Bits()
-    b.ue(0)          # first_mb_in_slice
-    b.ue(7)          # slice_type: I (all slices)
-    b.ue(0)          # pic_parameter_set_id
-    b.u(4, 0)        # frame_num
+    b.ue(0)  # first_mb_in_slice
+    b.ue(7)  # slice_type: I (all slices)
+    b.ue(0)  # pic_parameter_set_id
+    b.u(4, 0)  # frame_num
     b.ue(index % 2)  # idr_pic_id (consecutive IDRs differ)
-    b.u(1, 0)        # no_output_of_prior_pics_flag
-    b.u(1, 0)        # long_term_reference_flag
-    b.se(0)          # slice_qp_delta
-    b.ue(1)          # disable_deblocking_filter_idc
-    b.ue(25)         # mb_type: I_PCM
-    b.align_zero()   # pcm_alignment_zero_bit
+    b.u(1, 0)  # no_output_of_prior_pics_flag
+    b.u(1, 0)  # long_term_reference_flag
+    b.se(0)  # slice_qp_delta
+    b.ue(1)  # disable_deblocking_filter_idc
+    b.ue(25)  # mb_type: I_PCM
+    b.align_zero()  # pcm_alignment_zero_bit
     bar = (index * 2) % WIDTH
-    luma = bytes(
-        235 if abs(x - bar) <= 1 else 40 + 8 * y
-        for y in range(HEIGHT) for x in range(WIDTH)
-    )
+    luma = bytes(235 if abs(x - bar) <= 1 else 40 + 8 * y for y in range(HEIGHT) for x in range(WIDTH))
     b.raw(luma)
     b.raw(bytes([128]) * (WIDTH * HEIGHT // 2))  # Cb then Cr, 4:2:0
-    b.trailing()     # rbsp_slice_trailing_bits
+    b.trailing()  # rbsp_slice_trailing_bits
     return _nal(0x65, b.to_bytes())
 
 
@@ -160,12 +157,25 @@ def make_mp4(frames: int = 8, duration_frames: int | None = None) -> bytes:
 
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isom", b"iso2", b"avc1", b"mp41")
 
-    avcc = _box(b"avcC", bytes([1, sps[1], sps[2], sps[3], 0xFF, 0xE1]),
-                struct.pack(">H", len(sps)), sps, bytes([1]), struct.pack(">H", len(pps)), pps)
-    avc1 = _box(b"avc1", bytes(6), struct.pack(">H", 1), bytes(16),
-                struct.pack(">HHIIIH", WIDTH, HEIGHT, 0x00480000, 0x00480000, 0, 1),
-                bytes([len(b"isaacctl stand-in")]) + b"isaacctl stand-in".ljust(31, b"\0"),
-                struct.pack(">Hh", 0x18, -1), avcc)
+    avcc = _box(
+        b"avcC",
+        bytes([1, sps[1], sps[2], sps[3], 0xFF, 0xE1]),
+        struct.pack(">H", len(sps)),
+        sps,
+        bytes([1]),
+        struct.pack(">H", len(pps)),
+        pps,
+    )
+    avc1 = _box(
+        b"avc1",
+        bytes(6),
+        struct.pack(">H", 1),
+        bytes(16),
+        struct.pack(">HHIIIH", WIDTH, HEIGHT, 0x00480000, 0x00480000, 0, 1),
+        bytes([len(b"isaacctl stand-in")]) + b"isaacctl stand-in".ljust(31, b"\0"),
+        struct.pack(">Hh", 0x18, -1),
+        avcc,
+    )
 
     def moov(chunk_offset: int) -> bytes:
         stbl = _box(
@@ -173,8 +183,7 @@ def make_mp4(frames: int = 8, duration_frames: int | None = None) -> bytes:
             _full(b"stsd", 0, 0, struct.pack(">I", 1), avc1),
             _full(b"stts", 0, 0, struct.pack(">III", 1, frames, delta)),
             _full(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, frames, 1)),
-            _full(b"stsz", 0, 0, struct.pack(">II", 0, frames),
-                  b"".join(struct.pack(">I", len(s)) for s in samples)),
+            _full(b"stsz", 0, 0, struct.pack(">II", 0, frames), b"".join(struct.pack(">I", len(s)) for s in samples)),
             _full(b"stco", 0, 0, struct.pack(">II", 1, chunk_offset)),
         )
         minf = _box(
@@ -189,12 +198,27 @@ def make_mp4(frames: int = 8, duration_frames: int | None = None) -> bytes:
             _full(b"hdlr", 0, 0, struct.pack(">I", 0), b"vide", bytes(12), b"VideoHandler\0"),
             minf,
         )
-        tkhd = _full(b"tkhd", 0, 3, struct.pack(">IIIII", 0, 0, 1, 0, movie_duration), bytes(8),
-                     struct.pack(">hhhH", 0, 0, 0, 0), _MATRIX,
-                     struct.pack(">II", WIDTH << 16, HEIGHT << 16))
-        mvhd = _full(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, 1000, movie_duration),
-                     struct.pack(">IH", 0x00010000, 0x0100), bytes(10), _MATRIX, bytes(24),
-                     struct.pack(">I", 2))
+        tkhd = _full(
+            b"tkhd",
+            0,
+            3,
+            struct.pack(">IIIII", 0, 0, 1, 0, movie_duration),
+            bytes(8),
+            struct.pack(">hhhH", 0, 0, 0, 0),
+            _MATRIX,
+            struct.pack(">II", WIDTH << 16, HEIGHT << 16),
+        )
+        mvhd = _full(
+            b"mvhd",
+            0,
+            0,
+            struct.pack(">IIII", 0, 0, 1000, movie_duration),
+            struct.pack(">IH", 0x00010000, 0x0100),
+            bytes(10),
+            _MATRIX,
+            bytes(24),
+            struct.pack(">I", 2),
+        )
         return _box(b"moov", mvhd, _box(b"trak", tkhd, mdia))
 
     head_len = len(ftyp) + len(moov(0))

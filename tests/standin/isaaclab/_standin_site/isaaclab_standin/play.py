@@ -15,15 +15,17 @@ def _resolve_checkpoint(library: str, task, args, agent_cfg) -> tuple[str, str]:
     if args.use_pretrained_checkpoint:
         raise cli.UsageError(
             f"[ERROR] Pre-trained checkpoints are not available offline: the isaacctl stand-in cannot "
-            f"download one for '{task.name}' ({library}). Pass --checkpoint PATH.")
+            f"download one for '{task.name}' ({library}). Pass --checkpoint PATH."
+        )
     if library == "rsl_rl":
         log_root = os.path.abspath(os.path.join("logs", "rsl_rl", str(agent_cfg["experiment_name"])))
         out(f"[INFO] Loading experiment from directory: {log_root}")
         if args.checkpoint:
             path = common.retrieve_file_path(args.checkpoint)
         else:
-            path = common.get_checkpoint_path(log_root, args.load_run or agent_cfg["load_run"],
-                                              agent_cfg["load_checkpoint"])
+            path = common.get_checkpoint_path(
+                log_root, args.load_run or agent_cfg["load_run"], agent_cfg["load_checkpoint"]
+            )
         return path, os.path.dirname(path)
     if library == "skrl":
         log_root = os.path.abspath(os.path.join("logs", "skrl", str(agent_cfg["agent"]["experiment"]["directory"])))
@@ -32,8 +34,12 @@ def _resolve_checkpoint(library: str, task, args, agent_cfg) -> tuple[str, str]:
             path = os.path.abspath(args.checkpoint)
             common.retrieve_file_path(path)
         else:
-            path = common.get_checkpoint_path(log_root, f".*_{args.algorithm.lower()}_{args.ml_framework}",
-                                              r"agent_\d+\.pt", other_dirs=["checkpoints"])
+            path = common.get_checkpoint_path(
+                log_root,
+                f".*_{args.algorithm.lower()}_{args.ml_framework}",
+                r"agent_\d+\.pt",
+                other_dirs=["checkpoints"],
+            )
         return path, os.path.dirname(os.path.dirname(path))
     if library == "rl_games":
         name = str(agent_cfg["params"]["config"]["name"])
@@ -60,8 +66,10 @@ def _resolve_checkpoint_v3(library: str, task, args, agent_cfg) -> tuple[str, st
 
     selector = args.checkpoint or "latest"
     if selector == "pretrained":
-        raise cli.UsageError(f"[ERROR] Pre-trained checkpoints are not available offline: the isaacctl stand-in "
-                             f"cannot download one for '{task.name}' ({library}). Pass --checkpoint PATH.")
+        raise cli.UsageError(
+            f"[ERROR] Pre-trained checkpoints are not available offline: the isaacctl stand-in "
+            f"cannot download one for '{task.name}' ({library}). Pass --checkpoint PATH."
+        )
     if selector in ("latest", "best"):
         if library in ("rsl_rl", "torchrl"):
             experiment = agent_cfg["experiment_name"]
@@ -73,8 +81,9 @@ def _resolve_checkpoint_v3(library: str, task, args, agent_cfg) -> tuple[str, st
             experiment = task.name
         log_root = os.path.abspath(os.path.join("logs", library, str(experiment)))
         driver = DRIVERS[library](task, args, {"scene": {"num_envs": 1}}, agent_cfg, True, 1)
-        path = common.resolve_checkpoint_selector(log_root, selector, library=library, task=task.name,
-                                                  **driver.checkpoint_lookup())
+        path = common.resolve_checkpoint_selector(
+            log_root, selector, library=library, task=task.name, **driver.checkpoint_lookup()
+        )
     else:
         path = common.retrieve_file_path(selector)
     up = 2 if library in ("skrl", "rl_games") else 1

@@ -46,12 +46,12 @@ def masked_crc32c(data: bytes) -> int:
 
 def tfrecord(data: bytes) -> bytes:
     header = struct.pack("<Q", len(data))
-    return (header + struct.pack("<I", masked_crc32c(header)) + data
-            + struct.pack("<I", masked_crc32c(data)))
+    return header + struct.pack("<I", masked_crc32c(header)) + data + struct.pack("<I", masked_crc32c(data))
 
 
-def encode_event(wall_time: float, step: int = 0, *, file_version: str | None = None,
-                 scalars: dict[str, float] | None = None) -> bytes:
+def encode_event(
+    wall_time: float, step: int = 0, *, file_version: str | None = None, scalars: dict[str, float] | None = None
+) -> bytes:
     msg = pb.f_double(1, wall_time)
     if step:
         msg += pb.f_varint(2, step)
@@ -59,8 +59,7 @@ def encode_event(wall_time: float, step: int = 0, *, file_version: str | None = 
         msg += pb.f_bytes(3, file_version)
     if scalars:
         summary = b"".join(
-            pb.f_message(1, pb.f_bytes(1, tag) + pb.f_float(2, float(value)))
-            for tag, value in scalars.items()
+            pb.f_message(1, pb.f_bytes(1, tag) + pb.f_float(2, float(value))) for tag, value in scalars.items()
         )
         msg += pb.f_message(5, summary)
     return msg

@@ -13,8 +13,11 @@ from .common import out
 from .tfevents import EventWriter
 
 PAD, WIDTH = 35, 80
-RSL_RL5_TAGS = {"Loss/value_function": "Loss/value", "Policy/mean_noise_std": "Policy/mean_std",
-                "Perf/collection time": "Perf/collection_time"}
+RSL_RL5_TAGS = {
+    "Loss/value_function": "Loss/value",
+    "Policy/mean_noise_std": "Policy/mean_std",
+    "Perf/collection time": "Perf/collection_time",
+}
 
 
 class Driver:
@@ -62,8 +65,9 @@ class Driver:
 
     def dump_params(self) -> None:
         if self.rank0 and common.GENERATION == 3:
-            common.write_run_manifest(self.run_dir, self.library, self.task.name,
-                                      self.args.agent or common.CFG_ENTRY_POINTS[self.library])
+            common.write_run_manifest(
+                self.run_dir, self.library, self.task.name, self.args.agent or common.CFG_ENTRY_POINTS[self.library]
+            )
         if self.rank0:
             artifacts.write_yaml(os.path.join(self.run_dir, "params", "env.yaml"), self.env_cfg)
             artifacts.write_yaml(os.path.join(self.run_dir, "params", "agent.yaml"), self.agent_cfg)
@@ -134,14 +138,15 @@ class RslRl(Driver):
         tags.update({f"Episode_Reward/{k}": v for k, v in m["terms"].items()})
         self.scalars(it, tags)
         if self.writer is not None:  # the /time variants use seconds as step
-            self.writer.add_scalars(int(self.tot_time), {"Train/mean_reward/time": m["reward"],
-                                                         "Train/mean_episode_length/time": m["episode_length"]})
+            self.writer.add_scalars(
+                int(self.tot_time),
+                {"Train/mean_reward/time": m["reward"], "Train/mean_episode_length/time": m["episode_length"]},
+            )
         if not self.rank0:
             return
         head = f" \033[1m Learning iteration {it}/{self.tot_iter} \033[0m "
         s = f"{'#' * WIDTH}\n{head.center(WIDTH, ' ')}\n\n"
-        s += (f"{'Computation:':>{PAD}} {fps:.0f} steps/s (collection: {collection:.3f}s, "
-              f"learning {learn:.3f}s)\n")
+        s += f"{'Computation:':>{PAD}} {fps:.0f} steps/s (collection: {collection:.3f}s, learning {learn:.3f}s)\n"
         s += f"{'Mean action noise std:':>{PAD}} {m['noise_std']:.2f}\n"
         s += f"{'Mean value_function loss:':>{PAD}} {m['value_loss']:.4f}\n"
         s += f"{'Mean surrogate loss:':>{PAD}} {m['surrogate_loss']:.4f}\n"
@@ -163,8 +168,13 @@ class RslRl(Driver):
         if self.rank0:
             artifacts.write_torch_checkpoint(
                 os.path.join(self.run_dir, f"model_{it}.pt"),
-                {"iter": it, "mean_reward": round(self.metrics.get("reward", 0.0), 4),
-                 "model_state_dict": "stand-in", "optimizer_state_dict": "stand-in"})
+                {
+                    "iter": it,
+                    "mean_reward": round(self.metrics.get("reward", 0.0), 4),
+                    "model_state_dict": "stand-in",
+                    "optimizer_state_dict": "stand-in",
+                },
+            )
 
     def after(self, it, m):
         if it % int(self.agent_cfg["save_interval"]) == 0:
@@ -212,19 +222,22 @@ class Skrl(Driver):
 
     def log(self, it, m, it_time):
         self.timestep = min(self.timesteps, (it + 1) * self.horizon())
-        self.scalars(self.timestep, {
-            "Reward / Total reward (max)": m["reward"] * 1.3,
-            "Reward / Total reward (min)": m["reward"] * 0.5,
-            "Reward / Total reward (mean)": m["reward"],
-            "Episode / Total timesteps (max)": m["episode_length"] * 1.2,
-            "Episode / Total timesteps (min)": m["episode_length"] * 0.6,
-            "Episode / Total timesteps (mean)": m["episode_length"],
-            "Loss / Policy loss": m["surrogate_loss"],
-            "Loss / Value loss": m["value_loss"],
-            "Loss / Entropy loss": 0.0,
-            "Policy / Standard deviation": m["noise_std"],
-            "Learning / Learning rate": m["learning_rate"],
-        })
+        self.scalars(
+            self.timestep,
+            {
+                "Reward / Total reward (max)": m["reward"] * 1.3,
+                "Reward / Total reward (min)": m["reward"] * 0.5,
+                "Reward / Total reward (mean)": m["reward"],
+                "Episode / Total timesteps (max)": m["episode_length"] * 1.2,
+                "Episode / Total timesteps (min)": m["episode_length"] * 0.6,
+                "Episode / Total timesteps (mean)": m["episode_length"],
+                "Loss / Policy loss": m["surrogate_loss"],
+                "Loss / Value loss": m["value_loss"],
+                "Loss / Entropy loss": 0.0,
+                "Policy / Standard deviation": m["noise_std"],
+                "Learning / Learning rate": m["learning_rate"],
+            },
+        )
         if not self.rank0:
             return
         elapsed = time.time() - self.t_start
@@ -232,14 +245,21 @@ class Skrl(Driver):
         remaining = (self.timesteps - self.timestep) / rate if rate > 0 else 0.0
         frac = self.timestep / self.timesteps
         bar = "#" * int(frac * 10)
-        out(f"{int(frac * 100):3d}%|{bar:<10}| {self.timestep}/{self.timesteps} "
-            f"[{_mmss(elapsed)}<{_mmss(remaining)}, {rate:.2f}it/s]")
+        out(
+            f"{int(frac * 100):3d}%|{bar:<10}| {self.timestep}/{self.timesteps} "
+            f"[{_mmss(elapsed)}<{_mmss(remaining)}, {rate:.2f}it/s]"
+        )
 
     def save(self, timestep, reward):
         if not self.rank0:
             return
-        payload = {"timestep": timestep, "mean_reward": round(reward, 4), "policy": "stand-in",
-                   "value": "stand-in", "optimizer": "stand-in"}
+        payload = {
+            "timestep": timestep,
+            "mean_reward": round(reward, 4),
+            "policy": "stand-in",
+            "value": "stand-in",
+            "optimizer": "stand-in",
+        }
         ckpt_dir = os.path.join(self.run_dir, "checkpoints")
         artifacts.write_torch_checkpoint(os.path.join(ckpt_dir, f"agent_{timestep}.pt"), payload)
         if reward > self.best:
@@ -254,8 +274,11 @@ class Skrl(Driver):
                     self.save(t, m["reward"])
 
     def checkpoint_lookup(self):
-        return {"pattern": r"agent_\d+\.pt|best_agent\.pt", "other_dirs": ["checkpoints"],
-                "preferred": r"best_agent\.pt"}
+        return {
+            "pattern": r"agent_\d+\.pt|best_agent\.pt",
+            "other_dirs": ["checkpoints"],
+            "preferred": r"best_agent\.pt",
+        }
 
     def interrupted(self):
         if self.timestep:
@@ -313,38 +336,50 @@ class RlGames(Driver):
         curr_frames = self.horizon() * self.num_envs * self.world
         self.frame += curr_frames
         total = time.time() - self.t_start
-        self.scalars(self.frame, {
-            "performance/step_inference_rl_update_fps": m["fps"] * 0.8,
-            "performance/step_inference_fps": m["fps"] * 0.9,
-            "performance/step_fps": m["fps"],
-            "performance/rl_update_time": it_time * 0.2,
-            "performance/step_inference_time": it_time * 0.7,
-            "performance/step_time": it_time * 0.6,
-            "losses/a_loss": m["surrogate_loss"],
-            "losses/c_loss": m["value_loss"],
-            "losses/entropy": m["entropy"],
-            "info/last_lr": m["learning_rate"],
-            "info/e_clip": 0.2,
-            "info/kl": m["kl"],
-            "info/epochs": epoch,
-            "rewards/step": m["reward"],
-            "episode_lengths/step": m["episode_length"],
-        })
+        self.scalars(
+            self.frame,
+            {
+                "performance/step_inference_rl_update_fps": m["fps"] * 0.8,
+                "performance/step_inference_fps": m["fps"] * 0.9,
+                "performance/step_fps": m["fps"],
+                "performance/rl_update_time": it_time * 0.2,
+                "performance/step_inference_time": it_time * 0.7,
+                "performance/step_time": it_time * 0.6,
+                "losses/a_loss": m["surrogate_loss"],
+                "losses/c_loss": m["value_loss"],
+                "losses/entropy": m["entropy"],
+                "info/last_lr": m["learning_rate"],
+                "info/e_clip": 0.2,
+                "info/kl": m["kl"],
+                "info/epochs": epoch,
+                "rewards/step": m["reward"],
+                "episode_lengths/step": m["episode_length"],
+            },
+        )
         self.scalars(epoch, {"rewards/iter": m["reward"], "episode_lengths/iter": m["episode_length"]})
         self.scalars(int(total), {"rewards/time": m["reward"], "episode_lengths/time": m["episode_length"]})
         if self.rank0:
             # The simulated throughput (as from a GPU), not the stand-in's wall clock.
-            out(f"fps step: {m['fps']:.0f} fps step and policy inference: {m['fps'] * 0.9:.0f} "
-                f"fps total: {m['fps'] * 0.8:.0f} epoch: {epoch}/{self.max_epochs} frames: {self.frame}")
+            out(
+                f"fps step: {m['fps']:.0f} fps step and policy inference: {m['fps'] * 0.9:.0f} "
+                f"fps total: {m['fps'] * 0.8:.0f} epoch: {epoch}/{self.max_epochs} frames: {self.frame}"
+            )
 
     def save(self, stem, epoch, reward):
         if not self.rank0:
             return
         path = os.path.join(self.nn_dir, stem + ".pth")
         out(f"=> saving checkpoint '{path}'")
-        artifacts.write_torch_checkpoint(path, {"epoch": epoch, "frame": self.frame,
-                                                "last_mean_rewards": round(reward, 4),
-                                                "model": "stand-in", "optimizer": "stand-in"})
+        artifacts.write_torch_checkpoint(
+            path,
+            {
+                "epoch": epoch,
+                "frame": self.frame,
+                "last_mean_rewards": round(reward, 4),
+                "model": "stand-in",
+                "optimizer": "stand-in",
+            },
+        )
 
     def after(self, it, m):
         cfg = self.agent_cfg["params"]["config"]
@@ -409,19 +444,35 @@ class Sb3(Driver):
         self.num_timesteps += self.per_iter
         self.n_calls += self.horizon()
         elapsed = time.time() - self.t_start
-        rows = [("rollout/", None),
-                ("ep_len_mean", m["episode_length"]), ("ep_rew_mean", m["reward"]),
-                ("time/", None),
-                ("fps", int(m["fps"])), ("iterations", it + 1), ("time_elapsed", int(elapsed)),
-                ("total_timesteps", self.num_timesteps)]
-        tags = {"rollout/ep_len_mean": m["episode_length"], "rollout/ep_rew_mean": m["reward"],
-                "time/fps": int(m["fps"])}
+        rows = [
+            ("rollout/", None),
+            ("ep_len_mean", m["episode_length"]),
+            ("ep_rew_mean", m["reward"]),
+            ("time/", None),
+            ("fps", int(m["fps"])),
+            ("iterations", it + 1),
+            ("time_elapsed", int(elapsed)),
+            ("total_timesteps", self.num_timesteps),
+        ]
+        tags = {
+            "rollout/ep_len_mean": m["episode_length"],
+            "rollout/ep_rew_mean": m["reward"],
+            "time/fps": int(m["fps"]),
+        }
         if it > 0:  # sb3 dumps train/ values of the previous update from the 2nd iteration on
-            train = [("approx_kl", m["kl"]), ("clip_fraction", 0.12), ("clip_range", 0.2),
-                     ("entropy_loss", -m["entropy"]), ("explained_variance", min(0.99, 0.2 + it * 0.01)),
-                     ("learning_rate", 0.0003), ("loss", m["value_loss"] + m["surrogate_loss"]),
-                     ("n_updates", it * 20), ("policy_gradient_loss", m["surrogate_loss"]),
-                     ("std", m["noise_std"]), ("value_loss", m["value_loss"])]
+            train = [
+                ("approx_kl", m["kl"]),
+                ("clip_fraction", 0.12),
+                ("clip_range", 0.2),
+                ("entropy_loss", -m["entropy"]),
+                ("explained_variance", min(0.99, 0.2 + it * 0.01)),
+                ("learning_rate", 0.0003),
+                ("loss", m["value_loss"] + m["surrogate_loss"]),
+                ("n_updates", it * 20),
+                ("policy_gradient_loss", m["surrogate_loss"]),
+                ("std", m["noise_std"]),
+                ("value_loss", m["value_loss"]),
+            ]
             rows += [("train/", None)] + train
             tags.update({f"train/{k}": v for k, v in train})
         self.scalars(self.num_timesteps, tags)
@@ -431,8 +482,9 @@ class Sb3(Driver):
     def save(self, name):
         if self.rank0:
             path = os.path.join(self.run_dir, name)
-            artifacts.write_sb3_zip(path, {"num_timesteps": self.num_timesteps,
-                                           "mean_reward": round(self.metrics.get("reward", 0.0), 4)})
+            artifacts.write_sb3_zip(
+                path, {"num_timesteps": self.num_timesteps, "mean_reward": round(self.metrics.get("reward", 0.0), 4)}
+            )
             return path
         return None
 
@@ -484,8 +536,9 @@ DRIVERS = {"rsl_rl": RslRl, "skrl": Skrl, "rl_games": RlGames, "sb3": Sb3, "torc
 def checkpoint_path(driver, value: str, log_root: str) -> str:
     """A --checkpoint value as a file: a path, or on 3.x latest/best among the manifested runs."""
     if common.GENERATION == 3 and value in ("latest", "best"):
-        return common.resolve_checkpoint_selector(log_root, value, library=driver.library, task=driver.task.name,
-                                                  **driver.checkpoint_lookup())
+        return common.resolve_checkpoint_selector(
+            log_root, value, library=driver.library, task=driver.task.name, **driver.checkpoint_lookup()
+        )
     return common.retrieve_file_path(value)
 
 
@@ -579,8 +632,10 @@ def main(library: str, argv: list[str] | None = None, prepare=None) -> int:
         world = 1
         if distributed:
             if "LOCAL_RANK" not in os.environ:
-                raise common.fail("TypeError: int() argument must be a string, a bytes-like object or a real "
-                                  "number, not 'NoneType' (--distributed needs torch.distributed.run)")
+                raise common.fail(
+                    "TypeError: int() argument must be a string, a bytes-like object or a real "
+                    "number, not 'NoneType' (--distributed needs torch.distributed.run)"
+                )
             from .distributed import Group
 
             group = Group()  # the real rendezvous: returns once every rank of every node joined
@@ -673,8 +728,11 @@ def _train_videos(driver, args, steps: int, done: set[int]) -> None:
         if start not in done:
             folder = os.path.join(driver.run_dir, "videos", "train")
             os.makedirs(folder, exist_ok=True)
-            mp4.write_mp4(os.path.join(folder, f"rl-video-step-{start}.mp4"),
-                          frames=min(args.video_length, 8), duration_frames=args.video_length)
+            mp4.write_mp4(
+                os.path.join(folder, f"rl-video-step-{start}.mp4"),
+                frames=min(args.video_length, 8),
+                duration_frames=args.video_length,
+            )
             done.add(start)
         start += interval
 

@@ -25,8 +25,19 @@ VIZ = ("kit", "newton_gl", "newton_rtx", "rerun", "viser", "none")
 PHYSICS = ("physx", "isaacsim_physx", "newton_mjwarp", "newton_vbd", "ovphysx")
 KIT_ONLY_PHYSICS = ("isaacsim_physx",)
 SELECTORS = ("physics", "renderer", "presets")
-SUBCOMMANDS = ("train", "play", "train_multigpu", "list_envs", "benchmark", "zero_agent", "random_agent",
-               "demo", "example", "teleop", "leapp")
+SUBCOMMANDS = (
+    "train",
+    "play",
+    "train_multigpu",
+    "list_envs",
+    "benchmark",
+    "zero_agent",
+    "random_agent",
+    "demo",
+    "example",
+    "teleop",
+    "leapp",
+)
 
 
 def isaac_sim_installed() -> bool:
@@ -47,8 +58,9 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser(library: str, mode: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"isaaclab {mode}",
-                                     description=f"{'Train' if mode == 'train' else 'Play'} an RL agent with {library}.")
+    parser = argparse.ArgumentParser(
+        prog=f"isaaclab {mode}", description=f"{'Train' if mode == 'train' else 'Play'} an RL agent with {library}."
+    )
     parser.add_argument("--video", action="store_true", default=False)
     parser.add_argument("--video_length", type=int, default=None)
     parser.add_argument("--video_interval", type=int, default=None)
@@ -96,8 +108,11 @@ def split_selectors(rest: list[str]) -> tuple[dict[str, str], list[str]]:
             hydra.append(arg)
     physics = chosen.get("physics")
     if physics is not None and physics not in PHYSICS:
-        raise common.fail(f"ValueError: Invalid physics config: {physics!r} (expected "
-                          + ", ".join(f"'{name}'" for name in PHYSICS[:-1]) + f", or '{PHYSICS[-1]}').")
+        raise common.fail(
+            f"ValueError: Invalid physics config: {physics!r} (expected "
+            + ", ".join(f"'{name}'" for name in PHYSICS[:-1])
+            + f", or '{PHYSICS[-1]}')."
+        )
     return chosen, hydra
 
 
@@ -124,11 +139,19 @@ def _prepare(library: str, mode: str, argv: list[str]):
     task = common.lookup_task(args.task)
     kit = needs_isaac_sim(args, selectors)
     if kit and not isaac_sim_installed():
-        raise common.fail(f"RuntimeError: {kit} needs Isaac Sim, which is not installed "
-                          "(kit-less Isaac Lab: pip install 'isaaclab[isaacsim]')")
+        raise common.fail(
+            f"RuntimeError: {kit} needs Isaac Sim, which is not installed "
+            "(kit-less Isaac Lab: pip install 'isaaclab[isaacsim]')"
+        )
     # the stand-in's shared code reads these 2.x attributes
-    for name, value in (("headless", True), ("enable_cameras", args.video), ("use_pretrained_checkpoint", False),
-                        ("use_last_checkpoint", False), ("load_run", None), ("resume", False)):
+    for name, value in (
+        ("headless", True),
+        ("enable_cameras", args.video),
+        ("use_pretrained_checkpoint", False),
+        ("use_last_checkpoint", False),
+        ("load_run", None),
+        ("resume", False),
+    ):
         setattr(args, name, value)
     if args.video_length is None:
         args.video_length = 200
@@ -166,8 +189,10 @@ def run_rl(mode: str, argv: list[str]) -> int:
     except SystemExit as exc:  # argparse's own message, exit 2
         return int(exc.code or 0)
     if library is None:
-        sys.stderr.write(f"usage: isaaclab {mode} --rl_library {{{','.join(LIBRARIES)}}} ...\n\n"
-                         f"{mode}: error: the following argument is required: --rl_library\n")
+        sys.stderr.write(
+            f"usage: isaaclab {mode} --rl_library {{{','.join(LIBRARIES)}}} ...\n\n"
+            f"{mode}: error: the following argument is required: --rl_library\n"
+        )
         return 2
     if library not in STANDIN_LIBRARIES:
         common.err(f"[STANDIN] --rl_library {library} is not imitated by the isaacctl stand-in")
@@ -181,9 +206,23 @@ def run_rl(mode: str, argv: list[str]) -> int:
     return play.main_v3(library, rest)
 
 
-TORCHRUN_ARGS = ("nnodes", "node_rank", "master_addr", "master_port", "rdzv_backend", "rdzv_endpoint", "rdzv_id",
-                 "max_restarts", "monitor_interval", "start_method", "role", "tee", "redirects",
-                 "local_ranks_filter", "log_dir")
+TORCHRUN_ARGS = (
+    "nnodes",
+    "node_rank",
+    "master_addr",
+    "master_port",
+    "rdzv_backend",
+    "rdzv_endpoint",
+    "rdzv_id",
+    "max_restarts",
+    "monitor_interval",
+    "start_method",
+    "role",
+    "tee",
+    "redirects",
+    "local_ranks_filter",
+    "log_dir",
+)
 
 
 def train_multigpu(argv: list[str]) -> int:
@@ -250,8 +289,19 @@ def _supervise(command: list[str]) -> int:
 
 def benchmark(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="isaaclab benchmark")
-    parser.add_argument("kind", choices=["runtime", "startup", "training", "play", "runtime_multigpu",
-                                         "startup_multigpu", "training_multigpu", "play_multigpu"])
+    parser.add_argument(
+        "kind",
+        choices=[
+            "runtime",
+            "startup",
+            "training",
+            "play",
+            "runtime_multigpu",
+            "startup_multigpu",
+            "training_multigpu",
+            "play_multigpu",
+        ],
+    )
     parser.add_argument("--task", required=True)
     parser.add_argument("--num_envs", type=int, default=4096)
     parser.add_argument("--rl_library", choices=LIBRARIES, default="rsl_rl")
@@ -284,25 +334,48 @@ def _kpi_phases(args, task: str, fps: float) -> list:
     workflow = f"benchmark_{args.rl_library}_train"
 
     def phase(name: str, measurements: list, metadata: list) -> dict:
-        return {"phase_name": name,
-                "measurements": [{"name": f"{workflow} {name} {m}", "value": v, "unit": u, "type": "single"}
-                                 for m, v, u in measurements],
-                "metadata": [{"name": f"{workflow} {name} {k}", "data": d}
-                             for k, d in [("workflow_name", workflow), ("phase", name), *metadata]]}
+        return {
+            "phase_name": name,
+            "measurements": [
+                {"name": f"{workflow} {name} {m}", "value": v, "unit": u, "type": "single"} for m, v, u in measurements
+            ],
+            "metadata": [
+                {"name": f"{workflow} {name} {k}", "data": d}
+                for k, d in [("workflow_name", workflow), ("phase", name), *metadata]
+            ],
+        }
 
     run = [("task", task), ("seed", 42), ("num_envs", args.num_envs), ("max_iterations", args.max_iterations)]
-    return [phase("benchmark_info", [], run),
-            phase("startup", [("App Launch Time", 1200.0, "ms"), ("Python Imports Time", 300.0, "ms"),
-                              ("Task Creation and Start Time", 500.0, "ms"),
-                              ("Total Start Time (Launch to Train)", 2000.0, "ms")], []),
-            phase("runtime", [("Min Total FPS", fps * 0.98, "FPS"), ("Mean Total FPS", fps, "FPS"),
-                              ("Max Total FPS", fps * 1.02, "FPS")], []),
-            phase("train", [("Max Rewards", 4.5, "float"), ("Last Reward", 4.4, "float")], [])]
+    return [
+        phase("benchmark_info", [], run),
+        phase(
+            "startup",
+            [
+                ("App Launch Time", 1200.0, "ms"),
+                ("Python Imports Time", 300.0, "ms"),
+                ("Task Creation and Start Time", 500.0, "ms"),
+                ("Total Start Time (Launch to Train)", 2000.0, "ms"),
+            ],
+            [],
+        ),
+        phase(
+            "runtime",
+            [
+                ("Min Total FPS", fps * 0.98, "FPS"),
+                ("Mean Total FPS", fps, "FPS"),
+                ("Max Total FPS", fps * 1.02, "FPS"),
+            ],
+            [],
+        ),
+        phase("train", [("Max Rewards", 4.5, "float"), ("Last Reward", 4.4, "float")], []),
+    ]
 
 
 def usage() -> str:
-    return ("usage: isaaclab [-h] {" + ",".join(SUBCOMMANDS) + "} ...\n\n"
-            "Isaac Lab command line (isaacctl stand-in of isaaclab 3.0.0)")
+    return (
+        "usage: isaaclab [-h] {" + ",".join(SUBCOMMANDS) + "} ...\n\n"
+        "Isaac Lab command line (isaacctl stand-in of isaaclab 3.0.0)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

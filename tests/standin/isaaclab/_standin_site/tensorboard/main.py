@@ -21,8 +21,11 @@ def main():
         def do_GET(self):
             runs = []
             for root, _, names in os.walk(args.logdir):
-                runs += [os.path.relpath(os.path.join(root, n), args.logdir)
-                         for n in names if n.startswith("events.out.tfevents.")]
+                runs += [
+                    os.path.relpath(os.path.join(root, n), args.logdir)
+                    for n in names
+                    if n.startswith("events.out.tfevents.")
+                ]
             body = "<html><title>TensorBoard (isaacctl stand-in)</title><body><ul>"
             body += "".join(f"<li>{html.escape(run)}</li>" for run in sorted(runs)) + "</ul></body></html>"
             data = body.encode()

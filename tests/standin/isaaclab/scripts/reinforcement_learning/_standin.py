@@ -14,6 +14,8 @@ if _SITE not in sys.path:
 def main(library: str, mode: str) -> int:
     if mode == "train":
         from isaaclab_standin import train
+
         return train.main(library)
     from isaaclab_standin import play
+
     return play.main(library)
