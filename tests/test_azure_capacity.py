@@ -127,6 +127,7 @@ def test_an_evicted_spot_vm_shows_stopped_and_starts_again(routed_azure, cli):
     live = json.loads(cli("status", "ws1", "--refresh", "--json").stdout)["data"]
     assert live["live"] == {"nodes": ["stopped"]}
     assert status(cli)["status"] == "stopped"
+    assert "taken back by the cloud" in status(cli)["last_error"]  # the eviction is said
     started = cli("start", "ws1", "--json", timeout=600)
     assert started.returncode == 0, started.stderr
     assert status(cli)["status"] == "ready"

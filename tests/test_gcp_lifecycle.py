@@ -96,6 +96,8 @@ def test_spot_preempted_shows_stopped_and_start_brings_it_back(gcp_routed, cli):
     fake.preempt(instance["name"])
     live = json.loads(cli("status", "ws1", "--refresh", "--json").stdout)["data"]
     assert live["live"]["nodes"] == ["stopped"] and live["status"] == "stopped"
+    assert "taken back by the cloud" in live["last_error"]  # status says it was a preemption
+    assert "taken back by the cloud" in cli("status", "ws1").stdout
     assert cli("start", "ws1").returncode == 0
     assert fake.instances()[0]["status"] == "RUNNING"
     assert cli("ssh", "ws1", "--", "true").returncode == 0

@@ -149,6 +149,30 @@ def merge_nodes(record: DeploymentRecord, fresh: list[Node]) -> None:
     record.nodes = list(fresh)
 
 
+def preemptions(record: DeploymentRecord, statuses: list[NodeStatus]) -> list[str]:
+    """Spot nodes that were running and are now stopped or gone while isaacctl was not
+    stopping them: the cloud took them back (a preemption, an eviction). Called before
+    learn_status, which overwrites each node's last known state."""
+    if record.market != "spot" or record.status not in ("ready", "bootstrapping", "starting"):
+        return []
+    taken = []
+    for status in statuses:
+        try:
+            node = record.node(status.index)
+        except IndexError:
+            continue
+        if node.state == InstanceState.RUNNING.value and status.state in (
+            InstanceState.STOPPING,
+            InstanceState.STOPPED,
+            InstanceState.TERMINATED,
+        ):
+            taken.append(
+                f"node {node.index} ({node.instance_id or node.address}) was taken back by the cloud "
+                f"(spot preemption or eviction); 'isaacctl start {record.name}' brings it back"
+            )
+    return taken
+
+
 def learn_status(record: DeploymentRecord, statuses: list[NodeStatus]) -> list[str]:
     """Put what a provider's `query` says into the record: each node's state (and when), a new
     public or private address (and the SSH host, when it was that address). Returns notes on
@@ -326,6 +350,12 @@ class DeploymentService:
         self.store.save(record)
         self.progress("waiting until it is reachable")
         merge_nodes(record, provider.wait_reachable(ctx, REACHABLE_TIMEOUT_SECONDS))
+        if provider.capabilities.owns_machines:
+            # what a later refresh compares with (a spot node found stopped was taken back)
+            from isaacctl.records import utc_now
+
+            for node in record.nodes:
+                node.state, node.state_at = InstanceState.RUNNING.value, utc_now()
         record.status = "ready"
         record.last_error = None
         self.store.save(record)
@@ -437,10 +467,16 @@ class DeploymentService:
             from isaacctl.services import autostop
 
             noticed = autostop.noticed(record, statuses)
+            preempted = [] if noticed is not None else preemptions(record, statuses)
             notes = learn_status(record, statuses)
+            if preempted and not notes:
+                record.last_error = "; ".join(preempted)
             self.store.save(record)
             for note in notes:
                 self.store.append_event(name, "node.lost", note=note)
+            for note in preempted:
+                # the cost report and `managed` recovery read these; status shows the last one
+                self.store.append_event(name, "node.preempted", note=note)
             if noticed is not None:
                 self.store.append_event(name, "autostop.noticed", action=noticed)
         if noticed == "destroy":
