@@ -157,6 +157,9 @@ class ScriptedDocker:
             if not self.pulled:
                 return CommandResult(tuple(argv), 1, "", "")
             return CommandResult(tuple(argv), 0, '{"id": "sha256:abc", "digests": [], "size": 1}\n', "")
+        if argv[:2] == ["docker", "run"] and "echo probe=done" in argv[-1]:
+            # bootstrap reads the pulled image's Isaac Lab version from the image itself
+            return CommandResult(tuple(argv), 0, "file=2.3.2\nisaac_sim=1\nprobe=done\n", "")
         raise AssertionError(f"unexpected command {argv}")
 
     def close(self):

@@ -85,6 +85,8 @@ def test_a_2x_job_builds_what_it_always_did():
     assert argv == [
         "docker",
         "run",
+        "--pull",  # the one change since 2.x jobs began: an image is never pulled implicitly
+        "never",
         "--detach",
         "--name",
         "isaacctl-ws1-j1",

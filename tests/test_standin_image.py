@@ -83,6 +83,10 @@ def run_standin(
         "--rm",
         "--network",
         "none",
+        # torchrun's rendezvous store listens on the host name: with no network, only a name
+        # that resolves to loopback lets the ranks meet (jobs themselves use host networking)
+        "--hostname",
+        "localhost",
         "-e",
         "STANDIN_ITERATION_SECONDS=0",
         "-v",

@@ -145,6 +145,8 @@ class ContainerLayout:
         return [
             "docker",
             "run",
+            "--pull",  # never an implicit pull: images come from image-pull (with the key)
+            "never",
             "--rm",
             "--network",
             "none",

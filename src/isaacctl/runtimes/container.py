@@ -60,6 +60,8 @@ def docker_run_argv(
     argv = [
         "docker",
         "run",
+        "--pull",  # never an implicit pull: images come from image-pull (with the key)
+        "never",
         "--detach",
         "--name",
         container_name(deployment, job_id),
@@ -240,6 +242,8 @@ class ContainerRuntime(Runtime):
             [
                 "docker",
                 "run",
+                "--pull",  # never an implicit pull: images come from image-pull (with the key)
+                "never",
                 "--detach",
                 "--name",
                 name,

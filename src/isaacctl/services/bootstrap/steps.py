@@ -244,6 +244,8 @@ def _read_isaaclab(ctx: StepContext, image_id: str) -> None:
             [
                 "docker",
                 "run",
+                "--pull",  # never an implicit pull: images come from image-pull (with the key)
+                "never",
                 "--rm",
                 "--network",
                 "none",
@@ -421,6 +423,11 @@ def make_folders(ctx: StepContext) -> None:
     # itself hands the folders over (jobs/ and uploads/ stay the login user's; each job's own
     # folder is handed over when the job starts).
     caches = [folder for folder in _folders(ctx) if not folder.endswith(("/jobs", "/uploads"))]
+    if not image_present(ctx):
+        # Nothing is pulled implicitly (image-pull does it, with the key): until the image is
+        # here the folders stay the login user's, and this step's check re-runs it after.
+        ctx.write_log(f"{ctx.settings.image} is not on the host yet: uid {owner} gets the folders once it is")
+        return
     mounts: list[str] = []
     inside: list[str] = []
     for index, folder in enumerate(caches):
@@ -431,6 +438,8 @@ def make_folders(ctx: StepContext) -> None:
             [
                 "docker",
                 "run",
+                "--pull",  # never an implicit pull: images come from image-pull (with the key)
+                "never",
                 "--rm",
                 "--network",
                 "none",
@@ -468,6 +477,8 @@ def smoke_run(ctx: StepContext) -> None:
         [
             "docker",
             "run",
+            "--pull",  # never an implicit pull: images come from image-pull (with the key)
+            "never",
             "--rm",
             *gpu_args,
             *(["--user", generation.container.user] if generation.container.user else []),
@@ -551,6 +562,8 @@ STEPS: tuple[Step, ...] = (
         "cache, log and job folders",
         make_folders,
         check=folders_exist,
+        # the hand-over to the image's user waits for the image: the check re-runs it then
+        verify_after=False,
         inputs=lambda ctx: {"folders": _folders(ctx), "owner": _owner(ctx)},
     ),
     Step(

@@ -244,6 +244,8 @@ def list_envs_in_container(remote: Any, record: Any, generation: Generation) -> 
             [
                 "docker",
                 "run",
+                "--pull",  # never an implicit pull: images come from image-pull (with the key)
+                "never",
                 "--rm",
                 "--network",
                 "none",
