@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import ProviderError, RemoteError
+from isaacctl.errors import ProviderError
 from isaacctl.providers.azure.options import AzureOptions
 from isaacctl.providers.base import (
     Capabilities,
@@ -279,26 +279,9 @@ class AzureProvider(Provider[AzureOptions]):
     def _remote(
         record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
     ) -> SshRemote:
-        from pathlib import Path
+        from isaacctl.providers.toolkit.reachable import node_remote
 
-        from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
-        from isaacctl.remote.sshconfig import ssh_config_path
-
-        try:
-            chosen = record.node(node) if record.nodes else None
-        except IndexError as exc:
-            raise RemoteError(f"ssh: {exc}") from None
-        if chosen is None or chosen.ssh is None:
-            raise RemoteError(
-                f"ssh: deployment {record.name!r} has no VM address yet",
-                hint=f"'isaacctl deploy azure --name {record.name}' carries on where it stopped",
-            )
-        return SshRemote(
-            chosen.ssh,
-            Path(known_hosts_file),
-            ssh_config=ssh_config_path(),
-            connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
-        )
+        return node_remote(record, known_hosts_file, node, connect_timeout)
 
 
 def _places(

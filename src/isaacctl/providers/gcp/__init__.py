@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from isaacctl.errors import ProviderError, RemoteError
+from isaacctl.errors import ProviderError
 from isaacctl.providers.base import (
     Capabilities,
     CloudResource,
@@ -233,26 +233,9 @@ class GcpProvider(Provider[GcpOptions]):
     def _remote(
         record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
     ) -> SshRemote:
-        from pathlib import Path
+        from isaacctl.providers.toolkit.reachable import node_remote
 
-        from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
-        from isaacctl.remote.sshconfig import ssh_config_path
-
-        try:
-            chosen = record.node(node) if record.nodes else None
-        except IndexError as exc:
-            raise RemoteError(f"ssh: {exc}") from None
-        if chosen is None or chosen.ssh is None:
-            raise RemoteError(
-                f"ssh: deployment {record.name!r} has no instance address yet",
-                hint=f"'isaacctl deploy gcp --name {record.name}' carries on where it stopped",
-            )
-        return SshRemote(
-            chosen.ssh,
-            Path(known_hosts_file),
-            ssh_config=ssh_config_path(),
-            connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
-        )
+        return node_remote(record, known_hosts_file, node, connect_timeout)
 
 
 def _status(index: int, instance_id: str | None, instance: Any | None) -> NodeStatus:

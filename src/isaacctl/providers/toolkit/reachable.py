@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from isaacctl.errors import HostKeyChanged, RemoteError
 
 if TYPE_CHECKING:
+    from isaacctl.records import DeploymentRecord
     from isaacctl.remote import Remote
+    from isaacctl.remote.ssh import SshRemote
 
 CONNECT_TIMEOUT = 15.0
 TEST_TIMEOUT = 30.0
@@ -57,3 +59,30 @@ def wait_for_ssh(
             last = exc.last_attempt.exception()
             why = last.why if isinstance(last, _NotYet) else str(last)
             raise RemoteError(f"ssh: {label} did not accept a login within {timeout:.0f} s: {why}") from None
+
+
+def node_remote(
+    record: DeploymentRecord, known_hosts_file: str, node: int = 0, connect_timeout: float | None = None
+) -> SshRemote:
+    """An SSH remote to one node of a cloud deployment: its pinned host key, the user's
+    ssh_config (bastions, and the tests' routing), one way for every provider."""
+    from pathlib import Path
+
+    from isaacctl.remote.ssh import CONNECT_TIMEOUT_SECONDS, SshRemote
+    from isaacctl.remote.sshconfig import ssh_config_path
+
+    try:
+        chosen = record.node(node) if record.nodes else None
+    except IndexError as exc:
+        raise RemoteError(f"ssh: {exc}") from None
+    if chosen is None or chosen.ssh is None:
+        raise RemoteError(
+            f"ssh: deployment {record.name!r} has no instance address yet",
+            hint=f"'isaacctl deploy {record.provider} --name {record.name}' carries on where it stopped",
+        )
+    return SshRemote(
+        chosen.ssh,
+        Path(known_hosts_file),
+        ssh_config=ssh_config_path(),
+        connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
+    )
