@@ -190,24 +190,9 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         ]
 
     def wait_reachable(self, ctx: DeployContext[AlibabaOptions], timeout: float) -> list[Node]:
-        from functools import partial
+        from isaacctl.providers.toolkit.reachable import wait_for_nodes
 
-        from isaacctl.providers.toolkit.reachable import CONNECT_TIMEOUT, wait_for_ssh
-
-        record, known_hosts = ctx.record, ctx.known_hosts_file
-        several = len(record.nodes) > 1
-        wait_for_ssh(
-            [
-                (
-                    f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
-                    partial(self._remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT),
-                )
-                for n in record.nodes
-            ],
-            timeout,
-            ctx.on_progress,
-        )
-        return record.nodes
+        return wait_for_nodes(ctx, timeout)
 
     def query(self, record: DeploymentRecord) -> list[NodeStatus]:
         from isaacctl.providers.alibaba import instances

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import HostKeyChanged, RemoteError
 
 if TYPE_CHECKING:
-    from isaacctl.records import DeploymentRecord
+    from isaacctl.providers.base import DeployContext
+    from isaacctl.records import DeploymentRecord, Node
     from isaacctl.remote import Remote
     from isaacctl.remote.ssh import SshRemote
 
@@ -86,3 +87,24 @@ def node_remote(
         ssh_config=ssh_config_path(),
         connect_timeout=connect_timeout or CONNECT_TIMEOUT_SECONDS,
     )
+
+
+def wait_for_nodes(ctx: DeployContext[Any], timeout: float) -> list[Node]:
+    """wait_for_ssh over every node of the deployment, each through node_remote: what a cloud
+    provider's wait_reachable is."""
+    from functools import partial
+
+    record, known_hosts = ctx.record, ctx.known_hosts_file
+    several = len(record.nodes) > 1
+    wait_for_ssh(
+        [
+            (
+                f"node {n.index} ({n.ssh.host if n.ssh else '-'})" if several else record.address,
+                partial(node_remote, record, known_hosts, n.index, connect_timeout=CONNECT_TIMEOUT),
+            )
+            for n in record.nodes
+        ],
+        timeout,
+        ctx.on_progress,
+    )
+    return record.nodes
