@@ -2,20 +2,40 @@
 
 Each suite prints its figures beside a reference measured in the same run (plain Python
 start-up, rsync, plain ssh, ...), so a slow machine shows as a slow reference, not as a
-regression. Results also land in benchmarks/results/<suite>.json.
+regression. Results also land in benchmarks/results/<suite>.json with the commit, date and
+machine of the run (benchmarks/resultfile.py); `benchmarks/compare.py OLD NEW` compares two
+runs and `benchmarks/report.py` writes the README's table from the latest ones.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from resultfile import current_provenance, format_row, pivot, save  # noqa: E402
 from suites import SUITES  # noqa: E402
+
+
+def show(rows: list[dict]) -> None:
+    flat = [entry for entry in rows if not entry.get("table")]  # the others: one table below
+    width = max((len(entry["what"]) for entry in flat), default=0)
+    for entry in flat:
+        value, ratio, goal = format_row(entry)
+        print(
+            f"{entry['what']:<{width}}  {value:>12}{f'  ({ratio})' if ratio else ''}{f'  goal {goal}' if goal else ''}"
+        )
+    columns, names, cells = pivot(rows)
+    if columns:
+        first = max(len(name) for name in names)
+        widths = [max(len(column), *(len(cells.get((name, column), "")) for name in names)) for column in columns]
+        print(" " * first + "  " + "  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
+        for name in names:
+            texts = [cells.get((name, column), "").rjust(w) for column, w in zip(columns, widths, strict=True)]
+            print(name.ljust(first) + "  " + "  ".join(texts))
 
 
 def main() -> int:
@@ -28,13 +48,10 @@ def main() -> int:
     results_dir.mkdir(exist_ok=True)
     for name in chosen:
         print(f"\n== {name} ==", flush=True)
+        provenance = current_provenance()  # the load before the suite, not after it
         rows = SUITES[name](repeat=args.repeat)
-        width = max(len(row["what"]) for row in rows)
-        for row in rows:
-            ratio = f"  ({row['ratio']:.2f}x {row['against']})" if row.get("ratio") else ""
-            goal = f"  goal {row['goal']}" if row.get("goal") else ""
-            print(f"{row['what']:<{width}}  {row['value']:>9.3f} {row['unit']}{ratio}{goal}")
-        (results_dir / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+        show(rows)
+        save(results_dir / f"{name}.json", name, rows, provenance)
     return 0
 
 
