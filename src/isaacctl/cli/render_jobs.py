@@ -37,6 +37,19 @@ def _step(job: JobRecord) -> str:
     return f"{step} ({', '.join(behind)})" if behind else step
 
 
+def _lost(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _managed_cells(job: JobRecord) -> list[str]:
+    """Restarts, time without a running job, and where it runs now (provider, zone, market,
+    instance); blank for a job that is not managed."""
+    if job.managed is None:
+        return ["-", "-", "-"]
+    return [str(job.restarts), _lost(job.lost_seconds), job.runs_on or "-"]
+
+
 def render_started(terminal: Terminal, job: JobRecord, as_json: bool) -> None:
     if as_json:
         terminal.json("Job", job_json(job))
@@ -78,22 +91,23 @@ def render_jobs(terminal: Terminal, jobs: list[JobRecord], as_json: bool) -> Non
         ]
         for job in jobs
     ]
-    terminal.table(
-        [
-            "JOB",
-            "DEPLOYMENT",
-            "MODE",
-            "TASK",
-            "LIBRARY",
-            "NODES\u00d7GPUS",
-            "STATUS",
-            "STARTED (UTC)",
-            "DURATION",
-            "STEP",
-            "REWARD",
-        ],
-        rows,
-    )
+    columns = [
+        "JOB",
+        "DEPLOYMENT",
+        "MODE",
+        "TASK",
+        "LIBRARY",
+        "NODES\u00d7GPUS",
+        "STATUS",
+        "STARTED (UTC)",
+        "DURATION",
+        "STEP",
+        "REWARD",
+    ]
+    if any(job.managed is not None for job in jobs):  # only then: the table stays narrow otherwise
+        columns += ["RESTARTS", "LOST", "RUNS ON"]
+        rows = [row + _managed_cells(job) for row, job in zip(rows, jobs, strict=True)]
+    terminal.table(columns, rows)
 
 
 def render_job(terminal: Terminal, job: JobRecord, as_json: bool) -> None:

@@ -14,6 +14,7 @@ import typer
 from isaacctl.cli.context import app_of
 
 UNIT = "isaacctl-watch"
+STOP_WAIT_SECONDS = 30.0
 
 
 def watch_command(
@@ -92,6 +93,12 @@ def _run(
         raise UserError(
             f"--state-dir: another 'isaacctl watch' looks after {app.store.root} (pid {_read_pid(folder) or 'unknown'})"
         ) from None
+    import signal
+
+    def stopped(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # `watch --stop`'s SIGTERM: the lock and the pid file are let go below
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         (folder / "watch.pid").write_text(f"{os.getpid()}\n")
         service = ManagedService(
@@ -170,4 +177,38 @@ def _stop(folder: Path) -> str:
         (folder / "watch.pid").unlink(missing_ok=True)
         return "no background watch runs for this state folder"
     os.kill(pid, signal.SIGTERM)
+    # it started in a session of its own: what it runs (ssh, rsync) goes with it
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    for child in _session_members(pid):
+        try:
+            os.kill(child, signal.SIGKILL)
+        except OSError:
+            pass
     return f"stopped the background watch (pid {pid})"
+
+
+def _alive(pid: int) -> bool:
+    """Not a zombie: a detached watch is reaped by whoever adopted it, maybe later."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _session_members(sid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == sid:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: the session id
+            found.append(int(entry.name))
+    return found

@@ -662,6 +662,20 @@ STEPS += (
 )
 RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STEPS.items()}
 
+# -- managed-boot: managed training resumes itself at boot (managed_boot.py), every runtime ---
+from isaacctl.services.bootstrap import managed_boot  # noqa: E402
+
+STEPS += (
+    Step(
+        "managed-boot",
+        "resume managed training at boot",
+        managed_boot.install,
+        check=managed_boot.in_place,
+        inputs=managed_boot.inputs,
+    ),
+)
+RUNTIME_STEPS = {runtime: (*names, "managed-boot") for runtime, names in RUNTIME_STEPS.items()}
+
 
 def steps_for(runtime: str) -> tuple[Step, ...]:
     return tuple(step for step in STEPS if step.name in RUNTIME_STEPS[runtime])

@@ -1,0 +1,205 @@
+"""What tests/test_managed_boot.py and tests/test_watch_daemon.py share: an AWS (moto)
+workstation whose instance is the loopback sshd (sharing this machine's Docker), a managed run
+on the slow stand-in, a stop-style preemption, and the host's boot hook run as boot runs it.
+
+A stop-style preemption here: the instance is stopped in moto, then the job's container is
+killed (`docker kill`: what a machine going down does to it), the disk (the job folders) stays.
+"Boot" is the instance started again in moto, as the cloud or the user would, and the command
+the installed systemd unit's ExecStart names, run on the host as the unit's user."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli import Cli
+
+NAME = "ws1"
+SLOW_IMAGE = "isaacctl-test/isaac-lab-slow:2.3.2"
+TOTAL = 300
+SAVE = 20  # agent.save_interval: the most a resume may repeat
+
+
+# named: a test module imports the fixtures under these names, and takes them by the short ones
+@pytest.fixture(scope="module", name="slow_image")
+def slow_image_fixture(standin_image_local):
+    """The stand-in at 0.04 s an iteration, so a run lasts long enough to be preempted."""
+    built = subprocess.run(
+        ["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
+        input=f"FROM {standin_image_local}\nENV STANDIN_ITERATION_SECONDS=0.04\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    return SLOW_IMAGE
+
+
+@pytest.fixture(name="workstation")
+def workstation_fixture(aws, cli, sshd, slow_image):
+    """A spot workstation on moto, bootstrapped (the boot hook installed by its step)."""
+    sshd.write_ssh_config(cli.ssh_config, ["*"])
+    made = cli(
+        "deploy",
+        "aws",
+        "--name",
+        NAME,
+        "--yes",
+        "--spot",
+        "--instance-type",
+        "g6e.2xlarge",
+        "--gpus",
+        "none",
+        "--image",
+        slow_image,
+        timeout=900,
+    )
+    assert made.returncode == 0, made.stderr
+    record = status(cli)
+    yield aws, record
+    remove_containers(record["id"])
+
+
+def status(cli: Cli) -> dict:
+    return json.loads(cli("status", NAME, "--json").stdout)["data"]
+
+
+def job_of(cli: Cli, job_id: str) -> dict:
+    return next(j for j in json.loads(cli("jobs", "-d", NAME, "--json").stdout)["data"] if j["id"] == job_id)
+
+
+def remove_containers(deployment_id: str) -> None:
+    found = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    if found:
+        subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
+
+
+def running_jobs(deployment_id: str) -> list[str]:
+    """The names of the deployment's job containers that run now."""
+    found = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "--filter",
+            f"label=isaacctl.deployment-id={deployment_id}",
+            "--filter",
+            "label=isaacctl.job",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return sorted(found.stdout.split())
+
+
+def train(cli: Cli, *extra: str, iterations: int = TOTAL) -> str:
+    started = cli(
+        "train",
+        "-d",
+        NAME,
+        "--task",
+        "Isaac-Cartpole-Direct-v0",
+        "--max-iterations",
+        str(iterations),
+        *extra,
+        "--json",
+        "--",
+        f"agent.save_interval={SAVE}",
+    )
+    assert started.returncode == 0, started.stderr
+    return json.loads(started.stdout)["data"]["id"]
+
+
+def watch_once(cli: Cli):
+    done = cli("watch", "--once", "--sync-interval", "1", timeout=900)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def until_saved_on_host(host_root: str, run: str, at_least: int, timeout: float = 120) -> None:
+    """A checkpoint of at least that iteration is on the host's disk."""
+    deadline = time.monotonic() + timeout
+    logs = Path(host_root) / "jobs" / run / "logs"
+    while time.monotonic() < deadline:
+        if [p for p in logs.rglob("model_*.pt") if int(p.stem.split("_")[1]) >= at_least]:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no checkpoint >= {at_least} in {logs}")
+
+
+def stop_preempt(aws, record: dict, job: dict) -> None:
+    """The cloud stops the instance; the machine going down kills the job's container."""
+    aws.client().stop_instances(InstanceIds=[record["nodes"][0]["instance_id"]])
+    subprocess.run(["docker", "kill", job["container"]], capture_output=True)
+
+
+def start_instance(aws, record: dict) -> None:
+    """The instance comes back with its disk, started by the cloud or the user, not isaacctl."""
+    aws.client().start_instances(InstanceIds=[record["nodes"][0]["instance_id"]])
+
+
+def boot_command(record: dict) -> str:
+    """The ExecStart of the unit the bootstrap step installed."""
+    # named by the deployment's id: the sshd's home (the host folder) outlives one test
+    text = (Path(record["host_root"]) / "managed" / f"isaacctl-managed-boot-{record['id']}.service").read_text()
+    assert "WantedBy=multi-user.target" in text
+    return next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart="))
+
+
+def boot_hook(sshd, record: dict) -> subprocess.Popen:
+    """The hook as boot runs it: its ExecStart on the host, as the unit's user (over ssh)."""
+    return subprocess.Popen(
+        [*sshd.ssh_command(), boot_command(record)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def run_boot_hook(sshd, record: dict) -> str:
+    hook = boot_hook(sshd, record)
+    out, err = hook.communicate(timeout=300)
+    assert hook.returncode == 0, err
+    return out
+
+
+def until_finished(cli: Cli, job_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        watch_once(cli)
+        job = job_of(cli, job_id)
+        if job["managed"]["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(1)
+    raise AssertionError(f"{job_id} did not finish: {job_of(cli, job_id)}")
+
+
+def iterations(outputs: list[str]) -> list[int]:
+    """Every 'Learning iteration N/T' of every run, in order."""
+    seen = []
+    for text in outputs:
+        seen += [int(n) for n in re.findall(r"Learning iteration (\d+)/\d+", text)]
+    return seen
+
+
+def outputs_of(host_root: str, job: dict) -> list[str]:
+    runs = [job["id"]] + [a["job"] for a in job["attempts"] if a.get("job")]
+    return [
+        (Path(host_root) / "jobs" / run / "output.txt").read_text()
+        for run in runs
+        if (Path(host_root) / "jobs" / run / "output.txt").exists()
+    ]
+
+
+def check_every_iteration_once(seen: list[int], resumed_from: list[int]) -> None:
+    assert set(seen) == set(range(TOTAL)), sorted(set(range(TOTAL)) - set(seen))
+    repeated = len(seen) - TOTAL
+    assert 0 <= repeated <= (SAVE + 1) * len(resumed_from), (repeated, resumed_from)
