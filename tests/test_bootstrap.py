@@ -238,6 +238,37 @@ def test_a_changed_host_key_stops_bootstrap(cli, sshd, ssh_deployment):
     assert "host key changed" in result.stderr
 
 
+def sessions_and_logins(sshd) -> tuple[int, int]:
+    """What the loopback sshd logged so far (LogLevel VERBOSE): a line per exec request
+    (a round trip) and one per login."""
+    text = sshd.log_path.read_text(errors="replace")
+    return text.count("Starting session:"), text.count("Accepted publickey")
+
+
+def last_run(log: Path) -> list[str]:
+    return log.read_text().split("== bootstrap ")[-1].splitlines()
+
+
+def test_a_rerun_on_a_ready_host_asks_every_check_in_one_round_trip(cli, sshd, standin_image_local, ssh_deployment):
+    cli("bootstrap", "ws1", "--image", standin_image_local, "--gpus", "none", check=True)
+    before = sessions_and_logins(sshd)
+    rerun = cli("bootstrap", "ws1")
+    assert rerun.returncode == 0, rerun.stderr
+    after = sessions_and_logins(sshd)
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)  # one login, one command
+    commands = [line.split("$ ", 1)[1] for line in last_run(cli.state_dir / "ws1" / "bootstrap.log") if "$ " in line]
+    assert commands[0].endswith("commands in one round trip")
+    assert len(commands) > 5 and all(c.endswith("(asked with the others)") for c in commands[1:]), commands
+
+    # a folder removed since: the batch's answer says so, and host-folders makes it again
+    subprocess.run(["rm", "-rf", str(sshd.home / "isaacctl" / "cache" / "kit")], check=True)
+    repaired = cli("bootstrap", "ws1")
+    assert repaired.returncode == 0, repaired.stderr
+    assert re.search(r"host-folders\s+ok", repaired.stderr)
+    assert (sshd.home / "isaacctl" / "cache" / "kit").is_dir()
+    assert "up to date" in cli("bootstrap", "ws1", "--only", "host-folders", check=True).stderr
+
+
 def test_gpu_steps_detect_a_host_without_gpus(cli, standin_image_local, ssh_deployment):
     result = cli("bootstrap", "ws1", "--image", standin_image_local)  # --gpus all by default
     assert result.returncode == 1

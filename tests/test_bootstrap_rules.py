@@ -153,10 +153,10 @@ class ScriptedDocker:
                 on_output(line + "\n", "stdout")
             self.pulled = self.pulled or status == 0
             return CommandResult(tuple(argv), status, "\n".join(lines) + "\n", "")
-        if "inspect" in argv:
+        if argv[:3] == ["docker", "image", "inspect"]:  # as the docker CLI answers
             if not self.pulled:
-                return CommandResult(tuple(argv), 1, "", "")
-            return CommandResult(tuple(argv), 0, '{"id": "sha256:abc", "digests": [], "size": 1}\n', "")
+                return CommandResult(tuple(argv), 1, "", f"Error: No such image: {argv[-1]}\n")
+            return CommandResult(tuple(argv), 0, "sha256:abc\n", "")
         if argv[:2] == ["docker", "run"] and "echo probe=done" in argv[-1]:
             # bootstrap reads the pulled image's Isaac Lab version from the image itself
             return CommandResult(tuple(argv), 0, "file=2.3.2\nisaac_sim=1\nprobe=done\n", "")

@@ -27,6 +27,8 @@ def run(repeat: int | None = None) -> list[dict]:
             "none",
             "--image",
             image,
+            "--registry",
+            registry.address,
             "--registry-user",
             registry.user,
             "--ngc-api-key-file",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from isaacctl.errors import IsaacctlError
 from isaacctl.remote import CommandResult, Remote
+from isaacctl.remote.batch import Command, run_batch
 from isaacctl.services.secrets import Redactor, SecretSource
 
 if TYPE_CHECKING:
@@ -82,6 +83,10 @@ class StepContext:
     # nodes' threads save the same record. None: store it directly.
     remember: Callable[[str, StepRecord], None] | None = None
     store: StateStore | None = None  # for what images say of themselves (read once per image id)
+    # Answers to checks asked together in one round trip (ask_at_once), each served once
+    answers: dict[Command, CommandResult] = field(default_factory=dict)
+    # The home folder expected before facts are read (the last run's), for the checks' paths
+    assumed_home: str | None = None
     _remote: Remote | None = None
 
     @property
@@ -110,8 +115,9 @@ class StepContext:
     def host_root(self) -> str:
         """The deployment's folder on the host, absolute (known once facts ran)."""
         folder = str(self.record.options.get("host_dir", "~/isaacctl"))
-        if folder.startswith("~") and self.facts is not None:
-            folder = self.facts.home + folder[1:]
+        home = self.facts.home if self.facts is not None else self.assumed_home
+        if folder.startswith("~") and home is not None:
+            folder = home + folder[1:]
         return folder.rstrip("/") or "/"
 
     def write_log(self, text: str) -> None:
@@ -131,8 +137,17 @@ class StepContext:
         env: dict[str, str] | None = None,
     ) -> CommandResult:
         """Run on the host with the transcript in bootstrap.log. `shown` replaces a long
-        argv (an inline script) in the log."""
-        self.write_log(f"$ {shown or ' '.join(argv)}")
+        argv (an inline script) in the log. A command asked already in ask_at_once is
+        answered from there, once."""
+        answer = self.answers.pop(Command.of(argv, stdin, env), None)
+        self.write_log(f"$ {shown or ' '.join(argv)}{' (asked with the others)' if answer else ''}")
+        if answer is not None:
+            for line in (answer.stdout + answer.stderr).splitlines():
+                self.write_log(line)
+                if on_line is not None:
+                    on_line(line)
+            self.write_log(f"[exit {answer.exit_status}]")
+            return answer
 
         def relay(line: str, stream: str) -> None:
             self.write_log(line.rstrip("\n"))
@@ -143,19 +158,45 @@ class StepContext:
         self.write_log(f"[exit {result.exit_status}]")
         return result
 
+    def ask(self, command: Command, *, timeout: float | None = 600, shown: str | None = None) -> CommandResult:
+        """ctx.run of a Command (what probes list, so a check and its probe name one command)."""
+        return self.run(
+            list(command.argv), stdin=command.stdin, timeout=timeout, shown=shown, env=dict(command.env) or None
+        )
+
     def run_script(self, template: str, *args: str, sudo: bool = False, timeout: float | None = 1800) -> CommandResult:
         """A shell script from templates/ fed on stdin (arguments are not secret)."""
-        from isaacctl.resources import template_bytes
-
-        prefix = ["sudo", "-n"] if sudo else []
+        command = script_command(template, *args, sudo=sudo)
         return self.run(
-            [*prefix, "bash", "-s", "--", *args],
-            stdin=template_bytes(template),
+            command.argv,
+            stdin=command.stdin,
             timeout=timeout,
             shown=f"{'sudo ' if sudo else ''}bash {template} {' '.join(args)}",
         )
+
+    def ask_at_once(self, commands: Sequence[Command], timeout: float | None = 600) -> None:
+        """Run read-only commands in one round trip, in order; ctx.run answers each of them
+        from here once. A command the batch did not answer is simply asked again later."""
+        unique = list(dict.fromkeys(commands))
+        self.write_log(f"$ {len(unique)} commands in one round trip")
+        for command, result in zip(unique, run_batch(self.remote, unique, timeout=timeout), strict=True):
+            if result is not None:
+                self.answers[command] = result
+        self.write_log(f"[{len(self.answers)} of {len(unique)} answered]")
+
+    def forget_answers(self) -> None:
+        """After an action changed the host, what was asked before it no longer holds."""
+        self.answers.clear()
 
     def need(self, result: CommandResult, what: str, hint: str | None = None) -> CommandResult:
         if not result.ok:
             raise StepFailed(f"{what} (exit {result.exit_status})", hint=hint, output_tail=self.redact(result.tail(15)))
         return result
+
+
+def script_command(template: str, *args: str, sudo: bool = False) -> Command:
+    """How run_script runs a template: bash reading it on stdin."""
+    from isaacctl.resources import template_bytes
+
+    prefix = ["sudo", "-n"] if sudo else []
+    return Command.of([*prefix, "bash", "-s", "--", *args], stdin=template_bytes(template))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from isaacctl.remote.batch import Command
 from isaacctl.services.bootstrap.context import StepContext, StepFailed
 
 DEFAULT_PIP_VERSION = "3.0.0"  # isaaclab on PyPI; 2.x is not there (it needs Isaac Sim's image)
@@ -39,6 +40,11 @@ def python_path(ctx: StepContext) -> str:
     return ctx.settings.isaaclab_python or f"{ctx.host_root}/{VENV_FOLDER}/bin/python"
 
 
+def ask_probe(ctx: StepContext) -> tuple[Command]:
+    """What environment_ready asks, for the runner to ask with the other checks."""
+    return (Command.of([python_path(ctx), "-c", _ASK]),)
+
+
 def _ask(ctx: StepContext, python: str) -> dict[str, Any] | None:
     result = ctx.run([python, "-c", _ASK], timeout=120)
     if not result.ok:
@@ -54,6 +60,7 @@ def environment_ready(ctx: StepContext) -> bool:
     said = _ask(ctx, python_path(ctx))
     if said is None or not said.get("isaaclab"):
         return False
+    ctx.memo["isaaclab_package_version"] = said["isaaclab"]
     # An adopted environment is the researcher's: whatever version it holds is the one.
     return bool(ctx.settings.isaaclab_python) or _matches(said["isaaclab"], wanted_version(ctx))
 
@@ -120,6 +127,16 @@ def _major_minor(version: str) -> str | None:
 
     match = re.match(r"(\d+)\.(\d+)", version.strip())
     return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def import_stands(ctx: StepContext) -> bool:
+    """The last real import holds: the same Python, and (through the step's digest) the same
+    isaaclab and asset root. A real import costs seconds; a re-run on a ready host skips it."""
+    version = ctx.memo.get("isaaclab_package_version")
+    if ctx.record.isaaclab_python != python_path(ctx) or version is None:
+        return False
+    ctx.record.isaaclab_version = _major_minor(version)
+    return bool(ctx.record.isaaclab_version and ctx.record.isaaclab_version.startswith("3."))
 
 
 def import_isaaclab(ctx: StepContext) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
-from isaacctl.errors import IsaacctlError, UserError
+from isaacctl.errors import HostKeyChanged, IsaacctlError, RemoteError, UserError
 from isaacctl.services.bootstrap.context import BootstrapSettings, StepContext, StepFailed
 from isaacctl.services.bootstrap.requirements import isaaclab_version
 from isaacctl.services.bootstrap.steps import STEP_NAMES, Step, steps_for
@@ -21,6 +21,7 @@ from isaacctl.services.secrets import SecretSource
 if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, StepRecord, StepStatus
     from isaacctl.remote import Remote
+    from isaacctl.remote.batch import Command
     from isaacctl.services.bootstrap.pull_progress import PullProgress
     from isaacctl.services.secrets import Secret
     from isaacctl.state import StateStore
@@ -168,7 +169,10 @@ def run_bootstrap(
     record.registry_user = settings.registry_user
     # A first guess from --isaaclab-version or the tag, kept for the same image (what it said of
     # itself) when image-pull is not among the steps run; image-pull's check reads the image's own.
-    if settings.isaaclab_version or record.image != settings.image or not record.isaaclab_version:
+    # The pip runtime's comes from its installed isaaclab (isaaclab-import), never from a tag.
+    if settings.runtime != "pip" and (
+        settings.isaaclab_version or record.image != settings.image or not record.isaaclab_version
+    ):
         record.isaaclab_version = settings.isaaclab_version or isaaclab_version(settings.image)
     indexes = [node.index for node in record.nodes] or [0]
     several = len(indexes) > 1
@@ -177,11 +181,14 @@ def run_bootstrap(
     closed = [False]  # set when the caller gave up (Ctrl-C): threads then leave the record alone
     registry_key = _once(registry_key)
 
+    remembered: set[int] = set()  # nodes with a step result not saved yet
+
     def remember_on(index: int) -> Callable[[str, StepRecord], None]:
         def remember(name: str, step_record: StepRecord) -> None:
             with save_lock:
                 if not closed[0]:
                     record.node(index).bootstrap[name] = step_record
+                    remembered.add(index)
 
         return remember
 
@@ -208,7 +215,9 @@ def run_bootstrap(
         )
         ctx.write_log(f"== bootstrap {record.name}: image {settings.image}, gpus {settings.gpus}")
         try:
-            for step in steps_for(settings.runtime):
+            steps = steps_for(settings.runtime)
+            _ask_checks_at_once(ctx, steps, settings)
+            for step in steps:
                 if stop.is_set():
                     outcome.stopped = True
                     return
@@ -219,7 +228,10 @@ def run_bootstrap(
                     result.steps.append(event)
                 notify(event)
                 with save_lock:
-                    if not closed[0]:
+                    # a step found up to date changed nothing worth an fsync now (the caller
+                    # saves the record at the end); one that ran or was remembered is saved
+                    if not closed[0] and (event.state != "skipped" or index in remembered):
+                        remembered.discard(index)
                         store.save(record)
                 if failure is not None:
                     outcome.failure = failure
@@ -272,6 +284,48 @@ def run_bootstrap(
     return result
 
 
+def _asked(step: Step, settings: BootstrapSettings) -> bool:
+    """Whether a run will ask this step's check (or, for reach and facts, run its action)."""
+    selected = not settings.only or step.name in settings.only
+    return (selected or step.always_run) and not (step.gpu_only and settings.gpus == "none")
+
+
+def _home_last_time(record: DeploymentRecord) -> str | None:
+    """The login's home as the last run found it (record.host_root is host_dir with ~
+    expanded), so the checks' paths can be asked before facts read it again."""
+    host_dir = str(record.options.get("host_dir", "~/isaacctl")).rstrip("/")
+    if not host_dir.startswith("~") or not record.host_root or not record.host_root.endswith(host_dir[1:]):
+        return None
+    return record.host_root[: len(record.host_root) - len(host_dir) + 1]
+
+
+def _ask_checks_at_once(ctx: StepContext, steps: Sequence[Step], settings: BootstrapSettings) -> None:
+    """One round trip for reach, facts and every step's check. What it could not answer
+    (a host not up yet, a path that changed with the facts) is asked one by one later."""
+    commands: list[Command] = []
+    ctx.assumed_home = _home_last_time(ctx.record)
+    try:
+        for step in steps:
+            if _asked(step, settings):
+                try:
+                    commands += step.probe(ctx)
+                except IsaacctlError:
+                    continue  # its check will say what is wrong, when it runs
+    finally:
+        ctx.assumed_home = None
+    try:
+        ctx.ask_at_once(commands, timeout=settings.reach_timeout + 600)
+    except HostKeyChanged:
+        raise
+    except RemoteError as exc:
+        ctx.write_log(f"not reachable yet ({exc.message}): reach waits for it")
+        ctx.reconnect()
+        return
+    waited = [command for step in steps if step.always_run for command in step.probe(ctx)]
+    if not all((answer := ctx.answers.get(command)) is not None and answer.ok for command in waited):
+        ctx.forget_answers()  # the host was not ready: what the checks saw may not last
+
+
 def _up_to_date(step: Step, ctx: StepContext, prior: StepRecord | None, digest: str) -> bool:
     """Done, and nothing it depends on changed. A step with a check trusts it on a host it has
     never recorded (Docker installed by hand is fine); one without needs its last success."""
@@ -315,6 +369,8 @@ def _run_step(
             return StepEvent(step.name, "skipped", step.summary, time.monotonic() - started, "up to date"), None
         on_event(StepEvent(step.name, "running", step.summary))
         ctx.write_log(f"-- step {step.name}")
+        if not step.always_run:  # reach and facts only look; any other action changes the host
+            ctx.forget_answers()
         step.act(ctx)
         if step.check is not None and step.verify_after and not step.always_run and not step.check(ctx):
             raise StepFailed(f"{step.summary}: still not in place after the action")

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from isaacctl.errors import HostKeyChanged, RemoteError
 from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
+from isaacctl.remote.batch import Command
 from isaacctl.resources import template_text
 from isaacctl.services.bootstrap import requirements
-from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed
+from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed, script_command
 from isaacctl.services.bootstrap.facts import parse_facts
 from isaacctl.services.bootstrap.pull_progress import PullProgress
 
@@ -33,9 +35,16 @@ class Step:
     gpu_only: bool = False
     always_run: bool = False  # cheap steps whose results later steps need
     verify_after: bool = True  # run the check again after the action
+    # The commands its check (for reach and facts: its action) asks the host: the runner asks
+    # every step's at once, in one round trip, and the check is answered from there.
+    probe: Callable[[StepContext], Sequence[Command]] = lambda ctx: ()
 
 
 # -- 1. reach ----------------------------------------------------------------------------------
+def _wait_for_host(ctx: StepContext) -> Command:
+    return script_command("bootstrap/wait_for_host.sh", str(int(ctx.settings.reach_timeout)))
+
+
 def reach(ctx: StepContext) -> None:
     deadline = time.monotonic() + ctx.settings.reach_timeout
     delay, last_error = 1.0, ""
@@ -56,15 +65,20 @@ def reach(ctx: StepContext) -> None:
         time.sleep(delay)
         delay = min(delay * 2, 10.0)
     ctx.need(
-        ctx.run_script("bootstrap/wait_for_host.sh", str(int(ctx.settings.reach_timeout))),
+        ctx.ask(_wait_for_host(ctx), timeout=1800, shown="bash bootstrap/wait_for_host.sh"),
         "the host stayed busy with cloud-init or apt",
     )
 
 
 # -- 2. facts ----------------------------------------------------------------------------------
+def _facts_script(ctx: StepContext) -> Command:
+    return script_command("bootstrap/facts.sh", str(ctx.record.options.get("host_dir", "~/isaacctl")))
+
+
 def gather_facts(ctx: StepContext) -> None:
-    host_dir = str(ctx.record.options.get("host_dir", "~/isaacctl"))
-    result = ctx.need(ctx.run_script("bootstrap/facts.sh", host_dir), "cannot read the host's facts")
+    result = ctx.need(
+        ctx.ask(_facts_script(ctx), timeout=1800, shown="bash bootstrap/facts.sh"), "cannot read the host's facts"
+    )
     ctx.facts = parse_facts(result.stdout)
     ctx.node.facts = ctx.facts.facts
     if ctx.node_index == 0:  # jobs run on the head; its folder is the deployment's
@@ -116,8 +130,12 @@ def install_driver(ctx: StepContext) -> None:
 
 
 # -- 4. Docker ---------------------------------------------------------------------------------
+_DOCKER_VERSION = Command.of(["docker", "version", "--format", "{{.Server.Version}}"])
+_DOCKER_RUNTIMES = Command.of(["docker", "info", "--format", "{{json .Runtimes}}"])
+
+
 def docker_usable(ctx: StepContext) -> bool:
-    return ctx.run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=60).ok
+    return ctx.ask(_DOCKER_VERSION, timeout=60).ok
 
 
 def install_docker(ctx: StepContext) -> None:
@@ -132,7 +150,7 @@ def install_docker(ctx: StepContext) -> None:
 
 # -- 5. NVIDIA Container Toolkit ---------------------------------------------------------------
 def toolkit_configured(ctx: StepContext) -> bool:
-    result = ctx.run(["docker", "info", "--format", "{{json .Runtimes}}"], timeout=60)
+    result = ctx.ask(_DOCKER_RUNTIMES, timeout=60)
     return result.ok and '"nvidia"' in result.stdout
 
 
@@ -160,6 +178,16 @@ def _key_registry(ctx: StepContext) -> str | None:
     return registry if registry is not None and registry == (ctx.settings.registry or NGC_REGISTRY) else None
 
 
+def _docker_api_argv(*args: str) -> list[str]:
+    return ["python3", "-c", template_text("remote/docker_api.py"), *args]
+
+
+def _image_inspect(ctx: StepContext) -> Command:
+    # the docker CLI, not docker_api.py: a python3 start costs ~100 ms on some hosts, and a
+    # re-run asks this every time
+    return Command.of(["docker", "image", "inspect", "--format", "{{.Id}}", ctx.settings.image])
+
+
 def _docker_api(
     ctx: StepContext,
     *args: str,
@@ -168,7 +196,7 @@ def _docker_api(
     timeout: float = 3600,
 ) -> CommandResult:
     return ctx.run(
-        ["python3", "-c", template_text("remote/docker_api.py"), *args],
+        _docker_api_argv(*args),
         stdin=stdin,
         timeout=timeout,
         shown=f"python3 docker_api.py {' '.join(args)}",
@@ -181,11 +209,11 @@ def _image_id(ctx: StepContext) -> str | None:
     if "image_id" in ctx.memo:
         known: str | None = ctx.memo["image_id"]
         return known
-    result = _docker_api(ctx, "inspect", ctx.settings.image, timeout=60)
+    result = ctx.ask(_image_inspect(ctx), timeout=60)
     image_id = None
-    if result.exit_status != 1:
+    if result.ok or "no such" not in result.stderr.lower():  # "No such image" / "No such object"
         ctx.need(result, "cannot ask Docker about the image")
-        image_id = json.loads(result.stdout.strip().splitlines()[-1])["id"]
+        image_id = result.stdout.strip().splitlines()[-1]
     ctx.memo["image_id"] = image_id
     return image_id
 
@@ -399,17 +427,25 @@ def _owner(ctx: StepContext) -> int:
     return uid
 
 
-def folders_exist(ctx: StepContext) -> bool:
+def _caches(ctx: StepContext) -> list[str]:
+    return [folder for folder in _folders(ctx) if not folder.endswith(("/jobs", "/uploads"))]
+
+
+def _folders_probe(ctx: StepContext) -> tuple[Command, Command]:
     tests: list[str] = []
     for folder in _folders(ctx):
         tests += ["-d", folder, "-a"]
-    if not ctx.run(["test", *tests[:-1]], timeout=60).ok:
+    return Command.of(["test", *tests[:-1]]), Command.of(["stat", "-c", "%u", *_caches(ctx)])
+
+
+def folders_exist(ctx: StepContext) -> bool:
+    there, owners = _folders_probe(ctx)
+    if not ctx.ask(there, timeout=60).ok:
         return False
     owner = _owner(ctx)
     if owner == 0:
         return True
-    caches = [folder for folder in _folders(ctx) if not folder.endswith(("/jobs", "/uploads"))]
-    result = ctx.run(["stat", "-c", "%u", *caches], timeout=60)
+    result = ctx.ask(owners, timeout=60)
     return result.ok and set(result.stdout.split()) == {str(owner)}
 
 
@@ -422,7 +458,7 @@ def make_folders(ctx: StepContext) -> None:
     # may be another uid without sudo, but it can run Docker: a root container of the image
     # itself hands the folders over (jobs/ and uploads/ stay the login user's; each job's own
     # folder is handed over when the job starts).
-    caches = [folder for folder in _folders(ctx) if not folder.endswith(("/jobs", "/uploads"))]
+    caches = _caches(ctx)
     if not image_present(ctx):
         # Nothing is pulled implicitly (image-pull does it, with the key): until the image is
         # here the folders stay the login user's, and this step's check re-runs it after.
@@ -508,13 +544,20 @@ def smoke_run(ctx: StepContext) -> None:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("reach", "wait for SSH, cloud-init and apt", reach, always_run=True),
+    Step(
+        "reach",
+        "wait for SSH, cloud-init and apt",
+        reach,
+        always_run=True,
+        probe=lambda ctx: (Command.of(["true"]), _wait_for_host(ctx)),
+    ),
     Step(
         "facts",
         "OS, CPU, memory, disk, GPUs",
         gather_facts,
         always_run=True,
         inputs=lambda ctx: {"image": ctx.settings.image},
+        probe=lambda ctx: (_facts_script(ctx),),
     ),
     Step(
         "nvidia-driver",
@@ -532,6 +575,7 @@ STEPS: tuple[Step, ...] = (
         "Docker Engine",
         install_docker,
         check=docker_usable,
+        probe=lambda ctx: (_DOCKER_VERSION,),
         inputs=lambda ctx: {"script": template_text("bootstrap/install_docker.sh")},
     ),
     Step(
@@ -539,6 +583,7 @@ STEPS: tuple[Step, ...] = (
         "NVIDIA Container Toolkit",
         install_toolkit,
         check=toolkit_configured,
+        probe=lambda ctx: (_DOCKER_RUNTIMES,),
         gpu_only=True,
         inputs=lambda ctx: {"script": template_text("bootstrap/install_container_toolkit.sh")},
     ),
@@ -547,6 +592,7 @@ STEPS: tuple[Step, ...] = (
         "check the registry key",
         registry_login,
         check=image_present,
+        probe=lambda ctx: (_image_inspect(ctx),),
         verify_after=False,
         inputs=lambda ctx: {"image": ctx.settings.image, "user": ctx.settings.registry_user},
     ),
@@ -555,6 +601,7 @@ STEPS: tuple[Step, ...] = (
         "pull the Isaac Lab image",
         pull_image,
         check=image_present,
+        probe=lambda ctx: (_image_inspect(ctx),),
         inputs=lambda ctx: {"image": ctx.settings.image},
     ),
     Step(
@@ -562,6 +609,7 @@ STEPS: tuple[Step, ...] = (
         "cache, log and job folders",
         make_folders,
         check=folders_exist,
+        probe=_folders_probe,
         # the hand-over to the image's user waits for the image: the check re-runs it then
         verify_after=False,
         inputs=lambda ctx: {"folders": _folders(ctx), "owner": _owner(ctx)},
@@ -588,14 +636,21 @@ STEPS += (
         pip_steps.make_environment,
         check=pip_steps.environment_ready,
         inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "version": pip_steps.wanted_version(ctx)},
+        probe=pip_steps.ask_probe,
     ),
-    # always: it is what tells the record which Python and which Isaac Lab version jobs use
+    # It tells the record which Python and Isaac Lab version jobs use; done again when either,
+    # or the asset root, changed (python-env's check said which isaaclab is installed).
     Step(
         "isaaclab-import",
         "import Isaac Lab once",
         pip_steps.import_isaaclab,
-        always_run=True,
-        inputs=lambda ctx: {"python": pip_steps.python_path(ctx), "asset_root": ctx.settings.asset_root},
+        check=pip_steps.import_stands,
+        verify_after=False,
+        inputs=lambda ctx: {
+            "python": pip_steps.python_path(ctx),
+            "asset_root": ctx.settings.asset_root,
+            "isaaclab": ctx.memo.get("isaaclab_package_version"),
+        },
     ),
 )
 
@@ -637,12 +692,16 @@ def _autostop_inputs(ctx: StepContext) -> dict[str, Any]:
     }
 
 
+def _autostop_probe(ctx: StepContext) -> Sequence[Command]:
+    if _autostop_wanted(ctx) is None and ctx.record.autostop is None:
+        return ()  # never installed (`autostop off` clears the record): no need to ask the host
+    return (Command.of(["test", "-f", f"{ctx.host_root}/autostop/config.json"]),)
+
+
 def autostop_in_place(ctx: StepContext) -> bool:
+    asked = _autostop_probe(ctx)
     wanted = _autostop_wanted(ctx)
-    if wanted is None and ctx.record.autostop is None:
-        return True  # never installed (`autostop off` clears the record): no need to ask the host
-    there = ctx.run(["test", "-f", f"{ctx.host_root}/autostop/config.json"], timeout=60).ok
-    return there == (wanted is not None)
+    return not asked or ctx.ask(asked[0], timeout=60).ok == (wanted is not None)
 
 
 def install_autostop(ctx: StepContext) -> None:
@@ -658,23 +717,16 @@ def install_autostop(ctx: StepContext) -> None:
 
 
 STEPS += (
-    Step("autostop", "idle watchdog on the host", install_autostop, check=autostop_in_place, inputs=_autostop_inputs),
-)
-RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STEPS.items()}
-
-# -- managed-boot: managed training resumes itself at boot (managed_boot.py), every runtime ---
-from isaacctl.services.bootstrap import managed_boot  # noqa: E402
-
-STEPS += (
     Step(
-        "managed-boot",
-        "resume managed training at boot",
-        managed_boot.install,
-        check=managed_boot.in_place,
-        inputs=managed_boot.inputs,
+        "autostop",
+        "idle watchdog on the host",
+        install_autostop,
+        check=autostop_in_place,
+        inputs=_autostop_inputs,
+        probe=_autostop_probe,
     ),
 )
-RUNTIME_STEPS = {runtime: (*names, "managed-boot") for runtime, names in RUNTIME_STEPS.items()}
+RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STEPS.items()}
 
 
 def steps_for(runtime: str) -> tuple[Step, ...]:
