@@ -1,26 +1,47 @@
-"""Jobs: the time from `train` to the job's first output line, and fetch-logs of ~1 GiB of
-checkpoints (200 files of 5 MiB) beside `rsync -a -e ssh` of the same tree, plus a re-fetch."""
+"""Jobs: the time from `train` to the job's first output line (container runtime beside
+`ssh host docker run echo`; pip runtime beside `ssh host <python> -c pass`), the real Isaac Lab
+3.0 on the CPU (`train --follow` of 3 Cartpole iterations beside the same run through the
+upstream CLI alone), and fetch-logs of ~1 GiB of checkpoints (200 files of 5 MiB) beside
+`rsync -a -e ssh` of the same tree, plus a re-fetch."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from suites.common import median_seconds, row
-from suites.station import docker_env, run, station  # run: a checked subprocess
+from suites.station import (  # run: a checked subprocess
+    ISAACLAB_ASSETS,
+    ISAACLAB_PYTHON,
+    docker_env,
+    isaaclab_missing,
+    pip_station,
+    run,
+    station,
+)
 
 FILES, FILE_MIB = 200, 5
+FIRST_LINE = "[isaacctl] running"  # the first line a job prints, in either runtime's runner
+# The real Isaac Lab run: isaacctl's task id and flags, and the upstream CLI's own for the same
+# run (what `isaacctl train` passes on a --gpus none deployment).
+CARTPOLE_ARGS = ("--task", "Isaac-Cartpole", "--num-envs", "16", "--max-iterations", "3", "--rl-library", "rsl_rl")
+UPSTREAM_ARGS = (
+    "-m isaaclab train --task Isaac-Cartpole --rl_library rsl_rl --num_envs 16 --max_iterations 3 "
+    "--device cpu agent.device=cpu"
+)
 
 
-def _first_output_seconds(place) -> float:
+def _first_output_seconds(place, *train_args: str) -> float:
     start = time.perf_counter()
     process = subprocess.Popen(
-        place.isaacctl_argv("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3", "--follow"),
+        place.isaacctl_argv("train", *train_args, "--follow"),
         env=place.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -29,11 +50,98 @@ def _first_output_seconds(place) -> float:
     assert process.stdout is not None
     elapsed = None
     for line in process.stdout:
-        if line.startswith("[isaacctl] running"):  # the first line the job itself prints
+        if elapsed is None and line.startswith(FIRST_LINE):
             elapsed = time.perf_counter() - start
     process.wait()
-    assert elapsed is not None, "the job printed nothing"
+    assert process.returncode == 0 and elapsed is not None, f"the job failed or printed nothing ({process.returncode})"
     return elapsed
+
+
+def _seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    run(argv, env)
+    return time.perf_counter() - start
+
+
+def _in_turns(ours: Callable[[], float], reference: Callable[[], float], repeat: int) -> tuple[float, float]:
+    """Medians of ours and its reference measured in turns, after one warm-up of each: the
+    load of a shared machine comes and goes, and then touches both alike."""
+    ours(), reference()
+    mine, theirs = [], []
+    for attempt in range(repeat):
+        pair = [(mine, ours), (theirs, reference)]
+        for results, measure in pair if attempt % 2 == 0 else reversed(pair):
+            results.append(measure())
+    return statistics.median(mine), statistics.median(theirs)
+
+
+def _container_rows(place, image: str, repeat: int) -> list[dict]:
+    first_line, container_start = _in_turns(
+        lambda: _first_output_seconds(place, "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3"),
+        lambda: _seconds(place.ssh_argv("docker", "run", "--rm", "--entrypoint", "echo", image, "hi")),
+        repeat,
+    )
+    return [
+        row("ssh host docker run echo (reference)", container_start),
+        row(
+            "train -> first output line of the job",
+            first_line,
+            reference=container_start,
+            against="ssh+docker run",
+            goal="<= 1.2x",
+        ),
+    ]
+
+
+def _isaaclab_rows(repeat: int) -> list[dict]:
+    """The pip runtime on the real Isaac Lab 3.0.0 (CPU, offline assets): the first line, and
+    a whole 3-iteration Cartpole training beside the upstream CLI run by hand over the same
+    SSH, with the same Warp cache (isaacctl's host cache/warp, so both start equally warm)."""
+    missing = isaaclab_missing()
+    if missing:
+        print(missing, flush=True)
+        return [
+            row(f"pip runtime: train -> first output line ({missing})", 0.0, unit="skipped"),
+            row(f"real Isaac Lab CPU: train --follow, 3 Cartpole iterations ({missing})", 0.0, unit="skipped"),
+        ]
+    with pip_station() as place:
+        first_line, python_start = _in_turns(
+            lambda: _first_output_seconds(place, *CARTPOLE_ARGS),
+            lambda: _seconds(place.ssh_argv(str(ISAACLAB_PYTHON), "-c", "pass")),
+            repeat,
+        )
+        upstream_dirs = iter(range(1_000_000))
+
+        def upstream() -> float:
+            folder = f"{place.host_dir}/upstream-{next(upstream_dirs)}"  # its logs/ land there
+            script = (
+                f"mkdir -p {folder} && cd {folder} && exec env ISAACSIM_ASSET_ROOT={shlex.quote(str(ISAACLAB_ASSETS))} "
+                f"WARP_CACHE_PATH={place.host_dir}/cache/warp {shlex.quote(str(ISAACLAB_PYTHON))} {UPSTREAM_ARGS}"
+            )
+            return _seconds(place.ssh_argv("sh", "-c", shlex.quote(script)))
+
+        def ours() -> float:
+            return _seconds(place.isaacctl_argv("train", *CARTPOLE_ARGS, "--follow"), place.env)
+
+        whole, reference = _in_turns(ours, upstream, max(1, min(repeat, 3)))
+    return [
+        row("ssh host <venv python> -c pass (reference)", python_start),
+        row(
+            "pip runtime: train -> first output line of the job",
+            first_line,
+            reference=python_start,
+            against="ssh+python",
+            goal="<= 1.2x",
+        ),
+        row("upstream `python -m isaaclab train` over ssh, 3 Cartpole iterations, CPU (reference)", reference),
+        row(
+            "real Isaac Lab CPU: isaacctl train --follow, the same run",
+            whole,
+            reference=reference,
+            against="upstream CLI",
+            goal="<= 1.2x",
+        ),
+    ]
 
 
 def _job_dir(place) -> tuple[str, str]:
@@ -57,10 +165,7 @@ def run_suite(repeat: int | None = None) -> list[dict]:
     repeat = repeat or 3
     image = docker_env.standin_image_local()
     with station(deploy=True, bootstrap_image=image) as place:
-        first_line = statistics.median(_first_output_seconds(place) for _ in range(repeat))
-        container_start = median_seconds(
-            place.ssh_argv("docker", "run", "--rm", "--entrypoint", "echo", image, "hi"), repeat
-        )
+        start_rows = _container_rows(place, image, repeat)
         job, job_dir = _job_dir(place)
         size = _fill(job_dir, *_owner(place.sshd.home))
         ours, theirs = [], []
@@ -91,8 +196,8 @@ def run_suite(repeat: int | None = None) -> list[dict]:
     fetch, reference = min(ours), min(theirs)
     gib = size / 2**30
     return [
-        row("ssh host docker run echo (reference)", container_start),
-        row("train -> first output line of the job", first_line, reference=container_start, against="ssh+docker run"),
+        *start_rows,
+        *_isaaclab_rows(repeat),
         row(f"rsync -a -e ssh, {gib:.2f} GiB in {FILES} files (reference)", reference),
         row(
             "isaacctl fetch-logs, same tree",

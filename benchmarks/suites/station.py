@@ -4,6 +4,7 @@ engine and the stand-in image, driven through the real CLI. Loopback only."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,53 @@ def station(deploy: bool = True, bootstrap_image: str | None = None) -> Iterator
             else:
                 args.append("--skip-bootstrap")
             place.cli(*args, check=True)
+        yield place
+
+
+# The real Isaac Lab 3.0.0 venv scripts/isaaclab_test_venv.sh builds (tests/test_pip_runtime.py
+# runs it too), the offline assets, and the Warp kernels those tests keep warm between runs.
+ISAACLAB_CACHE = Path(os.environ.get("ISAACCTL_TEST_ISAACLAB_CACHE", "/var/cache/isaacctl-test-isaaclab"))
+ISAACLAB_PYTHON = Path(os.environ.get("ISAACCTL_TEST_ISAACLAB_PYTHON", str(ISAACLAB_CACHE / "venv" / "bin" / "python")))
+ISAACLAB_ASSETS = TESTS / "isaaclab_assets" / "assetroot"
+
+
+def isaaclab_missing() -> str | None:
+    """Why the real Isaac Lab rows cannot run here, or None."""
+    if ISAACLAB_PYTHON.is_file() and os.access(ISAACLAB_PYTHON, os.X_OK):
+        return None
+    return f"skipped: the real Isaac Lab 3.0.0 venv is absent ({ISAACLAB_PYTHON}; bash scripts/isaaclab_test_venv.sh)"
+
+
+@contextmanager
+def pip_station() -> Iterator[Station]:
+    """A pip-runtime deployment `lab` adopting the real venv on the CPU (--gpus none), its
+    host folder's Warp cache seeded as a host keeps it between jobs (a cold one is ~60 s of
+    kernel compiles on 2 cores, for isaacctl and upstream alike)."""
+    with tempfile.TemporaryDirectory(prefix="isaacctl-bench-") as scratch, SshServer() as sshd:
+        place = Station(Path(scratch), sshd)
+        seed = ISAACLAB_CACHE / "warp-cache"
+        if seed.is_dir():
+            shutil.copytree(seed, place.host_dir / "cache" / "warp")
+            subprocess.run(["chown", "-R", f"{sshd.user}:", str(place.host_dir)], check=True)
+        place.cli(
+            "deploy",
+            "ssh",
+            "--name",
+            "lab",
+            "--host",
+            "gpu-box",
+            "--gpus",
+            "none",
+            "--runtime",
+            "pip",
+            "--isaaclab-python",
+            str(ISAACLAB_PYTHON),
+            "--asset-root",
+            str(ISAACLAB_ASSETS),
+            "--host-dir",
+            str(place.host_dir),
+            check=True,
+        )
         yield place
 
 

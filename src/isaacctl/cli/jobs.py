@@ -47,39 +47,40 @@ def _start(
     as_json: bool,
     managed: Optional[dict] = None,
 ) -> None:
-    from isaacctl.cli.render_jobs import render_started
-    from isaacctl.services.jobs.spec import build_spec
-
     app = app_of(ctx)
     service = job_service(app)
     # The deployment first: its Isaac Lab generation decides task ids and libraries.
     record = service.ready_deployment(deployment)
-    from isaacctl.services.jobs.catalog import deployment_tasks
+    with service.keeping_connections():  # the start, the stream and the last look share one
+        service.connections.open_early(record.name)  # while the spec is built and checked
+        from isaacctl.cli.render_jobs import render_started
+        from isaacctl.services.jobs.catalog import deployment_tasks
+        from isaacctl.services.jobs.spec import build_spec
 
-    # the deployment's own task list when isaacctl has it (`tasks -d`, bootstrap); else the shipped one
-    listed = deployment_tasks(app.store, record, service.generation(record), None)
-    spec = build_spec(
-        flags,
-        config,
-        generation=service.generation(record),
-        notice=app.terminal.warning,
-        listed=listed,
-        deployment=record,
-    )
-    if managed is not None:  # services/managed: checked before anything starts
-        from isaacctl.services.managed import ManagedService
-
-        keeper = ManagedService(app.store, app.terminal.info)
-        settings = keeper.settings_for(
-            flags, library=str(spec.rl_library), total_iterations=spec.max_iterations, **managed
+        # the deployment's own task list when isaacctl has it (`tasks -d`, bootstrap); else the shipped one
+        listed = deployment_tasks(app.store, record, service.generation(record), None)
+        spec = build_spec(
+            flags,
+            config,
+            generation=service.generation(record),
+            notice=app.terminal.warning,
+            listed=listed,
+            deployment=record,
         )
-    job = service.submit(record.name, spec)
-    if managed is not None:
-        job = keeper.enrol(job, settings)
-        app.terminal.info("managed: recovery runs while 'isaacctl watch' (or 'watch --daemon') runs")
-    render_started(app.terminal, job, as_json)
-    if follow:
-        _follow(app, service, job, tail=None)
+        if managed is not None:  # services/managed: checked before anything starts
+            from isaacctl.services.managed import ManagedService
+
+            keeper = ManagedService(app.store, app.terminal.info)
+            settings = keeper.settings_for(
+                flags, library=str(spec.rl_library), total_iterations=spec.max_iterations, **managed
+            )
+        job = service.submit(record.name, spec)
+        if managed is not None:
+            job = keeper.enrol(job, settings)
+            app.terminal.info("managed: recovery runs while 'isaacctl watch' (or 'watch --daemon') runs")
+        render_started(app.terminal, job, as_json)
+        if follow:
+            _follow(app, service, job, tail=None)
 
 
 def _follow(app: App, service: "JobService", job: "JobRecord", tail: Optional[int], node: int = 0) -> None:
@@ -195,7 +196,6 @@ def _managed_flags(
     managed: bool, max_restarts: int, fallback_on_demand: bool, checkpoint_bucket: Optional[str]
 ) -> Optional[dict]:
     from isaacctl.errors import UserError
-    from isaacctl.services.managed import check_flags
 
     if not managed:
         given = [
@@ -210,6 +210,8 @@ def _managed_flags(
         if given:
             raise UserError(f"{given[0]}: only with --managed")
         return None
+    from isaacctl.services.managed import check_flags  # ~50 ms of imports only --managed needs
+
     check_flags(max_restarts=max_restarts, checkpoint_bucket=checkpoint_bucket)
     return {"max_restarts": max_restarts, "fallback_on_demand": fallback_on_demand}
 
@@ -312,11 +314,12 @@ def logs_command(
     if tail is not None and not 0 <= tail <= 10_000_000:  # beyond that the host's tail never answers
         raise UserError(f"--tail: expected a number of lines from 0 to 10000000, got {tail}")
     service = job_service(app)
-    record = service.get(job, deployment)
-    if follow:
-        _follow(app, service, record, tail, node)
-        return
-    service.follow(record, _write_out, follow=False, tail=tail, node=node)
+    with service.keeping_connections():
+        record = service.get(job, deployment)
+        if follow:
+            _follow(app, service, record, tail, node)
+            return
+        service.follow(record, _write_out, follow=False, tail=tail, node=node)
 
 
 def cancel_command(

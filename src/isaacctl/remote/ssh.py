@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,19 @@ CONNECT_TIMEOUT_SECONDS = 20.0
 # OpenSSH connection sharing for the system ssh (rsync, shells, forwards): a second fetch or
 # upload within a minute skips the SSH handshake.
 CONTROL_PERSIST_SECONDS = 60
+
+
+def _import_paramiko() -> None:
+    """paramiko without invoke: paramiko.config imports it (~40 ms, asyncio and unittest.mock
+    with it) only for ssh_config's `Match exec`, and isaacctl reads ssh_config with `ssh -G`
+    (sshconfig's paramiko fallback puts it back when it is needed)."""
+    if "paramiko" in sys.modules or "invoke" in sys.modules:
+        return
+    sys.modules["invoke"] = None  # type: ignore[assignment]  # makes `import invoke` fail
+    try:
+        import paramiko  # noqa: F401
+    finally:
+        del sys.modules["invoke"]
 
 
 def _lost() -> tuple[type[BaseException], ...]:
@@ -116,6 +130,7 @@ class SshRemote(Remote):
         return None
 
     def _connect(self) -> paramiko.SSHClient:
+        _import_paramiko()
         import paramiko
 
         from isaacctl.remote.hostkeys import PinnedHostKeys, PinningPolicy

@@ -82,6 +82,10 @@ def _lookup_with_paramiko(alias: str, config_file: Path | None) -> dict:
         return {}
     import paramiko
 
+    if getattr(paramiko.config, "invoke", True) is None:  # imported without it (ssh._import_paramiko)
+        import invoke  # `Match exec` needs it
+
+        setattr(paramiko.config, "invoke", invoke)  # noqa: B010  (not in paramiko's stubs)
     return dict(paramiko.SSHConfig.from_path(str(config_file)).lookup(alias))
 
 

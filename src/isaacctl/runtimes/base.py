@@ -4,6 +4,7 @@ metrics and TensorBoard speak only this; each runtime owns its own commands."""
 
 from __future__ import annotations
 
+import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from isaacctl.isaaclab import Generation
     from isaacctl.records import DeploymentRecord, JobRecord
     from isaacctl.remote import Remote
+    from isaacctl.remote.base import CommandResult
 
 RUNTIME_NAMES = ("container", "pip")
 
@@ -53,6 +55,65 @@ class JobStates(dict):
         return self.get(job_id, self.unanswered)
 
 
+# A preparation step that failed exits with this plus its index (above every exit status the
+# start commands give themselves: docker run's 125-127, the pip starter's 90 and 91).
+FIRST_STEP_STATUS = 200
+
+
+@dataclass
+class Preparation:
+    """What readies a job's folder on the host, sent in the same round trip as its start (each
+    SSH round trip is ~50 ms of a start the user waits for): a tar of the job's files unpacked
+    into the jobs folder, then copies made on the host (earlier runs' checkpoints)."""
+
+    jobs_folder: str
+    archive: bytes
+    copies: list[tuple[str, str]] = field(default_factory=list)  # host path -> host folder
+
+    def steps(self) -> list[tuple[list[str], str]]:
+        """(argv, what its failure means), in order."""
+        steps = [
+            (["tar", "-x", "-f", "-", "-C", self.jobs_folder], f"cannot copy the job's files to {self.jobs_folder}")
+        ]
+        for source, folder in self.copies:
+            steps.append(
+                (["sh", "-c", 'mkdir -p "$2" && cp -a "$1" "$2/"', "sh", source, folder], f"cannot copy {source}")
+            )
+        return steps
+
+
+def run_prepared(
+    remote: Remote,
+    preparation: Preparation | None,
+    steps: list[tuple[list[str], str]],
+    start: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float,
+) -> CommandResult:
+    """The preparation's steps, a runtime's own steps, then the start command, in one `sh -c`:
+    one round trip. A failed step raises RemoteError with what it means and its output; the
+    start's own exit status comes back as it is."""
+    from isaacctl.errors import RemoteError
+
+    every = [*(preparation.steps() if preparation else []), *steps]
+    if not every:
+        return remote.run(start, env=env, timeout=timeout)
+    script = "".join(
+        f"{shlex.join(argv)} || exit {FIRST_STEP_STATUS + index}\n" for index, (argv, _) in enumerate(every)
+    )
+    result = remote.run(
+        ["sh", "-c", script + f"exec {shlex.join(start)}"],
+        stdin=preparation.archive if preparation else None,
+        env=env,
+        timeout=timeout,
+    )
+    failed = result.exit_status - FIRST_STEP_STATUS
+    if 0 <= failed < len(every):
+        raise RemoteError(every[failed][1], details=result.tail(5))
+    return result
+
+
 @dataclass
 class Launch:
     """Everything a runtime needs to start one job whose folder is already on the host."""
@@ -63,6 +124,7 @@ class Launch:
     command: list[str]  # the generation's Isaac Lab command (argv[0] "isaaclab" on 3.x)
     video: bool
     env: dict[str, str] = field(default_factory=dict)  # settings isaacctl adds (asset root)
+    preparation: Preparation | None = None  # the job's folder, made in the start's round trip
 
 
 class Runtime(ABC):

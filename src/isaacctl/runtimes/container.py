@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from isaacctl.errors import IsaacctlError, RemoteError
 from isaacctl.isaaclab import Generation, generation_for
 from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
-from isaacctl.runtimes.base import JobState, JobStates, Launch, Runtime, Unknown
+from isaacctl.runtimes.base import JobState, JobStates, Launch, Runtime, Unknown, run_prepared
 
 if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, JobRecord
@@ -134,13 +134,16 @@ class ContainerRuntime(Runtime):
     def start(self, remote: Remote, launch: Launch) -> None:
         record, job = launch.record, launch.job
         assert record.image is not None and record.host_root is not None
+        steps = []
         hand_over = launch.generation.container.hand_over_argv(
             record.image, job.host_dir, (f"{CONTAINER_LABEL}={record.name}", f"{CONTAINER_ID_LABEL}={record.id}")
         )
         if hand_over is not None:
-            given = remote.run(hand_over, timeout=300)
-            if not given.ok:
-                raise RemoteError(f"cannot give {job.host_dir} to the image's user", details=given.tail(5))
+            uid = launch.generation.container.host_uid
+            # a login user that is already the image's user (Ubuntu's first user: uid 1000)
+            # made the folder its own: no root container needed to give it
+            given = ["sh", "-c", '[ "$(id -u)" = "$0" ] || exec "$@"', str(uid), *hand_over]
+            steps.append((given, f"cannot give {job.host_dir} to the image's user"))
         argv = docker_run_argv(
             deployment=record.name,
             job_id=job.id,
@@ -156,7 +159,7 @@ class ContainerRuntime(Runtime):
             video=launch.video,
             env=launch.env,
         )
-        result = remote.run(argv, timeout=600)
+        result = run_prepared(remote, launch.preparation, steps, argv, timeout=600)
         if not result.ok:
             raise IsaacctlError(f"the job's container did not start on {record.name}", details=result.tail(10))
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from isaacctl.errors import HostKeyChanged, IsaacctlError, RemoteError
-from isaacctl.runtimes.base import JobState, JobStates, Launch, Runtime, Unknown
+from isaacctl.runtimes.base import JobState, JobStates, Launch, Runtime, Unknown, run_prepared
 
 if TYPE_CHECKING:
     from isaacctl.isaaclab import Generation
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 RECONNECT_FOR_SECONDS = 300.0
 START_WAIT_SECONDS = 30.0
+# How often `logs --follow` looks whether the runner has ended: the stream ends (and `train
+# --follow` returns) at most this long after the job; a look is two builtin reads, no process.
+END_POLL_SECONDS = 0.2
 
 # Caches kept on the host across jobs (under the deployment's cache/): Warp's compiled kernels
 # and the CUDA driver's compute cache make a cold start ~97 s and a warm one ~18 s on an H200.
@@ -83,15 +86,15 @@ fi
 """
 
 # The output from a byte offset (or the last N lines), with follow until the runner has ended
-# (the caller then reads what is left from its offset). The offset it starts at goes to stderr
-# first, so a dropped connection resumes exactly there. Not `tail --pid`: it takes a zombie
-# runner for a live one.
+# (looked at every $5 seconds; the caller then reads what is left from its offset). The offset
+# it starts at goes to stderr first, so a dropped connection resumes exactly there. Not
+# `tail --pid`: it takes a zombie runner for a live one.
 _OUTPUT = r"""
-job=$1; offset=$2; follow=$3; lines=$4
+job=$1; offset=$2; follow=$3; lines=$4; poll=$5
 running() {
   [ -e "$job/exit-status" ] && return 1
   read -r pid start <"$job/pid" 2>/dev/null || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
   set -- ${stat##*) }
   [ "$1" != Z ] && [ "${20}" = "$start" ]
 }
@@ -108,7 +111,7 @@ echo "isaacctl-offset $offset" >&2
 if [ "$follow" = 1 ] && running; then
   tail -c "+$((offset + 1))" -F "$file" 2>/dev/null &
   reader=$!
-  while running; do sleep 1; done
+  while running; do sleep "$poll"; done
   kill "$reader" 2>/dev/null
   wait "$reader" 2>/dev/null
   exit 0
@@ -192,7 +195,14 @@ class PipRuntime(Runtime):
             job.host_dir,
             *launch.command,
         ]
-        result = remote.run(argv, env={"ISAACCTL_WAIT": str(int(START_WAIT_SECONDS * 10))}, timeout=120)
+        result = run_prepared(
+            remote,
+            launch.preparation,
+            [],
+            argv,
+            env={"ISAACCTL_WAIT": str(int(START_WAIT_SECONDS * 10))},
+            timeout=120,
+        )
         if not result.ok:
             reason = {90: "setsid could not start it", 91: f"its runner wrote no pid within {START_WAIT_SECONDS:g} s"}
             raise IsaacctlError(
@@ -276,6 +286,7 @@ class PipRuntime(Runtime):
                     start,
                     "1" if follow else "0",
                     "" if tail is None else str(tail),
+                    str(END_POLL_SECONDS),
                 ]
                 try:
                     remote.run(argv, on_output=feed)

@@ -31,7 +31,7 @@ def _catalog() -> tuple[str, dict[str, dict[str, Any]]]:
 
     from isaacctl.resources import template_text
 
-    data = yaml.safe_load(template_text("tasks.yaml"))
+    data = yaml.load(template_text("tasks.yaml"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     return data["default_library"], data["tasks"]
 
 

@@ -3,15 +3,18 @@ job runs there (a container, a process group) is the deployment's runtime's (isa
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import secrets
 import shutil
 import stat
+import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,8 +24,10 @@ from isaacctl.errors import IsaacctlError, RemoteError, UserError, failure_reaso
 from isaacctl.isaaclab import Generation, Rendezvous, generation_for
 from isaacctl.runtimes import JobState, Launch, Runtime, Unknown, runtime_for
 from isaacctl.runtimes import runtime as runtime_for_name
+from isaacctl.runtimes.base import Preparation
 from isaacctl.services.jobs import command as commands
 from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
+from isaacctl.services.jobs.connections import Connections
 from isaacctl.services.jobs.host_files import list_files, summarize_jobs
 from isaacctl.services.jobs.placement import MULTI_NODE_ENV, place
 
@@ -65,6 +70,17 @@ class JobService:
         self.deployments = deployments
         self.store = deployments.store
         self.progress = progress or (lambda message: None)
+        self.connections = Connections(lambda name, node: self.deployments.remote(name, node))
+
+    @contextmanager
+    def keeping_connections(self) -> Iterator[None]:
+        """Everything done inside reuses one SSH connection per node (each new one costs a
+        handshake, ~0.15 s): `train --follow` starts, streams and looks at the end on one."""
+        self.connections.keep()
+        try:
+            yield
+        finally:
+            self.connections.close()
 
     # -- which deployment --------------------------------------------------------------------
     def resolve_deployment(self, name: str | None) -> DeploymentRecord:
@@ -89,8 +105,8 @@ class JobService:
             )
         return record
 
-    def _remote(self, deployment: str) -> Remote:
-        return self.deployments.remote(deployment)
+    def _remote(self, deployment: str, node: int = 0) -> Remote:
+        return self.connections.remote(deployment, node)
 
     @staticmethod
     def runtime(record: DeploymentRecord) -> Runtime:
@@ -167,13 +183,17 @@ class JobService:
                 env |= MULTI_NODE_ENV
             env |= dict(setting.split("=", 1) for setting in spec.env)
             try:
-                self.progress(f"preparing {staging.job_dir}")
-                self._stage(remote, record, spec, job, staging)
-                self.progress(f"starting {job.container} ({runtime.name} runtime)")
+                self.progress(f"starting {job.container} in {staging.job_dir} ({runtime.name} runtime)")
                 runtime.start(
                     remote,
                     Launch(
-                        record=record, job=job, generation=generation, command=job.command, video=spec.video, env=env
+                        record=record,
+                        job=job,
+                        generation=generation,
+                        command=job.command,
+                        video=spec.video,
+                        env=env,
+                        preparation=self._preparation(record, spec, job, staging),
                     ),
                 )
                 if job.node_runs:
@@ -212,16 +232,19 @@ class JobService:
         extension too, not the head's checkpoints: several nodes never resume)."""
         for run in job.node_runs[1:]:
             view = node_view(job, run)
-            with self.deployments.remote(record.name, run.index) as remote:
-                self.progress(f"node {run.index}: preparing {run.host_dir}")
-                self._stage(
-                    remote, record, spec, view, Staging(job_dir=run.host_dir, generation=generation, runtime=runtime)
-                )
-                self.progress(f"node {run.index}: starting {run.container}")
+            with self._remote(record.name, run.index) as remote:
+                self.progress(f"node {run.index}: starting {run.container} in {run.host_dir}")
+                staging = Staging(job_dir=run.host_dir, generation=generation, runtime=runtime)
                 runtime.start(
                     remote,
                     Launch(
-                        record=record, job=view, generation=generation, command=run.command, video=spec.video, env=env
+                        record=record,
+                        job=view,
+                        generation=generation,
+                        command=run.command,
+                        video=spec.video,
+                        env=env,
+                        preparation=self._preparation(record, spec, view, staging),
                     ),
                 )
             run.status, run.started_at = "running", datetime.now(timezone.utc)
@@ -234,7 +257,7 @@ class JobService:
             if run.index == but or run.finished:
                 continue
             try:
-                with self.deployments.remote(job.deployment, run.index) as remote:
+                with self._remote(job.deployment, run.index) as remote:
                     runtime.kill(remote, node_view(job, run))
             except IsaacctlError as exc:
                 self.progress(f"{job.id}: could not stop node {run.index}: {exc.message}")
@@ -242,9 +265,11 @@ class JobService:
             run.status, run.error = "cancelled", why
             run.finished_at = run.finished_at or datetime.now(timezone.utc)
 
-    def _stage(self, remote: Remote, record: DeploymentRecord, spec: JobSpec, job: JobRecord, staging: Staging) -> None:
-        """The job's folder on the host in one round trip (run.sh, spec.json, logs/, the
-        extension, an uploaded checkpoint), then copies of earlier runs made on the host."""
+    def _preparation(self, record: DeploymentRecord, spec: JobSpec, job: JobRecord, staging: Staging) -> Preparation:
+        """The job's folder as a tar (run.sh, spec.json, logs/, the extension, an uploaded
+        checkpoint) and the copies of earlier runs to make on the host: the runtime sends
+        them with the start, in one round trip."""
+        buffer = io.BytesIO()
         with tempfile.TemporaryDirectory(prefix="isaacctl-job-") as scratch:
             folder = Path(scratch) / job.id
             (folder / "logs").mkdir(parents=True)
@@ -274,11 +299,11 @@ class JobService:
                 target = folder / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(local, target)
-            remote.put_tree(folder, f"{record.host_root}/jobs")
-        for host_source, target_folder in staging.host_copies:
-            result = remote.run(["sh", "-c", 'mkdir -p "$2" && cp -a "$1" "$2/"', "sh", host_source, target_folder])
-            if not result.ok:
-                raise RemoteError(f"cannot copy {source} for {job.id}: {result.tail(3)}")
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                archive.add(str(folder), arcname=folder.name)
+        return Preparation(
+            jobs_folder=str(Path(staging.job_dir).parent), archive=buffer.getvalue(), copies=list(staging.host_copies)
+        )
 
     # -- checkpoints -------------------------------------------------------------------------
     def _latest_training(self, record: DeploymentRecord, spec: JobSpec) -> JobRecord:
@@ -425,7 +450,7 @@ class JobService:
                 continue
             view = node_view(job, run)
             try:
-                with self.deployments.remote(job.deployment, run.index) as remote:
+                with self._remote(job.deployment, run.index) as remote:
                     state = runtime.states(remote, [view]).of(view.id)
                     ended = self._apply_state(view, state)
                     if ended and view.status == "failed":
@@ -519,7 +544,7 @@ class JobService:
                 raise UserError(f"--node: {job.id} runs on {spans}, not node {node}")
             view = node_view(job, run)
         runtime.stream_logs(
-            lambda: self.deployments.remote(job.deployment, node),
+            lambda: self._remote(job.deployment, node),
             view,
             emit,
             follow=follow,
@@ -569,7 +594,7 @@ class JobService:
         for run in job.node_runs:
             if run.finished:
                 continue
-            with self.deployments.remote(job.deployment, run.index) as remote:
+            with self._remote(job.deployment, run.index) as remote:
                 took = runtime.interrupt(remote, node_view(job, run)) or took
         if not took:  # every node had ended on its own: what it ended as is the answer
             return self.get(job.id, job.deployment)
@@ -584,7 +609,7 @@ class JobService:
         self.progress(f"{job.id} still running after {grace:g} s: killing it on every node")
         for run in job.node_runs:
             if not run.finished:
-                with self.deployments.remote(job.deployment, run.index) as remote:
+                with self._remote(job.deployment, run.index) as remote:
                     runtime.kill(remote, node_view(job, run))
         return self.get(job.id, job.deployment)
 
