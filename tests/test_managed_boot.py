@@ -8,14 +8,20 @@ How preemption and boot are simulated: tests/harness/managed_boot.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
+from harness.cli import Cli
 from harness.managed_boot import (
     NAME,
     SAVE,
@@ -164,3 +170,107 @@ def test_a_boot_hook_racing_the_controller_never_runs_two_copies(workstation, cl
     assert len(finished["attempts"]) == 1 and finished["attempts"][0]["result"] == "ok"
     assert running[0] == f"isaacctl-{NAME}-{finished['attempts'][0]['job']}"
     check_every_iteration_once(iterations(outputs_of(host, finished)), [finished["attempts"][0]["from_iteration"]])
+
+
+# -- the pip runtime, on the real Isaac Lab 3.0.0 (kit-less, CPU) -------------------------------
+PIP_CACHE = Path(os.environ.get("ISAACCTL_TEST_ISAACLAB_CACHE", "/var/cache/isaacctl-test-isaaclab"))
+PIP_PYTHON = Path(os.environ.get("ISAACCTL_TEST_ISAACLAB_PYTHON", str(PIP_CACHE / "venv" / "bin" / "python")))
+PIP_ASSETS = Path(__file__).resolve().parent / "isaaclab_assets" / "assetroot"
+PIP_TOTAL, PIP_SAVE = 40, 10
+
+
+@pytest.fixture
+def pip_station(tmp_path, sshd):
+    """An adopted host (ssh) running jobs with the pip runtime in the venv scripts/test.sh
+    builds; as a stop cannot be asked of an adopted host, the test ends the runner itself."""
+    if not (PIP_PYTHON.is_file() and os.access(PIP_PYTHON, os.X_OK)):
+        pytest.skip(f"the real Isaac Lab 3.0.0 venv is absent ({PIP_PYTHON}): scripts/test.sh builds it")
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.touch(mode=0o600)
+    station = Cli(state_dir=state, ssh_config=ssh_config)
+    sshd.write_ssh_config(ssh_config, ["lab-box"])
+    host_dir = sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"
+    warp = PIP_CACHE / "warp-cache"  # test_pip_runtime's seed of compiled kernels, if there
+    if warp.is_dir():
+        shutil.copytree(warp, host_dir / "cache" / "warp")
+        subprocess.run(["chown", "-R", f"{sshd.user}:", str(host_dir)], check=True)
+    deployed = station(
+        "deploy",
+        "ssh",
+        "--name",
+        "lab",
+        "--host",
+        "lab-box",
+        "--gpus",
+        "none",
+        "--runtime",
+        "pip",
+        "--isaaclab-python",
+        str(PIP_PYTHON),
+        "--asset-root",
+        str(PIP_ASSETS),
+        "--host-dir",
+        str(host_dir),
+        timeout=900,
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    record = json.loads(station("status", "lab", "--json").stdout)["data"]
+    yield station, record
+    for pid_file in (host_dir / "jobs").glob("*/pid"):
+        with contextlib.suppress(ValueError, OSError):
+            os.killpg(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
+def test_the_pip_runtime_resumes_a_run_its_machine_cut_short_at_boot(pip_station, sshd):
+    station, record = pip_station
+    host = Path(record["host_root"])
+    started = station(
+        "train",
+        "--task",
+        "Isaac-Cartpole",
+        "--num-envs",
+        "16",
+        "--rl-library",
+        "rsl_rl",
+        "--managed",
+        "--max-iterations",
+        str(PIP_TOTAL),
+        "--json",
+        "--",
+        f"agent.save_interval={PIP_SAVE}",
+    )
+    assert started.returncode == 0, started.stderr
+    job_id = json.loads(started.stdout)["data"]["id"]
+    until_saved_on_host(str(host), job_id, PIP_SAVE, timeout=600)
+    # the machine goes down: the runner and Isaac Lab die without writing an exit status
+    pid = int((host / "jobs" / job_id / "pid").read_text().split()[0])
+    os.killpg(pid, signal.SIGKILL)
+    assert not (host / "jobs" / job_id / "exit-status").exists()
+
+    said = run_boot_hook(sshd, record)
+    resumed = description(str(host), job_id)["superseded_by"]
+    origin = description(str(host), resumed)["resumed_from"]
+    assert origin["iteration"] >= PIP_SAVE, said
+    new_pid = (
+        int((host / "jobs" / resumed / "pid").read_text().split()[0])
+        if (host / "jobs" / resumed / "pid").exists()
+        else None
+    )
+    assert new_pid is not None and Path(f"/proc/{new_pid}").exists(), said
+
+    deadline = time.monotonic() + 600
+    while True:
+        watched = station("watch", "--once", "--sync-interval", "1", timeout=900)
+        assert watched.returncode == 0, watched.stderr
+        job = json.loads(station("jobs", "-d", "lab", "--json").stdout)["data"][0]
+        if job["managed"]["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        assert time.monotonic() < deadline, job
+        time.sleep(2)
+    assert job["status"] == "succeeded" and job["restarts"] == 1, job
+    assert job["attempts"][0]["action"] == "boot" and job["attempts"][0]["job"] == resumed
+    seen = iterations(outputs_of(str(host), job))
+    assert set(seen) == set(range(PIP_TOTAL)), sorted(set(range(PIP_TOTAL)) - set(seen))
+    assert len(seen) - PIP_TOTAL <= PIP_SAVE + 1, seen
