@@ -101,7 +101,7 @@ class AwsProvider(Provider[AwsOptions]):
         record.market = "spot" if options.spot else "on-demand"
 
         key_name = keys.ensure_key_pair(aws, ctx)
-        net = network.ensure_network(aws, ctx)
+        net = network.ensure_network(aws, ctx, resolved.get("default_vpc"))
         group_id = network.ensure_security_group(aws, ctx, net.vpc_id, resolved["ingress_cidr"])
         found = instances.find_instances(aws, ctx.name, states=instances.RESUMABLE_STATES, owner=ctx.identity)
         if found:
@@ -234,10 +234,11 @@ class AwsProvider(Provider[AwsOptions]):
     def list_tagged(self, options: AwsOptions, deployment: str | None = None) -> list[CloudResource]:
         from isaacctl.providers.aws import teardown
 
+        aws = self._aws(options)
+        if deployment is not None and not teardown.anything_tagged(aws, deployment):
+            return []
         return [
-            r
-            for r in teardown.list_tagged(self._aws(options), deployment)
-            if not (r.kind == "instance" and r.state == "terminated")
+            r for r in teardown.list_tagged(aws, deployment) if not (r.kind == "instance" and r.state == "terminated")
         ]
 
     def remote(self, record: DeploymentRecord, known_hosts_file: str, node: int = 0) -> SshRemote:

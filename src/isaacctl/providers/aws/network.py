@@ -54,12 +54,14 @@ def find_default_vpc(aws: Aws) -> str | None:
     return str(vpcs[0]["VpcId"]) if vpcs else None
 
 
-def ensure_network(aws: Aws, ctx: DeployContext[AwsOptions]) -> Network:
-    """The deployment's own VPC if it has one, else the default VPC, else a new VPC."""
+def ensure_network(aws: Aws, ctx: DeployContext[AwsOptions], planned_default: str | None = None) -> Network:
+    """The deployment's own VPC if it has one, else the default VPC, else a new VPC.
+    `planned_default`: the default VPC the plan found when no VPC carried the name; the two
+    lookups are not made again."""
     identity = ctx.identity
-    own_vpc = find_owned_vpc(aws, ctx.name, identity)
+    own_vpc = None if planned_default else find_owned_vpc(aws, ctx.name, identity)
     if own_vpc is None:
-        default = find_default_vpc(aws)
+        default = planned_default or find_default_vpc(aws)
         if default is not None:
             subnets = aws.call(
                 "listing default subnets",

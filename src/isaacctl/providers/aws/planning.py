@@ -138,5 +138,8 @@ def make_plan(aws: Aws, name: str) -> Plan:
             "vcpus": kind.vcpus or (price.vcpus if price else None),
             "gpus": kind.gpus,
             "placement": placement,
+            # the default VPC when nothing of the name's own exists: create uses it without
+            # asking EC2 again (a VPC of the deployment's is made only when there is none)
+            "default_vpc": default_vpc,
         },
     )

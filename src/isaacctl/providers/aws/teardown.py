@@ -15,7 +15,7 @@ from isaacctl.providers.aws.api import Aws, identity_in, owned, tag_filter
 from isaacctl.providers.aws.errors import code_of, is_not_found
 from isaacctl.providers.aws.instances import TERMINATED_TIMEOUT, find_instances, wait_for_state
 from isaacctl.providers.aws.keys import find_key_pairs
-from isaacctl.providers.base import CloudResource
+from isaacctl.providers.base import DEPLOYMENT_TAG, CloudResource
 from isaacctl.providers.toolkit.retry import retry_while
 from isaacctl.providers.toolkit.verify import nothing_remains
 
@@ -107,6 +107,21 @@ def list_tagged(aws: Aws, deployment: str | None, owner: Identity | None = None)
     )
     add("vpc", list(aws.pages("listing VPCs", "describe_vpcs", "Vpcs", Filters=filters)), "VpcId")
     return found
+
+
+def anything_tagged(aws: Aws, deployment: str) -> bool:
+    """Whether any EC2 resource carries the deployment's name tag, in one DescribeTags call.
+    It covers every kind list_tagged describes one by one, but also answers for resources
+    deleted moments ago (a terminated instance keeps its tags for a while): True only means
+    "list them to see". A name nothing carries, the usual answer when `deploy` checks that a
+    name is not another deployment's, then costs one call instead of ten."""
+    found = aws.call(
+        "looking for resources tagged with the name",
+        aws.ec2.describe_tags,
+        Filters=[{"Name": "key", "Values": [DEPLOYMENT_TAG]}, {"Name": "value", "Values": [deployment]}],
+        MaxResults=5,  # EC2's smallest page: one tag answers the question
+    )
+    return bool(found.get("Tags"))
 
 
 def _retry_dependency(action: Callable[[], Any], what: str) -> None:
