@@ -728,6 +728,33 @@ STEPS += (
 )
 RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STEPS.items()}
 
+# -- managed-boot: managed training resumes itself at boot (managed_boot.py), every runtime ---
+from isaacctl.services.bootstrap import managed_boot  # noqa: E402
+
+
+def _managed_boot_probe(ctx: StepContext) -> Sequence[Command]:
+    """What managed_boot.in_place asks, so a re-run's one round trip covers it too (should
+    the two drift apart, the check simply asks the host itself)."""
+    from isaacctl.services.managed import boot_hook
+
+    if ctx.node_index != 0:
+        return ()
+    unit = f"{ctx.host_root}/managed/{boot_hook.unit_name(ctx.record)}"
+    return (Command.of(["test", "-f", f"{ctx.host_root}/managed/boot_resume.py", "-a", "-f", unit]),)
+
+
+STEPS += (
+    Step(
+        "managed-boot",
+        "resume managed training at boot",
+        managed_boot.install,
+        check=managed_boot.in_place,
+        inputs=managed_boot.inputs,
+        probe=_managed_boot_probe,
+    ),
+)
+RUNTIME_STEPS = {runtime: (*names, "managed-boot") for runtime, names in RUNTIME_STEPS.items()}
+
 
 def steps_for(runtime: str) -> tuple[Step, ...]:
     return tuple(step for step in STEPS if step.name in RUNTIME_STEPS[runtime])
