@@ -132,6 +132,25 @@ def test_bootstrap_adopts_the_venv_with_a_real_import_and_no_docker(station):
 
 
 @needs_isaaclab
+def test_a_bootstrap_rerun_asks_the_host_once_and_keeps_the_import(station, sshd):
+    def sessions() -> int:  # sshd logs one line per exec request (LogLevel VERBOSE)
+        return sshd.log_path.read_text(errors="replace").count("Starting session:")
+
+    before = sessions()
+    rerun = station("bootstrap", "lab")
+    assert rerun.returncode == 0, rerun.stderr
+    assert sessions() - before == 1
+    assert re.search(r"isaaclab-import\s+skipped.*up to date", rerun.stderr), rerun.stderr
+    record = json.loads((station.state_dir / "lab" / "deployment.json").read_text())
+    assert (record["isaaclab_python"], record["isaaclab_version"]) == (str(PYTHON), "3.0")
+    # a changed asset root is the import's input: it runs again, for real
+    moved = station("bootstrap", "lab", "--asset-root", str(ASSETS.parent))
+    assert moved.returncode == 0, moved.stderr
+    assert re.search(r"isaaclab-import\s+ok", moved.stderr), moved.stderr
+    assert station("bootstrap", "lab", "--asset-root", str(ASSETS)).returncode == 0  # as the later tests expect
+
+
+@needs_isaaclab
 def test_train_follow_then_jobs_fetch_logs_and_metrics_from_the_real_run(station):
     result = station(
         "train",
