@@ -33,12 +33,13 @@ def suite_table(result: Result) -> list[str]:
         lines += ["| | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
         lines += [f"| {name} | " + " | ".join(cells.get((name, c), "") for c in columns) + " |" for name in names]
         lines.append("")
-    flat = [entry for entry in result.rows if not entry.get("table")]
+    flat = [(entry["what"], *format_row(entry)) for entry in result.rows if not entry.get("table")]
     if flat:
-        lines += ["| figure | value | against the same run's reference | goal |", "| --- | --- | --- | --- |"]
-        for entry in flat:
-            value, ratio, goal = format_row(entry)
-            lines.append(f"| {_cell(entry['what'])} | {value} | {_cell(ratio)} | {_cell(goal)} |")
+        header = ("figure", "value", "against the same run's reference", "goal")
+        # a column no figure of the suite fills is left out
+        shown = [i for i in range(len(header)) if i < 2 or any(row[i] for row in flat)]
+        lines += ["| " + " | ".join(header[i] for i in shown) + " |", "|" + " --- |" * len(shown)]
+        lines += ["| " + " | ".join(_cell(row[i]) for i in shown) + " |" for row in flat]
         lines.append("")
     return lines
 

@@ -42,7 +42,9 @@ class Result:
 
     def provenance(self) -> str:
         """One line: which commit, when, on what."""
-        commit = (self.commit[:10] + ("+changes" if self.dirty else "")) if self.commit else "commit unknown"
+        if not self.commit:
+            return "an earlier run: no commit, date or machine recorded"
+        commit = self.commit[:10] + ("+changes" if self.dirty else "")
         cores = self.machine.get("cpus")
         machine = ", ".join(
             part

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,13 +47,21 @@ def main() -> int:
     chosen = args.suites or list(SUITES)
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
+    failed = []
     for name in chosen:
         print(f"\n== {name} ==", flush=True)
         provenance = current_provenance()  # the load before the suite, not after it
-        rows = SUITES[name](repeat=args.repeat)
+        try:
+            rows = SUITES[name](repeat=args.repeat)
+        except Exception:  # noqa: BLE001 - one broken suite must not cost the others' figures
+            traceback.print_exc()
+            failed.append(name)
+            continue
         show(rows)
         save(results_dir / f"{name}.json", name, rows, provenance)
-    return 0
+    if failed:
+        print(f"\nfailed: {', '.join(failed)} (their previous results are kept)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
