@@ -12,22 +12,7 @@ t=time.time()
 for line in sys.stdin: print(f"{time.time()-t:7.1f}s {line}", end="", flush=True)'; }
 {
 echo "== setup"; date -u
-for f in .gl/*.deb; do [ -e "$f" ] && dpkg -x "$f" /; done; ldconfig
-cd /root/h200 && sha256sum -c SHA256SUMS || exit 1
-if [ ! -d /root/site/isaaclab ]; then
-    mkdir -p /root/site && cat bundle.tar.xz.part-* | tar -C /root/site -xJf - || exit 1
-fi
-cd "$REPO"
-# The machine's python3 is a venv holding PyTorch: a venv made from it would not see torch, so
-# the bundle is appended to its own site-packages with a .pth (what the machine has wins).
-PY=$(command -v python3)
-echo /root/site/isaaclab > "$($PY -c 'import site; print(site.getsitepackages()[0])')/zz_isaaclab_bundle.pth"
-# isaacctl itself, installed for its entry points (the providers are found through them); its
-# dependencies the machine lacks come from the bundle, appended the same way.
-echo /root/site/isaacctl > "$($PY -c 'import site; print(site.getsitepackages()[0])')/zz_isaacctl_bundle.pth"
-$PY -m pip install --quiet --no-deps --no-index --no-build-isolation -e "$REPO" || exit 1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-$PY -c 'import isaaclab, torch, importlib.metadata as m; print("isaaclab", m.version("isaaclab"), "torch", torch.__version__, "cuda", torch.cuda.is_available())'
+. scripts/h200_setup.sh || exit 1
 export ISAACCTL_STATE_DIR=/root/state
 C="$PY -m isaacctl"
 echo "== deploy"

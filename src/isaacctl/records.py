@@ -175,6 +175,7 @@ class DeploymentRecord(_Model):
     runtime: Literal["container", "pip"] = "container"  # where jobs run (isaacctl/runtimes/)
     isaaclab_python: str | None = None  # pip runtime: the Python whose isaaclab jobs run
     asset_root: str | None = None  # ISAACSIM_ASSET_ROOT for jobs (a local asset mirror)
+    prewarm: bool | None = None  # --prewarm/--no-prewarm as last given (None: by default)
     # Non-secret provider options as given at deploy time (never credentials or keys).
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: list[Node] = Field(default_factory=list)

@@ -55,6 +55,11 @@ ISAACLAB_PYTHON = typer.Option(
 ASSET_ROOT = typer.Option(
     None, "--asset-root", help="Folder on the host with a mirror of NVIDIA's assets: ISAACSIM_ASSET_ROOT for every job."
 )
+PREWARM = typer.Option(
+    None,
+    "--prewarm/--no-prewarm",
+    help="Fill Warp's and CUDA's caches with a one-iteration training in the background, so the first job starts warm (3.x) [default: on GPU hosts, or as set before].",
+)
 
 # Autostop (services/autostop.py): bootstrap flags rather than provider options, as the watchdog
 # is host software bootstrap installs; it changes without re-making the machine (and never
@@ -102,6 +107,7 @@ FLAG_PARAMETERS: tuple[tuple[str, Any, Any], ...] = (
     ("runtime", Optional[str], RUNTIME),
     ("isaaclab_python", Optional[str], ISAACLAB_PYTHON),
     ("asset_root", Optional[str], ASSET_ROOT),
+    ("prewarm", Optional[bool], PREWARM),
 )
 FLAG_PARAMETERS += AUTOSTOP_PARAMETERS
 
@@ -146,6 +152,7 @@ def bootstrap_request(
     runtime: str | None = None,
     isaaclab_python: str | None = None,
     asset_root: str | None = None,
+    prewarm: bool | None = None,
     autostop: str | None = None,
     autostop_action: str | None = None,
     autostop_command: str | None = None,
@@ -201,6 +208,7 @@ def bootstrap_request(
         runtime=chosen_runtime,
         isaaclab_python=_host_path("--isaaclab-python", isaaclab_python),
         asset_root=_host_path("--asset-root", asset_root) or (record.asset_root if record else None),
+        prewarm=prewarm,
     )
     settings.autostop = _autostop_flags(record, autostop, autostop_action, autostop_command, max_cost, max_hours)
     if chosen_runtime == "pip":
@@ -329,6 +337,7 @@ def bootstrap_command(
     runtime: Optional[str] = RUNTIME,
     isaaclab_python: Optional[str] = ISAACLAB_PYTHON,
     asset_root: Optional[str] = ASSET_ROOT,
+    prewarm: Optional[bool] = PREWARM,
     autostop: Optional[str] = AUTOSTOP,
     autostop_action: Optional[str] = AUTOSTOP_ACTION,
     autostop_command: Optional[str] = AUTOSTOP_COMMAND,
@@ -341,7 +350,8 @@ def bootstrap_command(
     \b
     Steps: reach, facts, nvidia-driver, docker, container-toolkit, registry-login,
            image-pull, host-folders, smoke (--runtime pip: reach, facts, nvidia-driver,
-           host-folders, python-env, isaaclab-import); then autostop (the idle watchdog)
+           host-folders, python-env, isaaclab-import); then prewarm (3.x caches, in the
+           background) and autostop (the idle watchdog)
     Example:  NGC_API_KEY=... isaacctl bootstrap ws1
               isaacctl bootstrap ws1 --only image-pull --force --image nvcr.io/nvidia/isaac-lab:2.2.0
     """
@@ -369,6 +379,7 @@ def bootstrap_command(
             runtime=runtime,
             isaaclab_python=isaaclab_python,
             asset_root=asset_root,
+            prewarm=prewarm,
             autostop=autostop,
             autostop_action=autostop_action,
             autostop_command=autostop_command,

@@ -42,6 +42,7 @@ RESERVED = {
     "allow_unsupported_gpu",
     "allow_low_disk",
     "reach_timeout",
+    "prewarm",
     "autostop",
     "autostop_action",
     "autostop_command",

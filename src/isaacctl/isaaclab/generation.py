@@ -170,6 +170,15 @@ def _runner_env(box: dict[str, Any]) -> tuple[str, ...]:
     return (f"ISAACCTL_WORKDIR={box['workdir']}", f"ISAACCTL_PIP={' '.join(box['pip'])}")
 
 
+@dataclass(frozen=True)
+class PrewarmRun:
+    """A short training whose only use is what it leaves in the host's caches."""
+
+    task: str
+    num_envs: int
+    max_iterations: int
+
+
 # eq=False: one object per generation, compared (and cached) by identity
 @dataclass(frozen=True, eq=False)
 class Generation:
@@ -193,6 +202,7 @@ class Generation:
     cpu_overrides: tuple[str, ...] = ()
     renamed: dict[str, str] = field(default_factory=dict)  # 2.x id -> this generation's id
     list_all: tuple[str, ...] = ()
+    prewarm: PrewarmRun | None = None  # what bootstrap runs to fill the caches (None: nothing)
 
     # -- libraries ---------------------------------------------------------------------------
     @property
@@ -378,6 +388,7 @@ def _generation(name: str, entry: dict[str, Any], renamed: dict[str, str]) -> Ge
             python=tuple(box["python"]),
         ),
         list_all=tuple(flags.get("list_all") or ()),
+        prewarm=PrewarmRun(**entry["prewarm"]) if entry.get("prewarm") else None,
         # the renames exist only where ids lost their -v0 suffix
         renamed={} if entry.get("task_suffix") else dict(renamed),
     )

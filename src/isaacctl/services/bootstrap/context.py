@@ -64,6 +64,7 @@ class BootstrapSettings:
     runtime: str = "container"  # --runtime: container (the image) or pip (a Python environment)
     isaaclab_python: str | None = None  # --isaaclab-python: adopt this environment (pip runtime)
     asset_root: str | None = None  # --asset-root: ISAACSIM_ASSET_ROOT for jobs
+    prewarm: bool | None = None  # --prewarm/--no-prewarm (None: the record's, else on GPU hosts)
     autostop: Any = None  # services.autostop.AutostopFlags given to this run (None: keep the record's)
 
 

@@ -162,6 +162,8 @@ def run_bootstrap(
     record.gpus = settings.gpus  # type: ignore[assignment]
     record.runtime = settings.runtime  # type: ignore[assignment]
     record.asset_root = settings.asset_root
+    if settings.prewarm is not None:
+        record.prewarm = settings.prewarm
     if settings.runtime == "pip":  # isaaclab-import records the Python once it imported Isaac Lab
         record.image = record.image_id = None
         if record.isaaclab_python != (settings.isaaclab_python or record.isaaclab_python):
@@ -358,6 +360,10 @@ def _run_step(
     if step.gpu_only and settings.gpus == "none":
         remember("skipped", "", 0.0, "--gpus none")
         return StepEvent(step.name, "skipped", step.summary, message="--gpus none"), None
+    not_here = step.skip(ctx) if step.skip is not None else None
+    if not_here:
+        remember("skipped", "", 0.0, not_here)
+        return StepEvent(step.name, "skipped", step.summary, message=not_here), None
     started = time.monotonic()
     try:
         digest = step_digest(step, ctx)
