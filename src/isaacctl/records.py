@@ -16,6 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The derived values are shared with the records `list` reads without pydantic (records_read).
+from isaacctl.records_read import (
+    bootstrap_of,
+    deployment_address,
+    facts_of,
+    gpu_summary,
+    head_of,
+    node_address,
+)
+
 SCHEMA_VERSION = 2
 JOB_SCHEMA_VERSION = 1
 # Resources made before deployments had ids carry the name tag only: they match by name.
@@ -138,19 +148,11 @@ class Node(_Model):
     @property
     def address(self) -> str:
         """What a person would call the node: its SSH host, else "localhost"."""
-        return "localhost" if self.ssh is None else self.ssh.host
+        return node_address(self)
 
     @property
     def gpu_summary(self) -> str:
         return gpu_summary(self.facts)
-
-
-def gpu_summary(facts: HostFacts | None) -> str:
-    if facts is None or not facts.gpus:
-        return "-"
-    models = [gpu.model for gpu in facts.gpus]
-    first = models[0]
-    return first if len(models) == 1 else f"{len(models)}x {first}"
 
 
 class DeploymentRecord(_Model):
@@ -188,7 +190,7 @@ class DeploymentRecord(_Model):
 
     @property
     def head(self) -> Node | None:
-        return self.nodes[0] if self.nodes else None
+        return head_of(self)
 
     def node(self, index: int) -> Node:
         """The node with this index; IndexError names the ones there are."""
@@ -200,20 +202,17 @@ class DeploymentRecord(_Model):
     @property
     def facts(self) -> HostFacts | None:
         """The head node's facts (what one-node commands show)."""
-        head = self.head
-        return head.facts if head is not None else None
+        return facts_of(self)
 
     @property
     def bootstrap(self) -> dict[str, StepRecord]:
         """The head node's bootstrap steps."""
-        head = self.head
-        return head.bootstrap if head is not None else {}
+        return bootstrap_of(self)
 
     @property
     def address(self) -> str:
         """What a person would call the host: the SSH host, else "localhost"."""
-        node = self.head
-        return "-" if node is None else node.address
+        return deployment_address(self)
 
     @property
     def gpu_summary(self) -> str:

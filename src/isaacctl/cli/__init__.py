@@ -1,87 +1,26 @@
 """The command line: thin commands that parse options, call one service and render its result.
 
-Heavy imports (pydantic, paramiko, rich, cloud SDKs) happen inside command bodies, so
-`isaacctl --help` stays fast."""
+Nothing heavy is imported here: `main` first asks cli/shortcuts.py whether it can answer
+without typer (the top-level help from its cache, a plain `list`), and only then builds the
+typer group (cli/root.py). Heavy imports (pydantic, paramiko, rich, cloud SDKs) happen inside
+command bodies."""
 
 import os
 import sys
-from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING
 
-import click
-import typer
-
-from isaacctl.cli.context import App
-from isaacctl.cli.lazy import LazyGroup
-from isaacctl.console import Terminal
 from isaacctl.errors import IsaacctlError
+
+if TYPE_CHECKING:
+    from isaacctl.console import Terminal
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-app = typer.Typer(
-    cls=LazyGroup,  # commands are imported and built only when used (start-up time)
-    name="isaacctl",
-    help=(
-        "A GPU workstation in the cloud for NVIDIA Isaac Lab, and the jobs that run on it.\n\n"
-        "Example:  isaacctl deploy ssh --name ws1 --host gpu-box.example.org"
-    ),
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
+INTERRUPTED = "interrupted; state is consistent, re-run the command to carry on"
 
 
-@app.callback()
-def global_options(
-    ctx: typer.Context,
-    state_dir: Optional[Path] = typer.Option(
-        None,
-        "--state-dir",
-        envvar="ISAACCTL_STATE_DIR",
-        help="Folder holding one sub-folder per deployment [default: ./state].",
-    ),
-    ssh_config: Optional[Path] = typer.Option(
-        None,
-        "--ssh-config",
-        envvar="ISAACCTL_SSH_CONFIG",
-        help="OpenSSH client config to honour (Host, HostName, Port, User, IdentityFile, "
-        "ProxyCommand, ProxyJump) [default: ~/.ssh/config].",
-    ),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show debug output and tracebacks."),
-    version: bool = typer.Option(
-        False,
-        "--version",
-        is_eager=True,
-        callback=lambda given: _print_version(given),
-        help="Print isaacctl's version and exit.",
-    ),
-) -> None:
-    if ssh_config is not None:
-        os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
-    ctx.obj = App(state_dir=state_dir, verbose=verbose, terminal=Terminal(verbose=verbose))
-
-
-def _print_version(given: bool) -> None:
-    if given:
-        from isaacctl import __version__
-
-        typer.echo(f"isaacctl {__version__}")
-        raise typer.Exit()
-
-
-@app.command("version")
-def version_command() -> None:
-    """Print isaacctl's version (also: isaacctl --version).
-
-    Example:  isaacctl version
-    """
-    _print_version(True)
-
-
-def _one_line(error: click.ClickException) -> str:
-    message = error.format_message().replace("\n", " ")
+def _one_line(error: Exception) -> str:
+    message = error.format_message().replace("\n", " ")  # type: ignore[attr-defined]
     context = getattr(error, "ctx", None)
     where = f" (see '{context.command_path} --help')" if context is not None else ""
     return f"{message}{where}"
@@ -108,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except Exception as error:  # the last resort: a bug, not a user error
-        terminal = Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
+        terminal = _terminal()
         if terminal.verbose:
             import traceback
 
@@ -120,28 +59,53 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _terminal() -> "Terminal":
+    """Where errors go. Made when one happens: the help's shortcut needs no console."""
+    from isaacctl.console import Terminal
+
+    return Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
+
+
 def _main(argv: list[str] | None) -> int:
     import signal
 
     signal.signal(signal.SIGINT, Interrupt.handler)
-    command = typer.main.get_command(app)
-    terminal = Terminal(verbose="-v" in sys.argv or "--verbose" in sys.argv)
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        result = command.main(args=argv, prog_name="isaacctl", standalone_mode=False)
-    except (typer.Abort, KeyboardInterrupt):
-        terminal.error("interrupted; state is consistent, re-run the command to carry on")
+        from isaacctl.cli import shortcuts
+
+        answered = shortcuts.answer(args)
+        result = _full(argv, args) if answered is None else answered
+    except KeyboardInterrupt:
+        _terminal().error(INTERRUPTED)
         return EXIT_INTERRUPTED
-    except click.ClickException as error:
-        terminal.error(_one_line(error))
-        return error.exit_code or EXIT_USAGE
     except IsaacctlError as error:
-        terminal.error(error.message, error.hint, error.details)
+        _terminal().error(error.message, error.hint, error.details)
         return error.exit_code
     except Exception as error:
-        if _looks_like_usage_error(error):  # typer releases that vendor their own click
-            terminal.error(_one_line(error))  # type: ignore[arg-type]
+        click = sys.modules.get("click")  # imported by the full path only
+        if click is not None and isinstance(error, click.exceptions.Abort):
+            _terminal().error(INTERRUPTED)
+            return EXIT_INTERRUPTED
+        if (click is not None and isinstance(error, click.ClickException)) or _looks_like_usage_error(error):
+            # _looks_like_usage_error: typer releases that vendor their own click
+            _terminal().error(_one_line(error))
             return getattr(error, "exit_code", 0) or EXIT_USAGE
         raise
     if result == EXIT_INTERRUPTED and Interrupt.seen and not Interrupt.reported:
-        terminal.error("interrupted; state is consistent, re-run the command to carry on")
+        _terminal().error(INTERRUPTED)
     return result if isinstance(result, int) else 0
+
+
+def _full(argv: list[str] | None, args: list[str]) -> object:
+    from isaacctl.cli import root, shortcuts
+
+    if not args and "_ISAACCTL_COMPLETE" not in os.environ:  # (shell completion has no arguments)
+        # click since 8.2 prints the help on stderr and exits 2 here; done here so it does not
+        # depend on click's version, and so the help is not squeezed into one error line
+        sys.stderr.write(root.root_help())
+        shortcuts.remember_help(args)
+        return EXIT_USAGE
+    result = root.command().main(args=argv, prog_name="isaacctl", standalone_mode=False)
+    shortcuts.remember_help(args)
+    return result

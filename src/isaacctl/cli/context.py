@@ -1,37 +1,17 @@
-"""Global options become one object handed to every command (`ctx.obj`)."""
+"""What commands share: the global options' App (cli/app.py), name completion, confirmation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from isaacctl.console import Terminal
+from isaacctl.cli.app import App
 
 if TYPE_CHECKING:
-    from isaacctl.services.deployments import DeploymentService
     from isaacctl.state import StateStore
 
-
-@dataclass
-class App:
-    state_dir: Path | None = None
-    verbose: bool = False
-    terminal: Terminal = field(default_factory=Terminal)
-
-    @cached_property
-    def store(self) -> StateStore:
-        from isaacctl.state import StateStore
-
-        return StateStore(self.state_dir)
-
-    def deployments(self, progress=None) -> DeploymentService:
-        from isaacctl.services.deployments import DeploymentService
-
-        return DeploymentService(self.store, progress)
+__all__ = ["App", "app_of", "complete_deployment", "complete_job", "confirm_or_refuse"]
 
 
 def app_of(ctx: typer.Context) -> App:

@@ -22,11 +22,9 @@ def list_command(
 
     app = app_of(ctx)
     if not refresh:
-        # Straight from the store: listing needs no provider, and must stay fast (0.3 s budget).
-        from isaacctl.services.cost import so_far
+        from isaacctl.cli.listing import show_list
 
-        records = app.store.load_all()
-        render_list(app.terminal, records, as_json, costs=so_far(app.store, records))
+        show_list(app, as_json)
         return
     with app.terminal.spinner("asking the providers") as progress:
         entries = app.deployments(progress).list_deployments(refresh=True)

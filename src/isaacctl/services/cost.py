@@ -18,6 +18,7 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,12 +122,11 @@ class CostReport:
 
 
 # -- prices ------------------------------------------------------------------------------------
+@cache  # `list` asks twice per deployment
 def _catalog(provider: str) -> Catalog | None:
-    from importlib.resources import files
+    from isaacctl.providers.toolkit.pricing import catalog_text, load_catalog
 
-    from isaacctl.providers.toolkit.pricing import load_catalog
-
-    if not (files("isaacctl") / "templates" / provider / "prices.yaml").is_file():
+    if catalog_text(provider) is None:
         return None  # local, ssh, a plugin without a catalog (and no YAML parser loaded for them)
     try:
         return load_catalog(provider)

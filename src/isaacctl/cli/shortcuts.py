@@ -1,0 +1,161 @@
+"""Answers for the commands people type most, without typer and click (~35 ms of start-up)
+or pydantic (~60 ms): `isaacctl --help` (and `isaacctl` alone) from a cached rendering of
+typer's own help, and `isaacctl [global options] list [--json]` by the same code the typer
+command runs (cli/listing.py). Anything else, or anything unusual about these (another flag,
+shell completion, ISAACCTL_NO_SHORTCUTS=1), returns None and the full path runs.
+
+Hand-written on purpose: recognising these few argument lists needs no parser, and loading
+click's would cost the time saved. tests/test_startup.py checks that each shortcut prints
+exactly what the full path prints."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from isaacctl import startup_cache
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+HELP_ARGS: tuple[list[str], ...] = ([], ["--help"], ["-h"])
+HELP_KIND = "help"
+VALUE_OPTIONS = ("--state-dir", "--ssh-config")
+
+
+def answer(args: list[str]) -> int | None:
+    """The exit status when a shortcut answered; None: run the full path."""
+    if startup_cache.disabled() or "_ISAACCTL_COMPLETE" in os.environ:
+        return None
+    if args in HELP_ARGS:
+        return _replay_help(args)
+    return _list(args)
+
+
+# -- the top-level help ------------------------------------------------------------------------
+
+
+def _help_key(args: list[str]) -> str:
+    """Everything the rendering depends on: isaacctl's release and the source of the CLI, the
+    installed packages (an install or removal changes its folder on sys.path: typer, click, a
+    plugin), the interpreter, the terminal's width, colour settings and whether the streams are
+    terminals. Plain os calls: pathlib and shutil would cost this path ~5 ms to import."""
+    from isaacctl import __version__
+
+    cli_folder = os.path.dirname(os.path.abspath(__file__))
+    sources = sorted(
+        (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+        for entry in os.scandir(cli_folder)
+        if entry.name.endswith(".py")
+    )
+    installed: list[tuple[str, int | None]] = []
+    for entry in sys.path[1:]:  # [0] is the script's folder or the working directory
+        try:
+            installed.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            installed.append((entry, None))
+    colour = [os.environ.get(name) for name in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "TERM")]
+    return startup_cache.key(
+        __version__,
+        sys.version,
+        sys.executable,
+        args,
+        sources,
+        installed,
+        _columns(),
+        colour,
+        sys.stdout.isatty(),
+        sys.stderr.isatty(),
+    )
+
+
+def _columns() -> int:
+    """shutil.get_terminal_size().columns (the width click renders help for), read as shutil
+    reads it: COLUMNS, else the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+def _replay_help(args: list[str]) -> int | None:
+    entry = startup_cache.read_text(HELP_KIND, _help_key(args))
+    header, newline, text = (entry or "").partition("\n")
+    code, _, stream = header.partition(" ")
+    if not newline or not code.isdigit() or stream not in ("stdout", "stderr"):
+        return None
+    target = sys.stdout if stream == "stdout" else sys.stderr
+    target.write(text)
+    target.flush()
+    return int(code)
+
+
+def remember_help(args: list[str]) -> None:
+    """After the full path answered a help request: keep its rendering for the next run."""
+    if args not in HELP_ARGS or startup_cache.disabled():
+        return
+    from isaacctl.cli.root import root_help
+
+    # what cli._full (no arguments) and click's help option (--help, -h) print, and where
+    header = "2 stderr" if not args else "0 stdout"
+    startup_cache.write_text(HELP_KIND, _help_key(args), f"{header}\n{root_help()}")
+
+
+# -- list ----------------------------------------------------------------------------------------
+
+
+def _list(args: list[str]) -> int | None:
+    parsed = _parse_list(args)
+    if parsed is None:
+        return None
+    state_dir, ssh_config, verbose, as_json = parsed
+    from isaacctl.cli.app import App
+    from isaacctl.cli.listing import show_list
+    from isaacctl.console import Terminal
+
+    # what cli/root.py's global_options does with the same flags
+    if ssh_config is not None:
+        os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
+    show_list(App(state_dir=state_dir, verbose=verbose, terminal=Terminal(verbose=verbose)), as_json)
+    return 0
+
+
+def _parse_list(args: list[str]) -> tuple[Path | None, Path | None, bool, bool] | None:
+    """[--state-dir DIR] [--ssh-config FILE] [-v] list [--json], in click's reading; None for
+    anything else. Values come as typer gives them (Path(text), the last one given wins)."""
+    for name in ("ISAACCTL_STATE_DIR", "ISAACCTL_SSH_CONFIG"):
+        if os.environ.get(name) == "":
+            return None  # click's reading of an empty variable is its own business
+    from pathlib import Path
+
+    values: dict[str, Path | None] = {name: None for name in VALUE_OPTIONS}
+    verbose = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, equals, value = arg.partition("=")
+        if arg in ("-v", "--verbose"):
+            verbose = True
+        elif name in VALUE_OPTIONS:
+            if not equals:
+                index += 1
+                if index == len(args):
+                    return None
+                value = args[index]
+            values[name] = Path(value)
+        elif arg == "list":
+            rest = args[index + 1 :]
+            if rest not in ([], ["--json"]):
+                return None
+            return values["--state-dir"], values["--ssh-config"], verbose, rest == ["--json"]
+        else:
+            return None
+        index += 1
+    return None
