@@ -235,13 +235,25 @@ def test_a_failing_task_ends_failed_with_its_exit_code_and_output_tail(station):
     assert record["status"] == "failed" and record["exit_code"] == 1
 
 
-def test_fetch_twice_transfers_nothing_the_second_time(station):
+def test_fetch_twice_transfers_nothing_the_second_time(station, sshd):
     station("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "3", "--follow", check=True)
     first = fetch(station)
     assert first["files_transferred"] >= 1
+    provider = json.loads((station.state_dir / "ws1" / "deployment.json").read_text())["provider"]
+    before = sshd.log_path.read_text(errors="replace").count("Starting session:")
     second = fetch(station)
+    # one rsync over the shared connection: one exec request on sshd (none for a local host)
+    assert sshd.log_path.read_text(errors="replace").count("Starting session:") - before == (provider == "ssh")
     assert second["files_transferred"] == 0
-    assert [j["job"] for j in second["jobs"]] == [j["job"] for j in first["jobs"]]
+    assert second["jobs"] == first["jobs"]  # the same lay-out, not made again
+    # something removed here since: that job is laid out again
+    folder = Path(first["jobs"][-1]["folder"])
+    for link in (folder / "checkpoints").iterdir():
+        link.unlink()
+    (folder / "metrics.csv").unlink()
+    third = fetch(station)
+    assert third["jobs"] == first["jobs"] and third["files_transferred"] == 0
+    assert (folder / "metrics.csv").is_file() and len(list((folder / "checkpoints").iterdir())) >= 1
 
 
 def test_fetch_checkpoints_last_and_none(station, tmp_path):

@@ -8,24 +8,23 @@
     <dest>/<job>/logs/          the raw run folder(s) as Isaac Lab wrote them (rank 0's)
     <dest>/<job>/ranks/node<K>/ a job on several nodes: node K's logs/ and output.txt
 
-and moves files with rsync, so a second fetch transfers only what is new or changed."""
+and moves files with rsync, so a second fetch transfers only what is new or changed; a job
+whose folder and record did not change since it was laid out is not laid out again."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import UserError
 from isaacctl.remote import sync
-from isaacctl.services.jobs.checkpoints import checkpoints_to_keep, is_checkpoint
-from isaacctl.services.jobs.host_files import list_files
 from isaacctl.services.jobs.pipeline import PIPELINE_FIELDS
-from isaacctl.services.metrics import write_metrics_csv
 
 if TYPE_CHECKING:
     from isaacctl.records import JobRecord, NodeRun
@@ -118,6 +117,9 @@ class ArtifactService:
 
     @staticmethod
     def _all_but_last(remote: Remote, jobs: list[JobRecord]) -> list[str]:
+        from isaacctl.services.jobs.checkpoints import checkpoints_to_keep, is_checkpoint
+        from isaacctl.services.jobs.host_files import list_files
+
         rules = []
         for job in jobs:
             files = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
@@ -130,6 +132,24 @@ class ArtifactService:
         return rules
 
     def _lay_out(self, job: JobRecord, folder: Path) -> FetchedJob:
+        """Lays the job out, unless nothing it is made from changed since the last time: a
+        re-fetch with nothing new then reads no checkpoint rules, events or metrics."""
+        config = json.dumps(pipeline_config(job), indent=2) + "\n"
+        marker = folder / LAYOUT_MARKER
+        signature = _signature(folder, config, job.rl_library)
+        try:
+            said = json.loads(marker.read_text())
+            if said.pop("signature") == signature:
+                return FetchedJob(**said)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        fetched = self._lay_out_again(job, folder, config)
+        marker.write_text(json.dumps({"signature": _signature(folder, config, job.rl_library), **asdict(fetched)}))
+        return fetched
+
+    def _lay_out_again(self, job: JobRecord, folder: Path, config: str) -> FetchedJob:
+        from isaacctl.services.jobs.checkpoints import is_checkpoint
+
         logs = folder / "logs"
         files = _regular_files(logs)
         checkpoints = [p for p in files if is_checkpoint(job.rl_library, p.relative_to(logs).as_posix())]
@@ -137,11 +157,13 @@ class ArtifactService:
         _link_all(checkpoints, folder / "checkpoints")
         _link_all(videos, folder / "videos")
         rows = self._metrics(logs, folder / "metrics.csv", files)
-        _write_if_changed(folder / "config.json", json.dumps(pipeline_config(job), indent=2) + "\n")
+        _write_if_changed(folder / "config.json", config)
         return FetchedJob(job.id, str(folder), len(checkpoints), len(videos), rows)
 
     @staticmethod
     def _metrics(logs: Path, target: Path, files: list[Path]) -> int:
+        from isaacctl.services.metrics import write_metrics_csv
+
         events = sorted(p for p in files if p.name.startswith("events.out.tfevents."))
         signature = json.dumps([[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in events])
         marker = target.with_name(".metrics-source")
@@ -170,6 +192,23 @@ def pipeline_config(job: JobRecord) -> dict[str, Any]:
             "spec": job.spec,
         },
     }
+
+
+LAYOUT_MARKER = ".layout.json"
+
+
+def _signature(folder: Path, config: str, library: str | None) -> str:
+    """Every file under the job's folder (name, size, modification time: rsync sets the
+    remote's), what config.json says and the library whose checkpoint rules apply."""
+    entries = []
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            if name == LAYOUT_MARKER:
+                continue
+            info = os.lstat(os.path.join(parent, name))
+            entries.append(f"{os.path.join(parent, name)}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
+    payload = "\n".join([config, str(library), *sorted(entries)])
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _regular_files(folder: Path) -> list[Path]:
