@@ -22,6 +22,7 @@ from isaacctl.providers.alibaba.errors import (
     message_of,
     quota_error,
 )
+from isaacctl.providers.alibaba.network import client_token
 from isaacctl.providers.toolkit.failover import Attempt, TryNext, attempts_table, first_that_works
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def launch(
             raise TryNext("skipped", "the default VPC has no vSwitch there")
         # The token names the deployment, zone and how many nodes exist: a repeat (a retry, or a
         # deploy resumed after a kill) answers with the instances the first call made.
-        token = f"isaacctl-{identity.id}-{zone}-{have}"[:64]
+        token = client_token(ctx, f"{zone}-{have}")
         request: dict[str, Any] = {
             "ZoneId": zone,
             "ImageId": image.image_id,

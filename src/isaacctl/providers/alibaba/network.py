@@ -6,6 +6,7 @@ tagged at creation, at once after) and logged before and after."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,13 @@ VPC_READY_TIMEOUT = 120.0
 
 def client_token(ctx: DeployContext[AlibabaOptions], what: str) -> str:
     """Stable across retries and resumed deploys of this deployment (its id), so a repeated
-    create answers with what the first one made. ASCII, at most 64 characters; the id is kept."""
-    return f"isaacctl-{ctx.identity.id}-{what}"[:64]
+    create answers with what the first one made. A deployment made again after everything it
+    had was deleted (a managed job's redeploy keeps the id and the old nodes in its record
+    until the new ones run) asks anew: the token also names the machines it had, else ECS
+    would answer with the deleted resource. ASCII, at most 64 characters; the id is kept."""
+    had = ",".join(sorted(node.instance_id or "" for node in ctx.record.nodes))
+    generation = f"-{hashlib.sha256(had.encode()).hexdigest()[:8]}" if had else ""
+    return f"isaacctl-{ctx.identity.id}{generation}-{what}"[:64]
 
 
 @dataclass

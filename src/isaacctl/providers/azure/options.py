@@ -87,6 +87,12 @@ class AzureOptions(HostOptions):
         json_schema_extra={"default_help": f"{SUBSCRIPTION_ENV}, else the Azure CLI's default ('az account show')"},
     )
     location: str = Field(DEFAULT_LOCATION, description="Azure region (location), e.g. westus3 or eastus")
+    # a managed job's recovery moves a preempted deployment to the zone after the lost one
+    zone: str | None = Field(
+        None,
+        description="availability zone to try first (1, 2 or 3); the location's others follow",
+        json_schema_extra={"default_help": "the location's zones in order"},
+    )
     size: str = Field(DEFAULT_SIZE, description="VM size")
     disk_gb: int = Field(
         DEFAULT_DISK_GB, ge=MIN_DISK_GB, le=MAX_DISK_GB, description="OS disk (Premium SSD) in GiB, deleted with the VM"
@@ -127,6 +133,13 @@ class AzureOptions(HostOptions):
         if name not in LOCATIONS:
             raise ValueError("expected an Azure region such as westus3, eastus or westeurope")
         return name
+
+    @field_validator("zone")
+    @classmethod
+    def _zone_number(cls, value: str | None) -> str | None:
+        if value is not None and value not in ("1", "2", "3"):
+            raise ValueError("expected an availability zone: 1, 2 or 3")
+        return value
 
     @field_validator("size")
     @classmethod

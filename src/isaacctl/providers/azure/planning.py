@@ -39,6 +39,14 @@ def make_plan(azure: Azure, name: str) -> Plan:
     cidr = resolve_ingress(options.ingress_cidr, options.myip_url)
     image = options.vm_image or instances.DEFAULT_IMAGE
     places = [] if offer.restricted else places_in(offer, options.location)
+    if options.zone is not None and places:
+        if (options.location, options.zone) in places:
+            places = [(options.location, options.zone), *(p for p in places if p[1] != options.zone)]
+        else:
+            skipped.append(
+                Attempt(f"{options.location} zone {options.zone}", "skipped", f"{options.size} is not sold there")
+            )
+            notes.append(f"zone {options.zone} of {options.location} does not sell {options.size}: trying the others")
     failover = [loc for loc in info.locations if loc != options.location]
 
     count = options.nodes
