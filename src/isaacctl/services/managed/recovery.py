@@ -31,6 +31,7 @@ from isaacctl.services.jobs.checkpoints import checkpoint_rank, newest_checkpoin
 from isaacctl.services.jobs.host_files import list_files
 from isaacctl.services.jobs.service import JobService
 from isaacctl.services.lifecycle import LifecycleService
+from isaacctl.services.managed import boot_hook
 
 if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, JobRecord, ManagedAttempt, ManagedSettings
@@ -44,6 +45,9 @@ MAX_RESTARTS_LIMIT = 100
 MANAGED_LIBRARIES = ("rsl_rl",)
 LOST = (InstanceState.STOPPED, InstanceState.STOPPING, InstanceState.TERMINATED)
 BUCKET_SCHEMES = ("s3://", "gs://", "az://", "oss://")
+# How a run ends when its machine stops under it (SIGKILL, SIGTERM, Docker's unclean stop), or
+# None: gone without a status. Seen on a machine that runs again, it was cut short, not failed.
+CUT_SHORT = (137, 143, 255, None)
 
 
 def now() -> datetime:
@@ -129,7 +133,57 @@ class ManagedService:
             max_restarts=settings.max_restarts,
             fallback_on_demand=settings.fallback_on_demand,
         )
+        self._describe_run(job, supersedes=None)
         return job
+
+    def _describe_run(self, job: JobRecord, supersedes: str | None) -> None:
+        """The current run's resume description on the host, for its boot hook. Without it the
+        host resumes nothing itself; the controller still does, so a failure is only said."""
+        assert job.managed is not None
+        record = self.store.load(job.deployment)
+        try:
+            description = boot_hook.describe(
+                record,
+                job,
+                boot_hook.run_of(job),
+                runtime=self.jobs.runtime(record),
+                generation=self.jobs.generation(record),
+                restarts_left=job.managed.max_restarts - job.restarts,
+            )
+            with self.deployments.remote(job.deployment) as remote:
+                boot_hook.write(remote, record, description, supersedes)
+        except IsaacctlError as exc:
+            self.progress(f"{job.id}: the host will not resume it by itself at boot ({exc.message})")
+
+    def _settle(self, job: JobRecord, state: str) -> boot_hook.Settled:
+        record = self.store.load(job.deployment)
+        with self.deployments.remote(job.deployment) as remote:
+            return boot_hook.settle(remote, record, boot_hook.run_of(job), state)
+
+    def _adopt_boot_runs(self, job: JobRecord, chain: list[dict[str, Any]], attempt: ManagedAttempt | None) -> Outcome:
+        """Runs the host's boot hook started become the managed job's, one attempt (and one
+        restart) each; `attempt`: the controller's own recovery, which the hook was first to."""
+        from isaacctl.records import ManagedAttempt
+
+        record = self.store.load(job.deployment)
+        runtime = self.jobs.runtime(record)
+        for description in chain:
+            if attempt is None:
+                attempt = ManagedAttempt(
+                    number=len(job.attempts) + 1, at=now(), reason="the machine booted with the run cut short"
+                )
+                job.attempts.append(attempt)
+            origin = description.get("resumed_from") or {}
+            attempt.action, attempt.job = "boot", str(description["run"])
+            attempt.checkpoint, attempt.from_iteration = origin.get("checkpoint"), origin.get("iteration")
+            job.container = runtime.handle(record, attempt.job)
+            job.host_dir = f"{record.host_root}/jobs/{attempt.job}"
+            job.command = list(description.get("command") or job.command)
+            job.status, job.exit_code, job.error, job.finished_at = "running", None, None, None
+            started = description.get("started_at")
+            self._done(job, attempt, record, until=datetime.fromtimestamp(started, timezone.utc) if started else None)
+            attempt = None
+        return Outcome(job.id, job.deployment, "recovered", f"the host resumed it at boot ({job.runs_on})")
 
     def active(self) -> list[JobRecord]:
         found = []
@@ -150,6 +204,7 @@ class ManagedService:
         job.cancel_requested = True
         self.store.save_job(job)
         self.store.append_event(job.deployment, "managed.cancelled", job=job.id)
+        self._cancel_on_host(job)
         try:
             job = self.jobs.cancel(job.id, job.deployment, grace=grace)
         except IsaacctlError as exc:
@@ -162,6 +217,21 @@ class ManagedService:
         job.finished_at = job.finished_at or now()
         self.store.save_job(job)
         return job
+
+    def _cancel_on_host(self, job: JobRecord) -> None:
+        """The boot hook leaves the run alone from now on; a run it already started becomes
+        the job's first, so the cancel reaches the run that is going."""
+        try:
+            for _ in range(job.managed.max_restarts + 1 if job.managed else 1):
+                settled = self._settle(job, "cancelled")
+                if not settled.chain:
+                    return
+                self._adopt_boot_runs(job, settled.chain, None)
+                assert job.managed is not None
+                job.managed.state = "cancelled"  # adopting said "running"
+                self.store.save_job(job)
+        except IsaacctlError as exc:
+            self.progress(f"{job.id}: the host was not told ({exc.message}); its boot hook may resume the run")
 
     def running_on(self, deployment: str) -> list[JobRecord]:
         """Managed jobs that recovery is still looking after (destroy asks for --yes)."""
@@ -209,10 +279,21 @@ class ManagedService:
             lost = self._lost_nodes(self.store.load(deployment))
             if lost:
                 return self.recover(job, lost)
-            # the host is still there: a killed container that did not finish its iterations
-            # while the machine lives is the run's own failure, left as it is
+            # the machine runs again (started by the user, the cloud, or the hook's boot):
+            # its boot hook may have resumed the run already
+            settled = self._settle(job, "-")
+            if settled.chain:
+                return self._adopt_boot_runs(job, settled.chain, None)
+            if job.exit_code in CUT_SHORT:
+                return self.recover(job, f"its run was cut short (exit {job.exit_code}) and the machine runs again")
+            # a run's own error exit while the machine lives is its failure, left as it is
+            self._settle(job, "failed")
         if job.status == "succeeded":
             self._sync(job, force=True)
+            try:
+                self._settle(job, "done")
+            except IsaacctlError as exc:
+                self.progress(f"{job.id}: {exc.message}")
         job.managed.state = job.status if job.status in ("succeeded", "failed", "cancelled") else "failed"
         self.store.save_job(job)
         self.store.append_event(deployment, f"managed.{job.managed.state}", job=job.id, restarts=job.restarts)
@@ -419,7 +500,14 @@ class ManagedService:
                 state = self.jobs.runtime(record).states(remote, [job]).of(job.id)
                 if state is not None and getattr(state, "running", False):
                     self._done(job, attempt, record)
+                    self._describe_run(job, supersedes=None)
                     return
+            # the host's boot hook and this controller never both resume it: the run is
+            # claimed under the host's lock, or what the hook started instead is adopted
+            claim = boot_hook.settle(remote, record, boot_hook.run_of(job), "claimed")
+            if claim.chain:
+                self._adopt_boot_runs(job, claim.chain, attempt)
+                return
             on_host = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
             chosen = newest_checkpoint(job.rl_library, on_host)
             at_home = checkpoint_sync.newest_at_home(self.store, job)
@@ -443,8 +531,10 @@ class ManagedService:
         started = self.jobs.submit(record.name, spec)
         attempt.job = started.id
         self.store.save_job(job)  # before the fold: a controller killed here finds the run
+        previous = boot_hook.run_of(job)
         self._fold(job, started)
         self._done(job, attempt, self.store.load(record.name))
+        self._describe_run(job, supersedes=previous)
 
     def _fold(self, job: JobRecord, run: JobRecord) -> None:
         """The run that carries on becomes the managed job's: one id for the user throughout."""
@@ -466,16 +556,19 @@ class ManagedService:
                 job.status, job.finished_at, job.exit_code = "running", None, None
                 self.store.save_job(job)
 
-    def _done(self, job: JobRecord, attempt: ManagedAttempt, record: DeploymentRecord) -> None:
+    def _done(
+        self, job: JobRecord, attempt: ManagedAttempt, record: DeploymentRecord, until: datetime | None = None
+    ) -> None:
+        """until: when the run started again (the boot hook's time), else now."""
         managed = job.managed
         assert managed is not None
         since = managed.last_seen_running or managed.recovering_since or attempt.at
-        attempt.lost_seconds = round((now() - since).total_seconds(), 1)
+        attempt.lost_seconds = round(max(0.0, ((until or now()) - since).total_seconds()), 1)
         attempt.where, attempt.result, attempt.error = self._where(record), "ok", None
         job.lost_seconds = round(job.lost_seconds + attempt.lost_seconds, 1)
         job.restarts += 1
         job.runs_on = attempt.where
-        managed.state, managed.recovering_since, managed.last_seen_running = "running", None, now()
+        managed.state, managed.recovering_since, managed.last_seen_running = "running", None, until or now()
         self.store.save_job(job)
         self.store.append_event(
             job.deployment,
