@@ -3,51 +3,46 @@ goes on; the run resumes from its last checkpoint on the same or a new instance,
 iteration is in the final run once (repeats only within one save interval), and nothing tagged
 leaks when a redeploy replaces the instance.
 
-How a preemption is simulated: the "instance" is the loopback sshd sharing this machine's
-Docker, so taking the instance away in moto (stop or terminate) does not stop anything here.
-The test then does what the cloud would have done to the machine: it kills the job's container
-(`docker kill`), and for a terminated instance it also deletes the job's folders on the host (the
-disk is gone). It stops the instance first and kills the container second, as a real machine
-loses its containers only once it is going away.
+How a preemption is simulated: see tests/harness/managed.py. The test stops or terminates the
+instance in moto first, then kills the job's container, and for a terminated instance deletes the
+job's folders on the host (the disk is gone). tests/test_managed_clouds.py does the same on the
+GCP, Azure and Alibaba fakes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from harness.managed import (
+    SAVE,
+    TOTAL,
+    check_every_iteration_once,
+    home_checkpoints,
+    iterations,
+    job_of,
+    outputs_of,
+    remove_containers,
+    slow_image,  # noqa: F401 - the fixture this module's tests use
+    start_managed,
+    status,
+    take_machine,
+    until_finished,
+    until_synced,
+    watch_once,
+)
+
 pytestmark = pytest.mark.docker
-
-SLOW_IMAGE = "isaacctl-test/isaac-lab-slow:2.3.2"
-TOTAL = 300
-SAVE = 20  # agent.save_interval: the most a resume may repeat
-
-
-@pytest.fixture(scope="module")
-def slow_image(standin_image_local):
-    """The stand-in at 0.04 s an iteration, so a run lasts long enough to be preempted."""
-    built = subprocess.run(
-        ["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
-        input=f"FROM {standin_image_local}\nENV STANDIN_ITERATION_SECONDS=0.04\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    return SLOW_IMAGE
 
 
 @pytest.fixture
-def workstation(aws, cli, sshd, slow_image):
+def workstation(aws, cli, sshd, slow_image):  # noqa: F811 - the fixture imported above
     sshd.write_ssh_config(cli.ssh_config, ["*"])
     made = cli(
         "deploy",
@@ -67,113 +62,18 @@ def workstation(aws, cli, sshd, slow_image):
     assert made.returncode == 0, made.stderr
     record = status(cli)
     yield aws, record
-    _remove_containers(record["id"])
-
-
-def status(cli):
-    return json.loads(cli("status", "ws1", "--json").stdout)["data"]
-
-
-def job_of(cli, job_id):
-    return next(j for j in json.loads(cli("jobs", "-d", "ws1", "--json").stdout)["data"] if j["id"] == job_id)
-
-
-def _remove_containers(deployment_id):
-    found = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if found:
-        subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
-
-
-def start_managed(cli, *extra):
-    started = cli(
-        "train",
-        "-d",
-        "ws1",
-        "--task",
-        "Isaac-Cartpole-Direct-v0",
-        "--managed",
-        "--max-iterations",
-        str(TOTAL),
-        *extra,
-        "--json",
-        "--",
-        f"agent.save_interval={SAVE}",
-    )
-    assert started.returncode == 0, started.stderr
-    return json.loads(started.stdout)["data"]["id"]
-
-
-def watch_once(cli):
-    done = cli("watch", "--once", "--sync-interval", "1", timeout=900)
-    assert done.returncode == 0, done.stderr
-    return done
-
-
-def home_checkpoints(cli, job_id):
-    logs = cli.state_dir / "ws1" / "artifacts" / job_id / "logs"
-    return sorted(int(m.group(1)) for p in logs.rglob("model_*.pt") if (m := re.fullmatch(r"model_(\d+)\.pt", p.name)))
-
-
-def until_synced(cli, job_id, at_least, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        watch_once(cli)
-        if [n for n in home_checkpoints(cli, job_id) if n >= at_least]:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"no checkpoint >= {at_least} came home: {home_checkpoints(cli, job_id)}")
+    remove_containers(record["id"])
 
 
 def preempt(aws, record, job, how):
-    """What the cloud does to the machine (see the module's docstring)."""
+    """What the cloud does to the machine (see tests/harness/managed.py)."""
     ec2 = aws.client()
     instance = record["nodes"][0]["instance_id"]
     if how == "stop":
         ec2.stop_instances(InstanceIds=[instance])
     else:
         ec2.terminate_instances(InstanceIds=[instance])
-    subprocess.run(["docker", "kill", job["container"]], capture_output=True)
-    if how == "terminate":
-        shutil.rmtree(Path(record["host_root"]) / "jobs", ignore_errors=True)
-
-
-def until_finished(cli, job_id, timeout=300):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        watch_once(cli)
-        job = job_of(cli, job_id)
-        if job["managed"]["state"] != "running" or job["status"] not in ("running", "starting", "unknown"):
-            if job["managed"]["state"] in ("succeeded", "failed", "cancelled"):
-                return job
-        time.sleep(1)
-    raise AssertionError(f"{job_id} did not finish: {job_of(cli, job_id)}")
-
-
-def iterations(outputs):
-    """Every 'Learning iteration N/T' of every run, in order."""
-    seen = []
-    for text in outputs:
-        seen += [int(n) for n in re.findall(r"Learning iteration (\d+)/\d+", text)]
-    return seen
-
-
-def outputs_of(host_root, job):
-    runs = [job["id"]] + [a["job"] for a in job["attempts"] if a.get("job")]
-    return [
-        (Path(host_root) / "jobs" / run / "output.txt").read_text()
-        for run in runs
-        if (Path(host_root) / "jobs" / run / "output.txt").exists()
-    ]
-
-
-def check_every_iteration_once(seen, resumed_from):
-    assert set(seen) == set(range(TOTAL)), sorted(set(range(TOTAL)) - set(seen))
-    repeated = len(seen) - TOTAL
-    assert 0 <= repeated <= (SAVE + 1) * len(resumed_from), (repeated, resumed_from)
+    take_machine(job, record["host_root"], disk_gone=how == "terminate")
 
 
 def test_a_stopped_spot_instance_is_started_again_and_the_run_resumes_on_its_disk(workstation, cli):
