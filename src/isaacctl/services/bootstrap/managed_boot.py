@@ -5,7 +5,10 @@ does nothing on a host without a managed run."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from isaacctl.remote.batch import Command
 
 if TYPE_CHECKING:
     from isaacctl.services.bootstrap.context import StepContext
@@ -18,14 +21,19 @@ def inputs(ctx: StepContext) -> dict[str, Any]:
     return {"script": template_text(boot_hook.SCRIPT), "unit": template_text(boot_hook.UNIT)}
 
 
-def in_place(ctx: StepContext) -> bool:
+def probe(ctx: StepContext) -> Sequence[Command]:
+    """What in_place asks the host: a re-run's one round trip asks it with the other checks."""
     from isaacctl.services.managed import boot_hook
 
     if ctx.node_index != 0:
-        return True  # managed jobs run on the head only
+        return ()  # managed jobs run on the head only
     # the unit is the deployment's own (two deployments may share an adopted host's folder)
     unit = f"{ctx.host_root}/managed/{boot_hook.unit_name(ctx.record)}"
-    return ctx.run(["test", "-f", f"{ctx.host_root}/managed/boot_resume.py", "-a", "-f", unit], timeout=60).ok
+    return (Command.of(["test", "-f", f"{ctx.host_root}/managed/boot_resume.py", "-a", "-f", unit]),)
+
+
+def in_place(ctx: StepContext) -> bool:
+    return all(ctx.ask(command, timeout=60).ok for command in probe(ctx))
 
 
 def install(ctx: StepContext) -> None:

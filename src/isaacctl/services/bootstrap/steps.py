@@ -13,7 +13,7 @@ from isaacctl.errors import HostKeyChanged, RemoteError
 from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
 from isaacctl.remote.batch import Command
 from isaacctl.resources import template_text
-from isaacctl.services.bootstrap import prewarm, requirements
+from isaacctl.services.bootstrap import requirements
 from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed, script_command
 from isaacctl.services.bootstrap.facts import parse_facts
 from isaacctl.services.bootstrap.pull_progress import PullProgress
@@ -38,7 +38,6 @@ class Step:
     # The commands its check (for reach and facts: its action) asks the host: the runner asks
     # every step's at once, in one round trip, and the check is answered from there.
     probe: Callable[[StepContext], Sequence[Command]] = lambda ctx: ()
-    skip: Callable[[StepContext], str | None] | None = None  # why it does not apply to this host, if so
 
 
 # -- 1. reach ----------------------------------------------------------------------------------
@@ -672,20 +671,6 @@ RUNTIME_STEPS = {
 }
 
 
-# -- prewarm: 3.x's caches filled in the background (prewarm.py), for every runtime ---------
-STEPS += (
-    Step(
-        "prewarm",
-        "caches filled by a short run, in the background",
-        prewarm.start,
-        check=prewarm.is_running_or_done,
-        inputs=prewarm.inputs,
-        skip=prewarm.skip_reason,
-    ),
-)
-RUNTIME_STEPS = {runtime: (*names, "prewarm") for runtime, names in RUNTIME_STEPS.items()}
-
-
 # -- autostop: the idle watchdog on the host (services/autostop.py), for every runtime ---------
 def _autostop_wanted(ctx: StepContext) -> AutostopSettings | None:
     from isaacctl.services.autostop import AutostopFlags, settings_from
@@ -746,18 +731,6 @@ RUNTIME_STEPS = {runtime: (*names, "autostop") for runtime, names in RUNTIME_STE
 # -- managed-boot: managed training resumes itself at boot (managed_boot.py), every runtime ---
 from isaacctl.services.bootstrap import managed_boot  # noqa: E402
 
-
-def _managed_boot_probe(ctx: StepContext) -> Sequence[Command]:
-    """What managed_boot.in_place asks, so a re-run's one round trip covers it too (should
-    the two drift apart, the check simply asks the host itself)."""
-    from isaacctl.services.managed import boot_hook
-
-    if ctx.node_index != 0:
-        return ()
-    unit = f"{ctx.host_root}/managed/{boot_hook.unit_name(ctx.record)}"
-    return (Command.of(["test", "-f", f"{ctx.host_root}/managed/boot_resume.py", "-a", "-f", unit]),)
-
-
 STEPS += (
     Step(
         "managed-boot",
@@ -765,7 +738,7 @@ STEPS += (
         managed_boot.install,
         check=managed_boot.in_place,
         inputs=managed_boot.inputs,
-        probe=_managed_boot_probe,
+        probe=managed_boot.probe,
     ),
 )
 RUNTIME_STEPS = {runtime: (*names, "managed-boot") for runtime, names in RUNTIME_STEPS.items()}

@@ -370,6 +370,9 @@ class ManagedService:
         """Until every node runs: start where the cloud kept it, else redeploy elsewhere."""
         record = self.store.load(job.deployment)
         provider, _ = self.deployments.provider_for(record)
+        if not provider.capabilities.owns_machines:  # an adopted host is there as it is
+            attempt.action = attempt.action or "resume"
+            return
         states = {s.state for s in provider.query(record)}
         if states <= {InstanceState.RUNNING} and record.status == "ready":
             attempt.action = attempt.action or "resume"
