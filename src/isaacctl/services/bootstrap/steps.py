@@ -13,7 +13,7 @@ from isaacctl.errors import HostKeyChanged, RemoteError
 from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
 from isaacctl.remote.batch import Command
 from isaacctl.resources import template_text
-from isaacctl.services.bootstrap import requirements
+from isaacctl.services.bootstrap import prewarm, requirements
 from isaacctl.services.bootstrap.context import HOST_FOLDERS, StepContext, StepFailed, script_command
 from isaacctl.services.bootstrap.facts import parse_facts
 from isaacctl.services.bootstrap.pull_progress import PullProgress
@@ -38,6 +38,7 @@ class Step:
     # The commands its check (for reach and facts: its action) asks the host: the runner asks
     # every step's at once, in one round trip, and the check is answered from there.
     probe: Callable[[StepContext], Sequence[Command]] = lambda ctx: ()
+    skip: Callable[[StepContext], str | None] | None = None  # why it does not apply to this host, if so
 
 
 # -- 1. reach ----------------------------------------------------------------------------------
@@ -669,6 +670,20 @@ RUNTIME_STEPS = {
     ),
     "pip": ("reach", "facts", "nvidia-driver", "host-folders", "python-env", "isaaclab-import"),
 }
+
+
+# -- prewarm: 3.x's caches filled in the background (prewarm.py), for every runtime ---------
+STEPS += (
+    Step(
+        "prewarm",
+        "caches filled by a short run, in the background",
+        prewarm.start,
+        check=prewarm.is_running_or_done,
+        inputs=prewarm.inputs,
+        skip=prewarm.skip_reason,
+    ),
+)
+RUNTIME_STEPS = {runtime: (*names, "prewarm") for runtime, names in RUNTIME_STEPS.items()}
 
 
 # -- autostop: the idle watchdog on the host (services/autostop.py), for every runtime ---------
