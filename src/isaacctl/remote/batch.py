@@ -1,10 +1,11 @@
-"""Several commands in one round trip: a script that runs them one after the other on the host
-and sends back each one's exit status, stdout and stderr (base64, so any bytes survive).
+"""Several commands in one round trip: a script that runs them on the host and sends back
+each one's exit status, stdout and stderr (base64, so any bytes survive).
 
 Each command costs a session (an SSH exec request) when run on its own: ~30-60 ms on a fast
 link, a whole RTT plus the remote shell's start on a slow one. Read-only questions asked
-together (bootstrap's checks) therefore cost one. Commands run in the order given, so one that
-waits for the host (cloud-init, apt) still comes before those that look at it."""
+together (bootstrap's checks) therefore cost one. The first commands can be made to run in
+order, so one that waits for the host (cloud-init, apt) comes before those that look at it,
+which then run at once."""
 
 from __future__ import annotations
 
@@ -29,26 +30,25 @@ class Command:
         return cls(tuple(argv), stdin or None, tuple(sorted((env or {}).items())))
 
 
-def _script(commands: Sequence[Command], marker: str) -> str:
+def _script(commands: Sequence[Command], marker: str, in_order: int) -> str:
     lines = ["t=$(mktemp -d) || exit 97", "trap 'rm -rf \"$t\"' EXIT"]
     for index, command in enumerate(commands):
         line = render_argv(command.argv, dict(command.env))
         if command.stdin is not None:
             # base64: a heredoc carries any bytes unchanged only when they are text
             encoded = base64.b64encode(command.stdin).decode()
-            lines += [
-                "base64 -d >\"$t/i\" <<'ISAACCTL_STDIN'",
-                encoded,
-                "ISAACCTL_STDIN",
-                f'{line} <"$t/i" >"$t/o" 2>"$t/e"',
-            ]
+            lines += [f"base64 -d >\"$t/i{index}\" <<'ISAACCTL_STDIN'", encoded, "ISAACCTL_STDIN"]
+            source = f'"$t/i{index}"'
         else:
-            lines.append(f'{line} </dev/null >"$t/o" 2>"$t/e"')
+            source = "/dev/null"
+        run = f'{line} <{source} >"$t/o{index}" 2>"$t/e{index}"; echo $? >"$t/s{index}"'
+        lines.append(run if index < in_order else f"( {run} ) &")
+    lines.append("wait")
+    for index in range(len(commands)):
         lines += [
-            "s=$?",
-            f"printf '%s %d %d\\n' {marker} {index} \"$s\"",
-            "base64 <\"$t/o\" | tr -d '\\n'; echo",
-            "base64 <\"$t/e\" | tr -d '\\n'; echo",
+            f'printf \'%s %d %s\\n\' {marker} {index} "$(cat "$t/s{index}")"',
+            f"base64 <\"$t/o{index}\" | tr -d '\\n'; echo",
+            f"base64 <\"$t/e{index}\" | tr -d '\\n'; echo",
         ]
     return "\n".join(lines) + "\n"
 
@@ -71,13 +71,17 @@ def _parse(commands: Sequence[Command], output: str, marker: str) -> list[Comman
     return results
 
 
-def run_batch(remote: Remote, commands: Sequence[Command], timeout: float | None = 600) -> list[CommandResult | None]:
-    """Run every command in one session, in order; each result in the commands' order, None
-    for one that never ran (the batch was cut short). Raises RemoteError as Remote.run does
-    when the host cannot be reached."""
+def run_batch(
+    remote: Remote, commands: Sequence[Command], timeout: float | None = 600, in_order: int | None = None
+) -> list[CommandResult | None]:
+    """Run every command in one session: the first `in_order` (default: all) one after the
+    other, then the rest all at once (questions that change nothing need not wait for each
+    other). Each result in the commands' order, None for one that never ran (the batch was
+    cut short). Raises RemoteError as Remote.run does when the host cannot be reached."""
     if not commands:
         return []
     marker = f"isaacctl-batch-{secrets.token_hex(8)}"
     # The script travels on stdin (no argument-length limit); every command gets its own stdin.
-    result = remote.run(["sh", "-s"], stdin=_script(commands, marker).encode(), timeout=timeout)
+    script = _script(commands, marker, len(commands) if in_order is None else in_order)
+    result = remote.run(["sh", "-s"], stdin=script.encode(), timeout=timeout)
     return _parse(commands, result.stdout, marker)

@@ -175,12 +175,14 @@ class StepContext:
             shown=f"{'sudo ' if sudo else ''}bash {template} {' '.join(args)}",
         )
 
-    def ask_at_once(self, commands: Sequence[Command], timeout: float | None = 600) -> None:
-        """Run read-only commands in one round trip, in order; ctx.run answers each of them
-        from here once. A command the batch did not answer is simply asked again later."""
+    def ask_at_once(self, commands: Sequence[Command], timeout: float | None = 600, in_order: int = 0) -> None:
+        """Run read-only commands in one round trip: the first `in_order` one after the other,
+        then the rest at once. ctx.run answers each of them from here, once; a command the
+        batch did not answer is simply asked again later."""
         unique = list(dict.fromkeys(commands))
         self.write_log(f"$ {len(unique)} commands in one round trip")
-        for command, result in zip(unique, run_batch(self.remote, unique, timeout=timeout), strict=True):
+        answers = run_batch(self.remote, unique, timeout=timeout, in_order=in_order)
+        for command, result in zip(unique, answers, strict=True):
             if result is not None:
                 self.answers[command] = result
         self.write_log(f"[{len(self.answers)} of {len(unique)} answered]")

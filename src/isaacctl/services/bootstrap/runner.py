@@ -304,19 +304,20 @@ def _home_last_time(record: DeploymentRecord) -> str | None:
 def _ask_checks_at_once(ctx: StepContext, steps: Sequence[Step], settings: BootstrapSettings) -> None:
     """One round trip for reach, facts and every step's check. What it could not answer
     (a host not up yet, a path that changed with the facts) is asked one by one later."""
+    first: list[Command] = []  # what waits for the host (cloud-init, apt): before the others
     commands: list[Command] = []
     ctx.assumed_home = _home_last_time(ctx.record)
     try:
         for step in steps:
             if _asked(step, settings):
                 try:
-                    commands += step.probe(ctx)
+                    (first if step.waits_for_host else commands).extend(step.probe(ctx))
                 except IsaacctlError:
                     continue  # its check will say what is wrong, when it runs
     finally:
         ctx.assumed_home = None
     try:
-        ctx.ask_at_once(commands, timeout=settings.reach_timeout + 600)
+        ctx.ask_at_once([*first, *commands], timeout=settings.reach_timeout + 600, in_order=len(first))
     except HostKeyChanged:
         raise
     except RemoteError as exc:

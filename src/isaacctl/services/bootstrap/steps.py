@@ -38,6 +38,7 @@ class Step:
     # The commands its check (for reach and facts: its action) asks the host: the runner asks
     # every step's at once, in one round trip, and the check is answered from there.
     probe: Callable[[StepContext], Sequence[Command]] = lambda ctx: ()
+    waits_for_host: bool = False  # its probe comes first, and the others' start after it
     skip: Callable[[StepContext], str | None] | None = None  # why it does not apply to this host, if so
 
 
@@ -551,6 +552,7 @@ STEPS: tuple[Step, ...] = (
         reach,
         always_run=True,
         probe=lambda ctx: (Command.of(["true"]), _wait_for_host(ctx)),
+        waits_for_host=True,
     ),
     Step(
         "facts",
