@@ -116,7 +116,8 @@ def run_prepared(
 
 @dataclass
 class Launch:
-    """Everything a runtime needs to start one job whose folder is already on the host."""
+    """Everything a runtime needs to start one job: its folder is on the host already, or
+    comes with the start as `preparation`."""
 
     record: DeploymentRecord
     job: JobRecord

@@ -31,14 +31,15 @@ END_POLL_SECONDS = 0.2
 CACHE_ENV = {"WARP_CACHE_PATH": "cache/warp", "CUDA_CACHE_PATH": "cache/computecache", "PIP_CACHE_DIR": "cache/pip"}
 
 # Starts the runner in a new session, detached from this SSH session's descriptors, and waits
-# for it to write its pid (so a job that never started is known at once, not later).
+# for it to write its pid (so a job that never started is known at once, not later). It looks
+# every 10 ms: the runner writes it within milliseconds, and the wait is on `train`'s clock.
 _START = r"""
 job=$1; shift
 setsid -f "$@" </dev/null >/dev/null 2>&1 || exit 90
 i=0
 while [ ! -e "$job/pid" ]; do
   i=$((i + 1)); [ "$i" -gt "$ISAACCTL_WAIT" ] && exit 91
-  sleep 0.1
+  sleep 0.01
 done
 """
 
@@ -200,7 +201,7 @@ class PipRuntime(Runtime):
             launch.preparation,
             [],
             argv,
-            env={"ISAACCTL_WAIT": str(int(START_WAIT_SECONDS * 10))},
+            env={"ISAACCTL_WAIT": str(int(START_WAIT_SECONDS * 100))},
             timeout=120,
         )
         if not result.ok:

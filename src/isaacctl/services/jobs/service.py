@@ -7,7 +7,6 @@ import io
 import json
 import math
 import os
-import secrets
 import shutil
 import stat
 import tarfile
@@ -43,7 +42,7 @@ NODES_SETTLE_SECONDS = 120.0
 
 
 def new_job_id(mode: str) -> str:
-    return f"{mode}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{mode}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{os.urandom(2).hex()}"  # secrets: ~5 ms of imports
 
 
 def node_job_id(job_id: str, index: int) -> str:
