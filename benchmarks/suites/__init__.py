@@ -1,7 +1,7 @@
 """Benchmark suites by name. Each returns rows: what, value, unit, and optionally the
 reference it is compared against (ratio, against) and the goal."""
 
-from suites import alibaba, aws, azure, bootstrap, deploy_calls, distributed, gcp, jobs, startup
+from suites import alibaba, aws, azure, bootstrap, deploy_calls, distributed, gcp, jobs, managed, startup
 
 SUITES = {
     "startup": startup.run,
@@ -13,4 +13,5 @@ SUITES = {
     "gcp": gcp.run,
     "alibaba": alibaba.run,
     "deploy_calls": deploy_calls.run,
+    "managed": managed.run_suite,
 }
