@@ -10,7 +10,10 @@ tests compare the two."""
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: see cli/__init__.py
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # CPython's own blake2: hashlib would load OpenSSL first (~5 ms of the help's start-up)
     from _blake2 import blake2b

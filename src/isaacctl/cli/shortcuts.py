@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from isaacctl import startup_cache
 
+TYPE_CHECKING = False  # not typing's: see cli/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
 
