@@ -16,7 +16,6 @@ How each cloud's compute bill is ended (the route written into the host's config
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -174,6 +173,8 @@ def host_config(
         "spent_hours": round(spent.running_hours, 4) if spent else 0.0,
     }
     config.update(_cloud_target(record, node_index))
+    import hashlib  # here, not at the top: `list` imports this module for describe()
+
     config["config_id"] = hashlib.sha256(
         json.dumps({**config, "set_at": settings.set_at.isoformat()}, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]

@@ -15,7 +15,6 @@ is the machine's compute cost while it ran, split between the jobs running at on
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -294,6 +293,8 @@ def _jobs(store: StateStore, name: str) -> list[JobRecord]:
 # -- destroyed deployments -----------------------------------------------------------------------
 def archive(store: StateStore, record: DeploymentRecord) -> None:
     """Keep what `cost` needs of a deployment that destroy is about to remove."""
+    import shutil  # here, not at the top: `list` imports this module (its start-up budget)
+
     paths = store.paths(record.name)
     target = store.root / HISTORY / f"{record.name}-{record.id}-{int(time.time())}"
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
