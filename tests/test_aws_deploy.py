@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections import Counter
 
 import pytest
 
@@ -236,3 +237,31 @@ def test_credentials_never_reach_the_state_folder(routed, cli):
         if path.is_file():
             data = path.read_bytes()
             assert secret.encode() not in data and b"AKIAISAACCTLTEST0001" not in data, path
+
+
+# EC2 calls of `deploy aws` for one node in the default VPC, as moto's request log has them
+# (benchmarks/suites/deploy_calls.py shows every cloud's). A new call must be deliberate:
+# change this pin with it, and say why in the commit.
+DEPLOY_CALLS_1_NODE = {
+    "AuthorizeSecurityGroupIngress": 1,
+    "CreateSecurityGroup": 1,
+    "DescribeImages": 1,
+    "DescribeInstanceTypeOfferings": 1,
+    "DescribeInstanceTypes": 1,
+    "DescribeInstances": 3,
+    "DescribeKeyPairs": 2,
+    "DescribeSecurityGroups": 1,
+    "DescribeSubnets": 1,
+    "DescribeTags": 1,
+    "DescribeVpcs": 2,
+    "ImportKeyPair": 1,
+    "RunInstances": 1,
+}  # 17
+
+
+def test_deploy_makes_exactly_the_pinned_ec2_calls(routed, cli):
+    aws = routed
+    aws.faults.calls.clear()
+    deploy(cli, "ws1")
+    calls = Counter(aws.faults.actions("ec2"))
+    assert dict(sorted(calls.items())) == DEPLOY_CALLS_1_NODE, f"{sum(calls.values())} calls: {dict(calls)}"
