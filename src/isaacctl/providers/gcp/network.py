@@ -108,10 +108,11 @@ def default_network_exists(gcp: Gcp) -> bool:
 
 
 def ensure_network(gcp: Gcp, ctx: DeployContext[GcpOptions], use_default: bool) -> str:
-    """The network's self link: `default`, else the deployment's own auto-mode network."""
+    """The network's self link: `default` when the plan found it (not asked again), else the
+    deployment's own auto-mode network."""
     from google.cloud import compute_v1
 
-    if use_default and default_network_exists(gcp):
+    if use_default:
         return f"projects/{gcp.project}/global/networks/{DEFAULT_NETWORK}"
     identity = ctx.identity
     name = resource_name(identity)
