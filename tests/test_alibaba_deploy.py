@@ -6,6 +6,7 @@ the table of attempts, quota and balance errors, spot."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -215,3 +216,33 @@ def test_another_deployment_of_the_name_is_refused_and_untouched(routed, cli, tm
     refused = other("deploy", "alibaba", "--name", "ws1", "--yes", "--skip-bootstrap")
     assert refused.returncode == 2 and ident in refused.stderr and "ap-southeast-1" in refused.stderr
     assert fake.ids_of("ws1") == {ident}
+
+
+# ECS/VPC calls of `deploy alibaba` for one node in the default VPC, as the fake's request log
+# has them (benchmarks/suites/deploy_calls.py shows every cloud's). A new call must be
+# deliberate: change this pin with it, and say why in the commit.
+DEPLOY_CALLS_1_NODE = {
+    "AuthorizeSecurityGroup": 1,
+    "CreateSecurityGroup": 1,
+    "DescribeAvailableResource": 1,
+    "DescribeImages": 1,
+    "DescribeInstanceTypes": 1,
+    "DescribeInstances": 5,
+    "DescribeKeyPairs": 3,
+    "DescribeSecurityGroupAttribute": 1,
+    "DescribeSecurityGroups": 2,
+    "DescribeVSwitches": 2,
+    "DescribeVpcs": 3,
+    "GetCallerIdentity": 1,
+    "ImportKeyPair": 1,
+    "ListTagResources": 1,
+    "RunInstances": 1,
+}  # 25
+
+
+def test_deploy_makes_exactly_the_pinned_ecs_and_vpc_calls(routed, cli):
+    fake = routed
+    fake.calls.clear()
+    deploy(cli)
+    calls = Counter(fake.actions())
+    assert dict(sorted(calls.items())) == DEPLOY_CALLS_1_NODE, f"{sum(calls.values())} calls: {dict(calls)}"

@@ -112,7 +112,7 @@ class AlibabaProvider(Provider[AlibabaOptions]):
         record.market = "spot" if options.spot else "on-demand"
 
         key_name = network.ensure_key_pair(api, ctx)
-        net = network.ensure_network(api, ctx, resolved.get("use_default_vpc", True))
+        net = network.ensure_network(api, ctx, resolved.get("use_default_vpc", True), resolved.get("default_network"))
         group_id = network.ensure_security_group(api, ctx, net.vpc_id, resolved["ingress_cidr"])
         found = instances.find_instances(api, ctx.name, ctx.identity)
         if found:

@@ -66,10 +66,15 @@ def find_vswitches(
     return owned(found, owner) if deployment is not None or vpc_id is None else found
 
 
-def ensure_network(api: Alibaba, ctx: DeployContext[AlibabaOptions], use_default: bool) -> Network:
+def ensure_network(
+    api: Alibaba, ctx: DeployContext[AlibabaOptions], use_default: bool, planned: dict[str, Any] | None = None
+) -> Network:
     """The deployment's own VPC if it has one; else the default VPC when the plan chose it;
-    else a new VPC (ready once it is Available)."""
+    else a new VPC (ready once it is Available). `planned`: the default VPC and vSwitches the
+    plan found when no VPC carried the name; they are not looked up again."""
     identity = ctx.identity
+    if use_default and planned:
+        return Network(planned["vpc_id"], owned=False, vswitches=dict(planned["vswitches"]))
     own = find_vpcs(api, ctx.name, identity)
     if not own and use_default:
         default = find_default_vpc(api)

@@ -163,6 +163,8 @@ def make_plan(api: Alibaba, options: AlibabaOptions, name: str) -> Plan:
             "zones": zones,
             "skipped_zones": [asdict(a) for a in skipped],
             "use_default_vpc": use_default,
+            # what create would look up again: the default VPC and its default vSwitches by zone
+            "default_network": {"vpc_id": default_vpc, "vswitches": vswitches} if use_default else None,
             "vcpus": kind.vcpus or (price.vcpus if price else None),
             "gpus": kind.gpus,
         },
