@@ -8,6 +8,7 @@ import base64
 import json
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -270,3 +271,39 @@ def test_the_fake_refuses_what_azure_refuses_through_the_real_clients(azure, mon
         client.call("making a VM", client.compute.virtual_machines.begin_create_or_update, "g", "vm", vm)
     assert [c.op for c in azure.calls if c.op == "vm.create"] == ["vm.create"]
     assert "token" in azure.ops() and azure.tokens  # the bearer token came from the fake's endpoint
+
+
+# Resource Manager requests of `deploy azure` for one node (operation polls included, token
+# requests are Entra ID's), as the fake's request log has them (benchmarks/suites/
+# deploy_calls.py shows every cloud's). A new request must be deliberate: change this pin
+# with it, and say why in the commit.
+DEPLOY_CALLS_1_NODE = {
+    "extension.create": 1,
+    "extension.get": 1,
+    "group.create": 1,
+    "group.get": 1,
+    "groups.list": 1,
+    "nic.create": 1,
+    "nic.get": 1,
+    "nsg.create": 1,
+    "nsg.get": 1,
+    "pip.create": 1,
+    "pip.get": 1,
+    "poll": 12,
+    "resources.list": 1,
+    "roleassignments.create": 1,
+    "skus.list": 1,
+    "subscription.get": 1,
+    "vm.create": 1,
+    "vm.get": 2,
+    "vnet.create": 1,
+    "vnet.get": 1,
+}  # 32
+
+
+def test_deploy_makes_exactly_the_pinned_resource_manager_requests(routed_azure, cli):
+    fake = routed_azure
+    fake.calls.clear()
+    deploy(cli)
+    calls = Counter(op for op in fake.ops() if op != "token")
+    assert dict(sorted(calls.items())) == DEPLOY_CALLS_1_NODE, f"{sum(calls.values())} requests: {dict(calls)}"

@@ -121,7 +121,7 @@ class AzureProvider(Provider[AzureOptions]):
         private = Path(ctx.private_key_file)
         ensure_private_key(private)
         rg = network.ensure_group(azure, ctx, options.location)
-        found = self._settled(azure, ctx, rg)
+        found = [] if azure.made_now(rg) else self._settled(azure, ctx, rg)  # a new group holds no VM
         broken = [vm["name"] for vm in found if vm.get("properties", {}).get("provisioningState") == "Failed"]
         if broken:  # a deploy killed during a refused allocation: made again below
             instances._undo(azure, ctx, rg, broken)

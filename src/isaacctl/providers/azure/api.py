@@ -187,6 +187,10 @@ class Azure:
 
     options: AzureOptions
     _credential: Any = field(default=None, repr=False)
+    # resource groups this object made -> the names looked up in them since (see `lookup`)
+    _new_groups: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # resources this object made or read, by lower-cased id (Azure varies the case of ids)
+    _known: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def subscription(self) -> str:
@@ -248,6 +252,34 @@ class Azure:
     def wait(self, doing: str, poller: Any) -> Any:
         """The result of a long-running operation (polled as the client was told)."""
         return self.call(doing, poller.result)
+
+    def remember(self, resource: dict[str, Any]) -> dict[str, Any]:
+        self._known[str(resource["id"]).lower()] = resource
+        return resource
+
+    def known(self, resource_id: str) -> dict[str, Any] | None:
+        """A resource as this command last made or read it: a NIC's and a public IP's
+        addresses are fixed when they are made, so the deploy that made them need not ask."""
+        return self._known.get(resource_id.lower())
+
+    def made_group(self, rg: str) -> None:
+        """`rg` was just made: nothing is in it but what this deploy makes next."""
+        self._new_groups[rg] = set()
+
+    def made_now(self, rg: str) -> bool:
+        return rg in self._new_groups
+
+    def lookup(self, doing: str, operation: Callable[..., T], rg: str, *names: str) -> T | None:
+        """get_or_none(operation, rg, *names) for the ensure_* steps, which make what they do
+        not find. In a group this deploy made, a name's first lookup is answered None without
+        a request (nothing predates the deploy there); asked again (a zone's attempt retried,
+        something deleted since), it is read."""
+        asked = self._new_groups.get(rg)
+        key = "/".join(names)
+        if asked is not None and key not in asked:
+            asked.add(key)
+            return None
+        return self.get_or_none(doing, operation, rg, *names)
 
     def get_or_none(self, doing: str, operation: Callable[..., T], *args: Any) -> T | None:
         from azure.core.exceptions import ResourceNotFoundError

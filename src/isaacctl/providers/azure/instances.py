@@ -352,7 +352,7 @@ def install_grid_driver(
     extensions = azure.compute.virtual_machine_extensions
     pollers = []
     for index, name, location in vms:
-        found = azure.get_or_none("reading the driver extension", extensions.get, rg, name, GRID_EXTENSION["type"])
+        found = azure.lookup("reading the driver extension", extensions.get, rg, name, str(GRID_EXTENSION["type"]))
         if found is not None:
             continue
         ctx.creating("vm-extension", f"{name}/{GRID_EXTENSION['type']}", node=index)

@@ -35,6 +35,7 @@ def ensure_group(azure: Azure, ctx: DeployContext[AzureOptions], location: str) 
         {"location": location, "tags": tags_of(ctx.identity)},
     )
     ctx.created("resource-group", plain(made)["id"], location=location)
+    azure.made_group(name)
     return name
 
 
@@ -91,7 +92,7 @@ def ensure_nsg(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, location
     the whole rule set, never accumulated."""
     name = resource_name(ctx.identity, "nsg")
     nsgs = azure.network.network_security_groups
-    found = azure.get_or_none("reading the security group", nsgs.get, rg, name)
+    found = azure.lookup("reading the security group", nsgs.get, rg, name)
     wanted = _ssh_rules(cidr)
     body = {"location": location, "tags": tags_of(ctx.identity), "properties": {"securityRules": wanted}}
     if found is not None:
@@ -117,7 +118,7 @@ def ensure_vnet(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, locatio
     """The virtual network; returns the subnet's id."""
     name = resource_name(ctx.identity, "vnet")
     vnets = azure.network.virtual_networks
-    found = azure.get_or_none("reading the virtual network", vnets.get, rg, name)
+    found = azure.lookup("reading the virtual network", vnets.get, rg, name)
     if found is not None:
         return f"{plain(found)['id']}/subnets/{SUBNET}"
     body = {
@@ -146,7 +147,7 @@ def ensure_placement_group(
 ) -> str:
     name = resource_name(ctx.identity, "ppg")
     groups = azure.compute.proximity_placement_groups
-    found = azure.get_or_none("reading the proximity placement group", groups.get, rg, name)
+    found = azure.lookup("reading the proximity placement group", groups.get, rg, name)
     if found is not None:
         return str(plain(found)["id"])
     body: dict[str, Any] = {
@@ -165,9 +166,9 @@ def ensure_placement_group(
 def ensure_public_ip(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, location: str, index: int) -> str:
     name = resource_name(ctx.identity, f"{index}-ip")
     ips = azure.network.public_ip_addresses
-    found = azure.get_or_none("reading a public IP", ips.get, rg, name)
+    found = azure.lookup("reading a public IP", ips.get, rg, name)
     if found is not None:
-        return str(plain(found)["id"])
+        return str(azure.remember(plain(found))["id"])
     # Standard and Static: the address survives deallocation, so `start` finds the node where it
     # was (Basic SKU addresses are being retired by Azure).
     body = {
@@ -183,7 +184,7 @@ def ensure_public_ip(azure: Azure, ctx: DeployContext[AzureOptions], rg: str, lo
         )
     )
     ctx.created("public-ip", made["id"], address=made.get("properties", {}).get("ipAddress"), node=index)
-    return str(made["id"])
+    return str(azure.remember(made)["id"])
 
 
 def ensure_nic(
@@ -191,9 +192,9 @@ def ensure_nic(
 ) -> str:
     name = resource_name(ctx.identity, f"{index}-nic")
     nics = azure.network.network_interfaces
-    found = azure.get_or_none("reading a network interface", nics.get, rg, name)
+    found = azure.lookup("reading a network interface", nics.get, rg, name)
     if found is not None:
-        return str(plain(found)["id"])
+        return str(azure.remember(plain(found))["id"])
     body = {
         "location": location,
         "tags": tags_of(ctx.identity),
@@ -220,7 +221,7 @@ def ensure_nic(
         )
     )
     ctx.created("network-interface", made["id"], node=index)
-    return str(made["id"])
+    return str(azure.remember(made)["id"])
 
 
 def addresses(azure: Azure, rg: str, vm: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -228,7 +229,9 @@ def addresses(azure: Azure, rg: str, vm: dict[str, Any]) -> tuple[str | None, st
     public = private = None
     for ref in vm.get("properties", {}).get("networkProfile", {}).get("networkInterfaces") or []:
         nic_name = ref["id"].rsplit("/", 1)[1]
-        nic = azure.get_or_none("reading a network interface", azure.network.network_interfaces.get, rg, nic_name)
+        nic = azure.known(ref["id"]) or azure.get_or_none(
+            "reading a network interface", azure.network.network_interfaces.get, rg, nic_name
+        )
         if nic is None:
             continue
         for config in plain(nic).get("properties", {}).get("ipConfigurations") or []:
@@ -236,7 +239,7 @@ def addresses(azure: Azure, rg: str, vm: dict[str, Any]) -> tuple[str | None, st
             private = private or props.get("privateIPAddress")
             pip_ref = props.get("publicIPAddress")
             if pip_ref and public is None:
-                pip = azure.get_or_none(
+                pip = azure.known(pip_ref["id"]) or azure.get_or_none(
                     "reading a public IP", azure.network.public_ip_addresses.get, rg, pip_ref["id"].rsplit("/", 1)[1]
                 )
                 public = plain(pip).get("properties", {}).get("ipAddress") if pip is not None else None
