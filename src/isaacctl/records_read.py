@@ -168,20 +168,31 @@ def _datetime(value: Any) -> datetime:
 CACHE_KIND = "record-shapes"
 
 
-def _cache_key() -> str:
+def _cache_key() -> str | None:
     here = Path(__file__).parent
-    return startup_cache.key((here / "records.py").read_bytes(), Path(__file__).read_bytes())
+    try:
+        return startup_cache.key((here / "records.py").read_bytes(), Path(__file__).read_bytes())
+    except OSError:  # not installed as files (a zip): no shortcut
+        return None
 
 
 def cached_reader() -> Reader | None:
     """A reader when the shapes of this release's models are cached, else None (validate with
     pydantic, then call remember_shapes)."""
-    shapes = startup_cache.read(CACHE_KIND, _cache_key())
+    key = _cache_key()
+    shapes = None if key is None else startup_cache.read(CACHE_KIND, key)
     return Reader(shapes) if isinstance(shapes, dict) else None
 
 
 def remember_shapes() -> None:
-    startup_cache.write(CACHE_KIND, _cache_key(), model_shapes())
+    key = _cache_key()
+    if key is None or startup_cache.disabled():
+        return
+    try:
+        shapes = model_shapes()
+    except NotImplementedError:  # a model this reader cannot mirror: list keeps using pydantic
+        return
+    startup_cache.write(CACHE_KIND, key, shapes)
 
 
 def model_shapes() -> dict[str, dict[str, str]]:

@@ -86,7 +86,10 @@ def _columns() -> int:
 
 
 def _replay_help(args: list[str]) -> int | None:
-    entry = startup_cache.read_text(HELP_KIND, _help_key(args))
+    try:
+        entry = startup_cache.read_text(HELP_KIND, _help_key(args))
+    except OSError:  # the CLI's sources are not files (a zip): no shortcut
+        return None
     header, newline, text = (entry or "").partition("\n")
     code, _, stream = header.partition(" ")
     if not newline or not code.isdigit() or stream not in ("stdout", "stderr"):
@@ -105,7 +108,10 @@ def remember_help(args: list[str]) -> None:
 
     # what cli._full (no arguments) and click's help option (--help, -h) print, and where
     header = "2 stderr" if not args else "0 stdout"
-    startup_cache.write_text(HELP_KIND, _help_key(args), f"{header}\n{root_help()}")
+    try:
+        startup_cache.write_text(HELP_KIND, _help_key(args), f"{header}\n{root_help()}")
+    except OSError:
+        return
 
 
 # -- list ----------------------------------------------------------------------------------------

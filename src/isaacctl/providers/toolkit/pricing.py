@@ -76,7 +76,10 @@ def load_catalog(provider: str) -> Catalog:
     text = catalog_text(provider)
     if text is None:
         raise FileNotFoundError(f"templates/{provider}/prices.yaml")
-    key = startup_cache.key(provider, text, Path(__file__).read_bytes())
+    try:
+        key = startup_cache.key(provider, text, Path(__file__).read_bytes())
+    except OSError:  # not installed as files (a zip): parse every time
+        return _parse(provider, text)
     kept = startup_cache.read(CACHE_KIND, key)
     if kept is not None:
         try:
