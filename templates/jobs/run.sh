@@ -34,24 +34,6 @@ if [ -d "${job}/extension" ]; then
   done
 fi
 
-# The cache pre-warm (bootstrap's prewarm step) holds this lock while it compiles; a job waits
-# for it, as compiling the same kernels again beside it would take longer than the wait.
-cache_lock="${WARP_CACHE_PATH:-$HOME/.cache/warp}/.isaacctl-prewarm.lock"
-if [ -n "${ISAACCTL_PREWARM:-}" ]; then
-  mkdir -p "${cache_lock%/*}" && exec 9>"$cache_lock" && flock -x 9
-fi
-# A job started while the cache pre-warm runs waits for it. In the background and `wait`: a
-# signal (cancel) ends the wait at once, and the job then never starts.
-if [ -z "${ISAACCTL_PREWARM:-}" ] && [ -e "$cache_lock" ] && command -v flock >/dev/null && exec 9<"$cache_lock"; then
-  if ! flock -n -s 9; then
-    echo "[isaacctl] waiting for the cache pre-warm to finish (then this job starts warm)"
-    trap 'finish 130' INT TERM HUP
-    flock -w 900 -s 9 &
-    wait "$!" || echo "[isaacctl] the pre-warm still runs after 900 s: starting anyway"
-  fi
-  exec 9<&-
-fi
-
 echo "[isaacctl] running: $*"
 setsid "$@" &
 child=$!

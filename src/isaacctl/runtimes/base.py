@@ -152,6 +152,10 @@ class Runtime(ABC):
         """Start the job detached from the SSH session; raises IsaacctlError if it did not start."""
 
     @abstractmethod
+    def states_argv(self, jobs: list[JobRecord]) -> list[str]:
+        """The one command `states` runs on the host (so it can be asked with others at once)."""
+
+    @abstractmethod
     def states(self, remote: Remote, jobs: list[JobRecord]) -> JobStates:
         """Each job's state in one round trip."""
 

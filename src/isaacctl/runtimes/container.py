@@ -163,18 +163,19 @@ class ContainerRuntime(Runtime):
         if not result.ok:
             raise IsaacctlError(f"the job's container did not start on {record.name}", details=result.tail(10))
 
+    def states_argv(self, jobs: list[JobRecord]) -> list[str]:
+        return [
+            "docker",
+            "inspect",
+            "--format",
+            "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
+            *[job.container for job in jobs],
+        ]
+
     def states(self, remote: Remote, jobs: list[JobRecord]) -> JobStates:
         """What Docker says of each container. A name Docker did not answer for is neither
         running nor gone: a daemon that is restarting says nothing about the job."""
-        result = remote.run(
-            [
-                "docker",
-                "inspect",
-                "--format",
-                "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.State.StartedAt}}|{{.State.FinishedAt}}",
-                *[job.container for job in jobs],
-            ]
-        )
+        result = remote.run(self.states_argv(jobs))
         said = result.stderr.strip().splitlines()
         states = JobStates(
             Unknown(

@@ -212,8 +212,11 @@ class PipRuntime(Runtime):
                 details=result.tail(10),
             )
 
+    def states_argv(self, jobs: list[JobRecord]) -> list[str]:
+        return ["python3", "-c", _STATES, *[job.host_dir for job in jobs]]
+
     def states(self, remote: Remote, jobs: list[JobRecord]) -> JobStates:
-        result = remote.run(["python3", "-c", _STATES, *[job.host_dir for job in jobs]], timeout=60)
+        result = remote.run(self.states_argv(jobs), timeout=60)
         states = JobStates(Unknown(f"the host did not say ({result.tail(1) or f'exit {result.exit_status}'})"))
         if not result.ok:
             return states

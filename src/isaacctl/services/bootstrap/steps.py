@@ -683,6 +683,7 @@ STEPS += (
         check=prewarm.is_running_or_done,
         inputs=prewarm.inputs,
         skip=prewarm.skip_reason,
+        probe=prewarm.probe,
     ),
 )
 RUNTIME_STEPS = {runtime: (*names, "prewarm") for runtime, names in RUNTIME_STEPS.items()}
