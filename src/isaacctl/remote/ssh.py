@@ -104,7 +104,7 @@ class SshRemote(Remote):
         self._jump: paramiko.SSHClient | None = None
 
     # -- connection --------------------------------------------------------------------------
-    def _open_socket(self) -> socket.socket | paramiko.Channel | paramiko.ProxyCommand | None:
+    def _open_socket(self) -> socket.socket | paramiko.Channel | paramiko.ProxyCommand:
         import paramiko
 
         target = self.target
@@ -127,7 +127,12 @@ class SshRemote(Remote):
             transport = self._jump.get_transport()
             assert transport is not None
             return transport.open_channel("direct-tcpip", (target.hostname, target.port), ("127.0.0.1", 0))
-        return None
+        # Our own socket, for TCP_NODELAY (as OpenSSH sets it): otherwise each SSH request and
+        # its answer (a channel, a command) wait on Nagle's algorithm and the peer's delayed ACK,
+        # ~40 ms a round trip on Linux; with it a command on an open connection takes ~10 ms.
+        sock = socket.create_connection((target.hostname, target.port), timeout=self.connect_timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def _connect(self) -> paramiko.SSHClient:
         _import_paramiko()
