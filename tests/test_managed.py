@@ -21,6 +21,7 @@ import time
 import pytest
 
 from harness.managed import (
+    NAME,
     SAVE,
     TOTAL,
     check_every_iteration_once,
@@ -48,7 +49,7 @@ def workstation(aws, cli, sshd, slow_image):  # noqa: F811 - the fixture importe
         "deploy",
         "aws",
         "--name",
-        "ws1",
+        NAME,
         "--yes",
         "--spot",
         "--instance-type",
@@ -109,7 +110,7 @@ def test_a_terminated_instance_is_replaced_elsewhere_from_the_checkpoint_synced_
     newest = max(home_checkpoints(cli, job_id))
     # preempted during a checkpoint upload: rsync's temporary file of a newer one is all that came
     # home of it; it must not be taken for a checkpoint
-    torn = next((cli.state_dir / "ws1" / "artifacts" / job_id / "logs").rglob(f"model_{newest}.pt")).parent
+    torn = next((cli.state_dir / NAME / "artifacts" / job_id / "logs").rglob(f"model_{newest}.pt")).parent
     (torn / f".model_{newest + SAVE}.pt.Ab12Cd").write_bytes(b"PK\x03\x04 torn")
 
     finished = until_finished(cli, job_id)
@@ -121,15 +122,15 @@ def test_a_terminated_instance_is_replaced_elsewhere_from_the_checkpoint_synced_
     assert new != old and new in finished["runs_on"]
     assert now["zone"] != record["zone"]  # the next zone first
     # nothing of the old instance is left, and one of each kind is there now
-    assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
-    assert old not in [rid for _, rid in aws.tagged("ws1")]
+    assert sorted(kind for kind, _ in aws.tagged(NAME)) == ["instance", "key-pair", "security-group", "volume"]
+    assert old not in [rid for _, rid in aws.tagged(NAME)]
     seen = iterations(outputs_of(now["host_root"], finished))
     # the first run's output went with its disk: what is left starts at the checkpoint
     assert min(seen) == newest and set(seen) == set(range(newest, TOTAL))
 
-    destroyed = cli("destroy", "ws1", "--yes", timeout=600)
+    destroyed = cli("destroy", NAME, "--yes", timeout=600)
     assert destroyed.returncode == 0, destroyed.stderr
-    assert aws.tagged("ws1") == []
+    assert aws.tagged(NAME) == []
 
 
 def test_the_controller_killed_mid_recovery_carries_on_when_started_again(workstation, cli):
@@ -137,7 +138,7 @@ def test_the_controller_killed_mid_recovery_carries_on_when_started_again(workst
     job_id = start_managed(cli)
     until_synced(cli, job_id, SAVE)
     preempt(aws, record, job_of(cli, job_id), "terminate")
-    events = cli.state_dir / "ws1" / "events.jsonl"
+    events = cli.state_dir / NAME / "events.jsonl"
     before = len(events.read_text().splitlines())
     controller = subprocess.Popen(
         [sys.executable, "-m", "isaacctl", "watch", "--interval", "1"],
@@ -165,7 +166,7 @@ def test_the_controller_killed_mid_recovery_carries_on_when_started_again(workst
     finished = until_finished(cli, job_id)
     assert finished["status"] == "succeeded" and finished["restarts"] == 1
     assert len(finished["attempts"]) == 1 and finished["attempts"][0]["result"] == "ok"
-    assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
+    assert sorted(kind for kind, _ in aws.tagged(NAME)) == ["instance", "key-pair", "security-group", "volume"]
     seen = iterations(outputs_of(status(cli)["host_root"], finished))
     assert set(seen) == set(range(finished["attempts"][0]["from_iteration"], TOTAL))
 
@@ -175,7 +176,7 @@ def test_preempted_again_during_the_bootstrap_of_its_replacement(workstation, cl
     job_id = start_managed(cli)
     until_synced(cli, job_id, SAVE)
     preempt(aws, record, job_of(cli, job_id), "terminate")
-    events = cli.state_dir / "ws1" / "events.jsonl"
+    events = cli.state_dir / NAME / "events.jsonl"
     before = len(events.read_text().splitlines())
     controller = subprocess.Popen(
         [sys.executable, "-m", "isaacctl", "watch", "--once"],
@@ -218,13 +219,13 @@ def test_preempted_again_during_the_bootstrap_of_its_replacement(workstation, cl
     finished = until_finished(cli, job_id)
     assert finished["status"] == "succeeded" and finished["restarts"] == 1
     assert len(finished["attempts"]) == 1 and finished["attempts"][0]["result"] == "ok"
-    assert sorted(kind for kind, _ in aws.tagged("ws1")) == ["instance", "key-pair", "security-group", "volume"]
+    assert sorted(kind for kind, _ in aws.tagged(NAME)) == ["instance", "key-pair", "security-group", "volume"]
 
 
 def test_cancel_stops_recovery_and_destroy_asks_for_yes_while_a_managed_job_runs(workstation, cli):
     aws, record = workstation
     job_id = start_managed(cli)
-    refused = cli("destroy", "ws1")
+    refused = cli("destroy", NAME)
     assert refused.returncode == 2 and refused.stderr.count("error:") == 1 and "--yes" in refused.stderr
     assert job_id in refused.stderr
     preempt(aws, record, job_of(cli, job_id), "stop")
@@ -255,7 +256,7 @@ def test_bad_managed_flags_exit_2_naming_the_flag(cli, sshd, standin_image_local
         "deploy",
         "ssh",
         "--name",
-        "ws1",
+        NAME,
         "--host",
         "gpu-box",
         "--gpus",
@@ -274,7 +275,7 @@ def test_bad_managed_flags_exit_2_naming_the_flag(cli, sshd, standin_image_local
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and flag in lines[0], result.stderr
-    assert not (cli.state_dir / "ws1" / "jobs").exists() or not list((cli.state_dir / "ws1" / "jobs").iterdir())
+    assert not (cli.state_dir / NAME / "jobs").exists() or not list((cli.state_dir / NAME / "jobs").iterdir())
     loose = cli("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-restarts", "3")
     assert loose.returncode == 2 and "--max-restarts" in loose.stderr
     bad = cli("watch", "--interval", "0")

@@ -135,7 +135,7 @@ CLOUDS = {"gcp": (Gcp, "gcp_routed"), "azure": (Azure, "routed_azure"), "alibaba
 
 @pytest.fixture(params=sorted(CLOUDS))
 def workstation(request, cli, slow_image):  # noqa: F811 - the fixture imported above
-    """A spot deployment of ws1 on one cloud's fake, bootstrapped with the slow stand-in."""
+    """A spot deployment on one cloud's fake, bootstrapped with the slow stand-in."""
     kind, fixture = CLOUDS[request.param]
     cloud = kind(request.getfixturevalue(fixture))
     made = cli("deploy", *cloud.deploy[:1], "--name", NAME, "--yes", *cloud.deploy[1:], "--gpus", "none",

@@ -262,10 +262,15 @@ class FakeAzure:
         return [c.op for c in self.calls]
 
     def evict(self, vm_id: str) -> None:
-        """A Spot eviction with evictionPolicy Deallocate: the VM is deallocated by Azure."""
+        """A Spot eviction as the VM's evictionPolicy says: Deallocate, the VM is deallocated
+        (disk kept); Delete, the VM is deleted, with what it was told to delete with it."""
         with self.lock:
             vm = self.state.resources[vm_id.lower()]
-            vm["_power"] = "deallocated"
+            assert vm["properties"].get("priority") == "Spot", "only Spot VMs are evicted"
+            if vm["properties"].get("evictionPolicy") == "Delete":
+                self._delete(vm)
+            else:
+                vm["_power"] = "deallocated"
 
     def tagged(self, deployment: str) -> list[tuple[str, str]]:
         """(type, id) of every resource group and resource tagged isaacctl-deployment=<name>."""

@@ -418,14 +418,20 @@ class FakeGce:
             return [dict(i) for i in self.projects[project].instances.values()]
 
     def preempt(self, name: str, project: str = PROJECT) -> None:
-        """Compute Engine takes a Spot VM back: with instanceTerminationAction STOP it is
-        TERMINATED (stopped), its disk kept, its external address released."""
+        """Compute Engine takes a Spot VM back as its instanceTerminationAction says: STOP, it is
+        TERMINATED (stopped), its disk kept, its external address released; DELETE, it is
+        deleted with its auto-delete disks."""
         with self._lock:
-            found = [i for i in self.projects[project].instances.values() if i["name"] == name]
+            state = self.projects[project]
+            found = [i for i in state.instances.values() if i["name"] == name]
             instance = found[0]
-            assert instance.get("scheduling", {}).get("provisioningModel") == "SPOT", "only Spot VMs are preempted"
-            self._stopped(instance)
+            scheduling = instance.get("scheduling", {})
+            assert scheduling.get("provisioningModel") == "SPOT", "only Spot VMs are preempted"
             zone = instance["zone"].rsplit("/", 1)[-1]
+            if scheduling.get("instanceTerminationAction", "STOP") == "DELETE":
+                self._instance_gone(state, zone, instance)
+            else:
+                self._stopped(instance)
             self._operation(project, "compute.instances.preempted", instance["selfLink"], zone=zone)
 
     def labelled(self, deployment: str, project: str = PROJECT) -> list[tuple[str, str]]:
@@ -648,17 +654,9 @@ class FakeGce:
             return instance
         if verb == "delete":
             instance["status"] = "STOPPING"
-
-            def gone() -> None:
-                del state.instances[(zone, name)]
-                for disk in list(state.disks.values()):
-                    if link in disk.get("users", []):
-                        disk["users"].remove(link)
-                        attached = next((d for d in instance["disks"] if d.get("source") == disk["selfLink"]), {})
-                        if attached.get("autoDelete"):
-                            del state.disks[(zone, disk["name"])]
-
-            return self._operation(project, "delete", link, zone=zone, then=gone)
+            return self._operation(
+                project, "delete", link, zone=zone, then=lambda: self._instance_gone(state, zone, instance)
+            )
         if verb == "stop":
             instance["status"] = "STOPPING"
             return self._operation(project, "stop", link, zone=zone, then=lambda: self._stopped(instance))
@@ -855,6 +853,18 @@ class FakeGce:
             if config.get("type", "ONE_TO_ONE_NAT") == "ONE_TO_ONE_NAT":
                 # an ephemeral external address: a new one at every start
                 config["natIP"] = f"34.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+    @staticmethod
+    def _instance_gone(state: Any, zone: str, instance: dict[str, Any]) -> None:
+        """The instance deleted, and its disks marked auto-delete with it."""
+        link = instance["selfLink"]
+        del state.instances[(zone, instance["name"])]
+        for disk in list(state.disks.values()):
+            if link in disk.get("users", []):
+                disk["users"].remove(link)
+                attached = next((d for d in instance["disks"] if d.get("source") == disk["selfLink"]), {})
+                if attached.get("autoDelete"):
+                    del state.disks[(zone, disk["name"])]
 
     def _stopped(self, instance: dict[str, Any]) -> None:
         instance["status"] = "TERMINATED"

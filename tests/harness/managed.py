@@ -1,6 +1,6 @@
 """What the managed-training tests share (tests/test_managed.py on moto, tests/
 test_managed_clouds.py on the GCP, Azure and Alibaba fakes): a stand-in slow enough to be
-preempted mid-run, `train --managed` on deployment ws1, the `watch --once` loop, and the checks
+preempted mid-run, `train --managed` on one deployment (NAME), the `watch --once` loop, and the checks
 on what every run printed and which checkpoints came home.
 
 How a preemption is simulated: the "instance" is a loopback sshd sharing this machine's Docker,
@@ -15,13 +15,16 @@ import re
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from harness.cli import Cli
 
-NAME = "ws1"
+# Not ws1: other test files remove every container labelled with the deployment name ws1 when
+# they end, and test sessions of several engineers share this machine's Docker.
+NAME = f"mc-{uuid.uuid4().hex[:8]}"
 SLOW_IMAGE = "isaacctl-test/isaac-lab-slow:2.3.2"
 TOTAL = 300
 SAVE = 20  # agent.save_interval: the most a resume may repeat
