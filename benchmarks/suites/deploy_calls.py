@@ -16,7 +16,9 @@ only they cover (no default VPC, Azure's operation polls).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -135,25 +137,42 @@ EMULATORS = {
 }
 
 
+# One emulator per cloud for the whole process: the SDK clients, sessions and credentials
+# isaacctl caches per process would still point at an emulator stopped and started again.
+_STARTED: dict[str, tuple[Any, str]] = {}
+
+
+def _started(emulator: Emulator) -> tuple[Any, str]:
+    if emulator.provider not in _STARTED:
+        work = tempfile.mkdtemp(prefix=f"isaacctl-bench-{emulator.provider}-")
+        server = emulator.start(Path(work))
+
+        def stop() -> None:
+            server.stop()
+            shutil.rmtree(work, ignore_errors=True)
+
+        atexit.register(stop)
+        _STARTED[emulator.provider] = (server, work)
+    return _STARTED[emulator.provider]
+
+
 @contextmanager
 def running(emulator: Emulator) -> Iterator[tuple[Any, str]]:
-    """The emulator started, this process's environment pointed at it; yields (server, a work
-    folder for state)."""
+    """The cloud's emulator (started on first use), this process's environment pointed at it;
+    yields (server, an empty folder for state)."""
     guard_and_harness()
-    with tempfile.TemporaryDirectory(prefix=f"isaacctl-bench-{emulator.provider}-") as work:
-        server = emulator.start(Path(work))
-        saved = dict(os.environ)
-        for key, value in server.env().items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        try:
-            yield server, work
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            server.stop()
+    server, work = _started(emulator)
+    saved = dict(os.environ)
+    for key, value in server.env().items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield server, tempfile.mkdtemp(dir=work)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def cycle(emulator: Emulator, server: Any, state_dir: str, nodes: int = 1, default_vpc: bool = True) -> dict:
