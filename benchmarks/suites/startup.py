@@ -1,7 +1,8 @@
 """Start-up: `isaacctl --help`, and `list`, `status` and `jobs` over 50 deployments of mixed
 providers (aws, gcp, azure, alibaba, ssh, local), each beside `python -c pass` measured in the
 same run. Issue 18's goals: --help <= 2.5x `python -c pass`, list <= 0.1 s; status and jobs
-import no cloud SDK (checked by tests/test_startup.py, not timed).
+import no cloud SDK (checked by tests/test_startup.py, not timed). `--help`, `list` and
+`status NAME` have shortcuts (cli/shortcuts.py); `jobs` runs the full typer and pydantic path.
 
 Each command is timed after one warm-up run, as a user meets it from the second run on: .pyc
 files written (PYTHONDONTWRITEBYTECODE is cleared, as an installed wheel has them) and the

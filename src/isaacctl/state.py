@@ -35,6 +35,7 @@ from isaacctl.errors import (
 
 if TYPE_CHECKING:  # pydantic costs ~100 ms to import: only commands that read records pay it
     from isaacctl.records import DeploymentRecord, JobRecord
+    from isaacctl.records_read import Reader
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "a lowercase letter, then lowercase letters, digits or hyphens, at most 32 characters"
@@ -208,16 +209,27 @@ class StateStore:
             records = self.load_all()
             records_read.remember_shapes()  # pydantic is loaded now: the next run needs none
             return records
-        found: list[DeploymentRecord] = []
-        for name in self.names():
-            try:
-                data = json.loads(self.paths(name).record.read_text())
-            except (OSError, ValueError):
-                data = None
-            quick = reader.deployment(data)
-            # the view answers every attribute a reader of DeploymentRecord uses
-            found.append(self.load(name) if quick is None else quick)  # type: ignore[arg-type]
-        return found
+        return [self._read(name, reader) for name in self.names()]
+
+    def read(self, name: str) -> DeploymentRecord:
+        """load, as read_all reads (`status` without --refresh)."""
+        from isaacctl import records_read
+
+        reader = records_read.cached_reader()
+        if reader is None:
+            record = self.load(name)
+            records_read.remember_shapes()
+            return record
+        return self._read(name, reader)
+
+    def _read(self, name: str, reader: Reader) -> DeploymentRecord:
+        try:
+            data = json.loads(self.paths(name).record.read_text())
+        except (OSError, ValueError):
+            data = None  # load() says what is wrong with it
+        quick = reader.deployment(data)
+        # the view answers every attribute a reader of DeploymentRecord uses
+        return self.load(name) if quick is None else quick  # type: ignore[return-value]
 
     def save(self, record: DeploymentRecord) -> None:
         from isaacctl.records import utc_now

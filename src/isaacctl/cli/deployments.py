@@ -55,7 +55,12 @@ def status_command(
     from isaacctl.cli.render import render_status
 
     app = app_of(ctx)
-    render_status(app.terminal, app.deployments().status(name, refresh=refresh), as_json)
+    if not refresh:
+        from isaacctl.cli.listing import show_status
+
+        show_status(app, name, as_json)
+        return
+    render_status(app.terminal, app.deployments().status(name, refresh=True), as_json)
 
 
 def destroy_command(

@@ -1,7 +1,7 @@
 """Answers for the commands people type most, without typer and click (~35 ms of start-up)
 or pydantic (~60 ms): `isaacctl --help` (and `isaacctl` alone) from a cached rendering of
-typer's own help, and `isaacctl [global options] list [--json]` by the same code the typer
-command runs (cli/listing.py). Anything else, or anything unusual about these (another flag,
+typer's own help, and `isaacctl [global options] list [--json]` or `status NAME [--json]` by
+the same code the typer commands run (cli/listing.py). Anything else, or anything unusual about these (another flag,
 shell completion, ISAACCTL_NO_SHORTCUTS=1), returns None and the full path runs.
 
 Hand-written on purpose: recognising these few argument lists needs no parser, and loading
@@ -28,9 +28,20 @@ def answer(args: list[str]) -> int | None:
     """The exit status when a shortcut answered; None: run the full path."""
     if startup_cache.disabled() or "_ISAACCTL_COMPLETE" in os.environ:
         return None
-    if args in HELP_ARGS:
-        return _replay_help(args)
-    return _list(args)
+    try:
+        if args in HELP_ARGS:
+            return _replay_help(args)
+        return _read_command(args)
+    except BrokenPipeError:
+        # what click's main does when the reader went away (`isaacctl list | head -1`): exit 1
+        # quietly, and no error at the interpreter's last flush either (click only now)
+        from typing import Any
+
+        from click import utils
+
+        pacify: Any = utils.PacifyFlushWrapper
+        sys.stdout, sys.stderr = pacify(sys.stdout), pacify(sys.stderr)
+        raise SystemExit(1) from None
 
 
 # -- the top-level help ------------------------------------------------------------------------
@@ -114,28 +125,33 @@ def remember_help(args: list[str]) -> None:
         return
 
 
-# -- list ----------------------------------------------------------------------------------------
+# -- list, status ----------------------------------------------------------------------------------
 
 
-def _list(args: list[str]) -> int | None:
-    parsed = _parse_list(args)
+def _read_command(args: list[str]) -> int | None:
+    parsed = _parse(args)
     if parsed is None:
         return None
-    state_dir, ssh_config, verbose, as_json = parsed
+    state_dir, ssh_config, verbose, command, name, as_json = parsed
+    from isaacctl.cli import listing
     from isaacctl.cli.app import App
-    from isaacctl.cli.listing import show_list
     from isaacctl.console import Terminal
 
     # what cli/root.py's global_options does with the same flags
     if ssh_config is not None:
         os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
-    show_list(App(state_dir=state_dir, verbose=verbose, terminal=Terminal(verbose=verbose)), as_json)
+    app = App(state_dir=state_dir, verbose=verbose, terminal=Terminal(verbose=verbose))
+    if command == "list":
+        listing.show_list(app, as_json)
+    else:
+        listing.show_status(app, str(name), as_json)
     return 0
 
 
-def _parse_list(args: list[str]) -> tuple[Path | None, Path | None, bool, bool] | None:
-    """[--state-dir DIR] [--ssh-config FILE] [-v] list [--json], in click's reading; None for
-    anything else. Values come as typer gives them (Path(text), the last one given wins)."""
+def _parse(args: list[str]) -> tuple[Path | None, Path | None, bool, str, str | None, bool] | None:
+    """[--state-dir DIR] [--ssh-config FILE] [-v] then `list [--json]` or `status NAME [--json]`,
+    in click's reading; None for anything else. Values come as typer gives them (Path(text),
+    the last one given wins)."""
     for name in ("ISAACCTL_STATE_DIR", "ISAACCTL_SSH_CONFIG"):
         if os.environ.get(name) == "":
             return None  # click's reading of an empty variable is its own business
@@ -146,21 +162,29 @@ def _parse_list(args: list[str]) -> tuple[Path | None, Path | None, bool, bool] 
     index = 0
     while index < len(args):
         arg = args[index]
-        name, equals, value = arg.partition("=")
+        option, equals, value = arg.partition("=")
         if arg in ("-v", "--verbose"):
             verbose = True
-        elif name in VALUE_OPTIONS:
+        elif option in VALUE_OPTIONS:
             if not equals:
                 index += 1
                 if index == len(args):
                     return None
                 value = args[index]
-            values[name] = Path(value)
-        elif arg == "list":
+            values[option] = Path(value)
+        elif arg in ("list", "status"):
             rest = args[index + 1 :]
-            if rest not in ([], ["--json"]):
+            as_json = "--json" in rest
+            others = [each for each in rest if each != "--json"]
+            if rest.count("--json") > 1:
                 return None
-            return values["--state-dir"], values["--ssh-config"], verbose, rest == ["--json"]
+            if arg == "list" and others:
+                return None
+            # status takes one name; anything that looks like an option (--refresh, -h) is click's
+            if arg == "status" and (len(others) != 1 or others[0].startswith("-")):
+                return None
+            deployment = others[0] if arg == "status" else None
+            return values["--state-dir"], values["--ssh-config"], verbose, arg, deployment, as_json
         else:
             return None
         index += 1
