@@ -63,8 +63,9 @@ FIRST_STEP_STATUS = 200
 @dataclass
 class Preparation:
     """What readies a job's folder on the host, sent in the same round trip as its start (each
-    SSH round trip is ~50 ms of a start the user waits for): a tar of the job's files unpacked
-    into the jobs folder, then copies made on the host (earlier runs' checkpoints)."""
+    SSH round trip is a wait in `train`, and a host across the world is ~100 ms away): a tar
+    of the job's files unpacked into the jobs folder, then copies made on the host (earlier
+    runs' checkpoints)."""
 
     jobs_folder: str
     archive: bytes
