@@ -218,3 +218,13 @@ def test_a_preempted_machine_without_room_to_start_is_redeployed_in_the_next_zon
     destroyed = cli("destroy", NAME, "--yes", timeout=600)
     assert destroyed.returncode == 0, destroyed.stderr
     assert cloud.tagged() == []
+
+
+def test_azure_tries_the_zone_given_first_and_refuses_one_it_does_not_have(azure, cli):
+    """What the redeploy's "next zone first" rests on, on Azure (zones are places there)."""
+    planned = cli("deploy", "azure", "--name", NAME, "--dry-run", "--zone", "2")
+    assert planned.returncode == 0, planned.stderr
+    assert "zones in order: 2, 1, 3" in " ".join(planned.stdout.split())
+    bad = cli("deploy", "azure", "--name", NAME, "--dry-run", "--zone", "9")
+    lines = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert bad.returncode == 2 and len(lines) == 1 and "--zone" in lines[0], bad.stderr
