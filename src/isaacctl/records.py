@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # The derived values are shared with the records `list` reads without pydantic (records_read).
 from isaacctl.records_read import (
+    FINAL_JOB_STATES,
     bootstrap_of,
     deployment_address,
     facts_of,
@@ -258,7 +259,6 @@ class ManagedAttempt(_Model):
 
 
 JobStatus = Literal["starting", "running", "unknown", "succeeded", "failed", "cancelled"]
-FINAL_JOB_STATES = ("succeeded", "failed", "cancelled")
 
 
 class NodeRun(_Model):

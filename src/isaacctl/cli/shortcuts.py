@@ -1,7 +1,8 @@
 """Answers for the commands people type most, without typer and click (~35 ms of start-up)
 or pydantic (~60 ms): `isaacctl --help` (and `isaacctl` alone) from a cached rendering of
-typer's own help, and `isaacctl [global options] list [--json]` or `status NAME [--json]` by
-the same code the typer commands run (cli/listing.py). Anything else, or anything unusual about these (another flag,
+typer's own help, `isaacctl [global options] list [--json]` or `status NAME [--json]` by
+the same code the typer commands run (cli/listing.py), and a plain `fetch-logs` whose jobs have
+finished (cli/fetch_shortcut.py). Anything else, or anything unusual about these (another flag,
 shell completion, ISAACCTL_NO_SHORTCUTS=1), returns None and the full path runs.
 
 Hand-written on purpose: recognising these few argument lists needs no parser, and loading
@@ -132,6 +133,8 @@ def _read_command(args: list[str]) -> int | None:
     parsed = _parse(args)
     if parsed is None:
         return None
+    if parsed[3] == "fetch-logs":
+        return _fetch_logs(args, parsed)
     state_dir, ssh_config, verbose, command, name, as_json = parsed
     from isaacctl.cli import listing
     from isaacctl.cli.app import App
@@ -146,6 +149,16 @@ def _read_command(args: list[str]) -> int | None:
     else:
         listing.show_status(app, str(name), as_json)
     return 0
+
+
+def _fetch_logs(args: list[str], parsed: tuple[Path | None, Path | None, bool, str, str | None, bool]) -> int | None:
+    from isaacctl.cli import fetch_shortcut
+
+    state_dir, ssh_config, verbose, _, _, _ = parsed
+    rest = args[args.index("fetch-logs") + 1 :]
+    if ssh_config is not None:
+        os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
+    return fetch_shortcut.answer(state_dir, verbose, rest)
 
 
 def _parse(args: list[str]) -> tuple[Path | None, Path | None, bool, str, str | None, bool] | None:
@@ -172,6 +185,8 @@ def _parse(args: list[str]) -> tuple[Path | None, Path | None, bool, str, str | 
                     return None
                 value = args[index]
             values[option] = Path(value)
+        elif arg == "fetch-logs":  # what follows is fetch_shortcut's to read
+            return values["--state-dir"], values["--ssh-config"], verbose, arg, None, False
         elif arg in ("list", "status"):
             rest = args[index + 1 :]
             as_json = "--json" in rest

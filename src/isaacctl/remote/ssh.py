@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from isaacctl.errors import HostKeyChanged, RemoteError
-from isaacctl.records import SshEndpoint
 from isaacctl.remote.base import CommandResult, OutputHandler, Remote, render_argv
 from isaacctl.remote.sshconfig import SshTarget, parse_jump, resolve
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # SshEndpoint: pydantic, which a fetch-logs with nothing new starts without
     import paramiko
+
+    from isaacctl.records import SshEndpoint
 
 KEEPALIVE_SECONDS = 15
 CONNECT_TIMEOUT_SECONDS = 20.0

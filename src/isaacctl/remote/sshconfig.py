@@ -8,8 +8,10 @@ import getpass
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from isaacctl.records import SshEndpoint
+if TYPE_CHECKING:  # pydantic: a fetch-logs with nothing new starts without it (cli/fetch_shortcut.py)
+    from isaacctl.records import SshEndpoint
 
 DEFAULT_SSH_CONFIG = "~/.ssh/config"
 
@@ -118,6 +120,8 @@ def parse_jump(spec: str) -> SshEndpoint:
     first = spec.split(",")[0].strip()
     user, _, rest = first.rpartition("@")
     host, _, port = rest.partition(":")
+    from isaacctl.records import SshEndpoint
+
     return SshEndpoint(
         host=host,
         port=int(port) if port else None,

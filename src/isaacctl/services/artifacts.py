@@ -74,34 +74,9 @@ class ArtifactService:
             raise UserError(f"--checkpoints: expected one of {', '.join(CHECKPOINT_CHOICES)}, got {checkpoints!r}")
         selected = self._select(deployment, job_refs)
         name = selected[0].deployment
-        target = (dest or self.default_dest(name)).expanduser().absolute()
-        target.mkdir(parents=True, exist_ok=True, mode=0o700)
-        jobs_dir = str(Path(selected[0].host_dir).parent)
-        with self.jobs.deployments.remote(name) as remote:
-            filters = ["- /*/run.sh"]
-            if checkpoints == "none":
-                filters += _KEEP_ALWAYS + [f"- {pattern}" for pattern in _ALL_CHECKPOINT_NAMES]
-            elif checkpoints == "last":
-                filters += _KEEP_ALWAYS + self._all_but_last(remote, selected)
-            stats = sync.pull(
-                remote, jobs_dir, [job.id for job in selected], target, filters=filters, on_progress=on_progress
-            )
-        files, transferred = stats.files_transferred, stats.bytes_transferred
-        for job in selected:
-            for run in job.node_runs[1:]:
-                pulled = self._pull_node(name, job, run, target / job.id / "ranks")
-                files, transferred = files + pulled.files_transferred, transferred + pulled.bytes_transferred
-        result = FetchResult(name, files, transferred)
-        for job in selected:
-            result.jobs.append(self._lay_out(job, target / job.id))
-        return result
-
-    def _pull_node(self, deployment: str, job: JobRecord, run: NodeRun, ranks: Path) -> sync.SyncStats:
-        """Node K's folder (its ranks' logs: rank 0 writes the run, the others their own files,
-        in 3.x under rank_<n>/) into ranks/node<K>/. Its checkpoints, if a library wrote any
-        there, are only copies of rank 0's model and are not laid out as the job's."""
-        with self.jobs.deployments.remote(deployment, run.index) as remote:
-            return sync.pull(remote, run.host_dir, ["logs", "output.txt"], ranks / f"node{run.index}")
+        return fetch_selected(
+            selected, dest or self.default_dest(name), checkpoints, self.jobs.deployments.remote, on_progress
+        )
 
     def _select(self, deployment: str | None, job_refs: list[str]) -> list[JobRecord]:
         if job_refs:
@@ -115,64 +90,108 @@ class ArtifactService:
             raise UserError(f"JOB: {record.name} has no jobs yet")
         return jobs
 
-    @staticmethod
-    def _all_but_last(remote: Remote, jobs: list[JobRecord]) -> list[str]:
-        from isaacctl.services.jobs.checkpoints import checkpoints_to_keep, is_checkpoint
-        from isaacctl.services.jobs.host_files import list_files
 
-        rules = []
-        for job in jobs:
-            files = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
-            keep = checkpoints_to_keep(job.rl_library, files, "last")
-            rules += [
-                f"- /{job.id}/logs/{path}"
-                for path in files
-                if is_checkpoint(job.rl_library, path) and path not in keep and "/exported/" not in path
-            ]
-        return rules
+def fetch_selected(
+    selected: list[JobRecord],
+    dest: Path,
+    checkpoints: str,
+    open_remote: Callable[[str, int], Remote],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> FetchResult:
+    """The jobs chosen (of one deployment) brought into dest and laid out. Apart from
+    ArtifactService so that cli/fetch_shortcut.py runs this same code on records read without
+    pydantic and a remote made without the provider registry."""
+    name = selected[0].deployment
+    target = dest.expanduser().absolute()
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    jobs_dir = str(Path(selected[0].host_dir).parent)
+    with open_remote(name, 0) as remote:
+        filters = ["- /*/run.sh"]
+        if checkpoints == "none":
+            filters += _KEEP_ALWAYS + [f"- {pattern}" for pattern in _ALL_CHECKPOINT_NAMES]
+        elif checkpoints == "last":
+            filters += _KEEP_ALWAYS + _all_but_last(remote, selected)
+        stats = sync.pull(
+            remote, jobs_dir, [job.id for job in selected], target, filters=filters, on_progress=on_progress
+        )
+    files, transferred = stats.files_transferred, stats.bytes_transferred
+    for job in selected:
+        for run in job.node_runs[1:]:
+            pulled = _pull_node(open_remote, job, run, target / job.id / "ranks")
+            files, transferred = files + pulled.files_transferred, transferred + pulled.bytes_transferred
+    result = FetchResult(name, files, transferred)
+    for job in selected:
+        result.jobs.append(_lay_out(job, target / job.id))
+    return result
 
-    def _lay_out(self, job: JobRecord, folder: Path) -> FetchedJob:
-        """Lays the job out, unless nothing it is made from changed since the last time: a
-        re-fetch with nothing new then reads no checkpoint rules, events or metrics."""
-        config = json.dumps(pipeline_config(job), indent=2) + "\n"
-        marker = folder / LAYOUT_MARKER
-        signature = _signature(folder, config, job.rl_library)
-        try:
-            said = json.loads(marker.read_text())
-            if said.pop("signature") == signature:
-                return FetchedJob(**said)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        fetched = self._lay_out_again(job, folder, config)
-        marker.write_text(json.dumps({"signature": _signature(folder, config, job.rl_library), **asdict(fetched)}))
-        return fetched
 
-    def _lay_out_again(self, job: JobRecord, folder: Path, config: str) -> FetchedJob:
-        from isaacctl.services.jobs.checkpoints import is_checkpoint
+def _pull_node(open_remote: Callable[[str, int], Remote], job: JobRecord, run: NodeRun, ranks: Path) -> sync.SyncStats:
+    """Node K's folder (its ranks' logs: rank 0 writes the run, the others their own files,
+    in 3.x under rank_<n>/) into ranks/node<K>/. Its checkpoints, if a library wrote any
+    there, are only copies of rank 0's model and are not laid out as the job's."""
+    with open_remote(job.deployment, run.index) as remote:
+        return sync.pull(remote, run.host_dir, ["logs", "output.txt"], ranks / f"node{run.index}")
 
-        logs = folder / "logs"
-        files = _regular_files(logs)
-        checkpoints = [p for p in files if is_checkpoint(job.rl_library, p.relative_to(logs).as_posix())]
-        videos = [p for p in files if p.suffix == ".mp4"]
-        _link_all(checkpoints, folder / "checkpoints")
-        _link_all(videos, folder / "videos")
-        rows = self._metrics(logs, folder / "metrics.csv", files)
-        _write_if_changed(folder / "config.json", config)
-        return FetchedJob(job.id, str(folder), len(checkpoints), len(videos), rows)
 
-    @staticmethod
-    def _metrics(logs: Path, target: Path, files: list[Path]) -> int:
-        from isaacctl.services.metrics import write_metrics_csv
+def _all_but_last(remote: Remote, jobs: list[JobRecord]) -> list[str]:
+    from isaacctl.services.jobs.checkpoints import checkpoints_to_keep, is_checkpoint
+    from isaacctl.services.jobs.host_files import list_files
 
-        events = sorted(p for p in files if p.name.startswith("events.out.tfevents."))
-        signature = json.dumps([[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in events])
-        marker = target.with_name(".metrics-source")
-        if target.exists() and marker.exists() and marker.read_text() == signature:
-            with open(target) as handle:
-                return max(sum(1 for _ in handle) - 1, 0)
-        rows = write_metrics_csv(logs, target) if logs.is_dir() else 0
-        marker.write_text(signature)
-        return rows
+    rules = []
+    for job in jobs:
+        files = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
+        keep = checkpoints_to_keep(job.rl_library, files, "last")
+        rules += [
+            f"- /{job.id}/logs/{path}"
+            for path in files
+            if is_checkpoint(job.rl_library, path) and path not in keep and "/exported/" not in path
+        ]
+    return rules
+
+
+def _lay_out(job: JobRecord, folder: Path) -> FetchedJob:
+    """Lays the job out, unless nothing it is made from changed since the last time: a
+    re-fetch with nothing new then reads no checkpoint rules, events or metrics."""
+    config = json.dumps(pipeline_config(job), indent=2) + "\n"
+    marker = folder / LAYOUT_MARKER
+    signature = _signature(folder, config, job.rl_library)
+    try:
+        said = json.loads(marker.read_text())
+        if said.pop("signature") == signature:
+            return FetchedJob(**said)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    fetched = _lay_out_again(job, folder, config)
+    marker.write_text(json.dumps({"signature": _signature(folder, config, job.rl_library), **asdict(fetched)}))
+    return fetched
+
+
+def _lay_out_again(job: JobRecord, folder: Path, config: str) -> FetchedJob:
+    from isaacctl.services.jobs.checkpoints import is_checkpoint
+
+    logs = folder / "logs"
+    files = _regular_files(logs)
+    checkpoints = [p for p in files if is_checkpoint(job.rl_library, p.relative_to(logs).as_posix())]
+    videos = [p for p in files if p.suffix == ".mp4"]
+    _link_all(checkpoints, folder / "checkpoints")
+    _link_all(videos, folder / "videos")
+    rows = _metrics(logs, folder / "metrics.csv", files)
+    _write_if_changed(folder / "config.json", config)
+    return FetchedJob(job.id, str(folder), len(checkpoints), len(videos), rows)
+
+
+def _metrics(logs: Path, target: Path, files: list[Path]) -> int:
+    from isaacctl.services.metrics import write_metrics_csv
+
+    events = sorted(p for p in files if p.name.startswith("events.out.tfevents."))
+    signature = json.dumps([[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in events])
+    marker = target.with_name(".metrics-source")
+    if target.exists() and marker.exists() and marker.read_text() == signature:
+        with open(target) as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    rows = write_metrics_csv(logs, target) if logs.is_dir() else 0
+    marker.write_text(signature)
+    return rows
 
 
 def pipeline_config(job: JobRecord) -> dict[str, Any]:
