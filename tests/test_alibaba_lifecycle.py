@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from harness.own_containers import deployment_ids, remove_containers
 
 pytest_plugins = ["harness.alibaba_fixtures"]  # the fake ECS/VPC server and SSH routing fixtures
 
@@ -66,14 +67,14 @@ def test_full_path_deploy_bootstrap_job_stop_start_destroy(routed, cli, sshd, re
     assert started.returncode == 0, started.stderr
     assert status(cli)["status"] == "ready"
 
+    ours = deployment_ids(cli.state_dir, ["ws1"])  # destroy deletes the record
     destroyed = cli("destroy", "ws1", "--yes", timeout=600)
     assert destroyed.returncode == 0, destroyed.stderr
     assert fake.live("ws1") == []
     assert not (cli.state_dir / "ws1").exists()
-    leftovers = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"], capture_output=True, text=True
-    ).stdout.split()
-    subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    # The "instance" is the loopback sshd on this machine's Docker: a terminated cloud machine
+    # would take its containers with it, here the test removes them, only this deployment's (by id).
+    remove_containers(ours)
 
 
 def test_stop_charging_releases_the_address_start_gives_a_new_one_and_keeps_the_pin(routed, cli):

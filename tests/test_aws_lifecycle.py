@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.own_containers import deployment_ids, remove_containers
+
 
 @pytest.fixture
 def routed(aws, cli, sshd):
@@ -69,26 +71,14 @@ def test_full_path_deploy_bootstrap_job_destroy(routed, cli, sshd, registry, sta
     assert (folder / "metrics.csv").is_file()
     # ----------------------------------------------------------------------------------------
 
+    ours = deployment_ids(cli.state_dir, ["ws1"])  # destroy deletes the record
     destroyed = cli("destroy", "ws1", "--yes", timeout=600)
     assert destroyed.returncode == 0, destroyed.stderr
     assert aws.tagged("ws1") == []
     assert not (cli.state_dir / "ws1").exists()
     # The "instance" is the loopback sshd on this machine's Docker: a terminated cloud machine
     # would take its containers with it, here the test removes them, only this deployment's (by id).
-    leftovers = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "-aq",
-            "--filter",
-            "label=isaacctl.deployment=ws1",
-            "--filter",
-            f"label=isaacctl.deployment-id={record['id']}",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    remove_containers(ours)
 
 
 def test_stop_then_start_keeps_the_pin_and_follows_the_new_address(routed, cli, sshd):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from harness.azure_fixtures import (  # noqa: F401 - the fixtures this module us
     routed_azure_fixture,
     sshd_twin_fixture,
 )
+from harness.own_containers import deployment_ids, remove_containers
 
 
 def deploy(cli, name="ws1", *extra, check=True):
@@ -71,14 +71,14 @@ def test_full_path_deploy_bootstrap_train_fetch_stop_start_destroy(routed_azure,
     assert started.returncode == 0, started.stderr
     assert status(cli)["status"] == "ready"
 
+    ours = deployment_ids(cli.state_dir, ["ws1"])  # destroy deletes the record
     destroyed = cli("destroy", "ws1", "--yes", timeout=600)
     assert destroyed.returncode == 0, destroyed.stderr
     assert azure.tagged("ws1") == [] and azure.state.resources == {}
     assert not (cli.state_dir / "ws1").exists()
-    leftovers = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=isaacctl.deployment=ws1"], capture_output=True, text=True
-    ).stdout.split()
-    subprocess.run(["docker", "rm", "-f", *leftovers], capture_output=True)
+    # The "instance" is the loopback sshd on this machine's Docker: a terminated cloud machine
+    # would take its containers with it, here the test removes them, only this deployment's (by id).
+    remove_containers(ours)
 
 
 def test_stop_deallocates_and_start_keeps_the_address_and_the_pin(routed_azure, cli):

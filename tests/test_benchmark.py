@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import Cli
+from harness.own_containers import deployment_ids, remove_containers_of
 from isaacctl.services.benchmark import (
     Result,
     apply_training_log,
@@ -252,30 +253,9 @@ def bench(tmp_path_factory, sshd, standin_image_local, standin3):
         check=True,
         timeout=600,
     )
-    ids = [json.loads(cli("status", name, "--json", check=True).stdout)["data"]["id"] for name in ("wsa", "wsb")]
+    ours = deployment_ids(cli.state_dir, ["wsa", "wsb"])
     yield cli
-    for name, deployment_id in zip(("wsa", "wsb"), ids, strict=True):
-        subprocess.run(
-            [
-                "docker",
-                "rm",
-                "-f",
-                *subprocess.run(
-                    [
-                        "docker",
-                        "ps",
-                        "-aq",
-                        "--filter",
-                        f"label=isaacctl.deployment={name}",
-                        "--filter",
-                        f"label=isaacctl.deployment-id={deployment_id}",
-                    ],
-                    capture_output=True,
-                    text=True,
-                ).stdout.split(),
-            ],
-            capture_output=True,
-        )
+    remove_containers_of(cli.state_dir, ["wsa", "wsb"], also=ours)
 
 
 def by_name(data):

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import Cli
+from harness.own_containers import remove_containers_of
 from harness.sshd import TwinSshServer
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "labcloud.py"
@@ -108,21 +109,7 @@ def lab(request, tmp_path_factory, sshd, twin, standin_image_local, standin3):
     cli("bootstrap", "duo", "--gpus", "none", "--image", image, "--allow-low-disk", check=True, timeout=600)
     cli.deployment_id = json.loads(cli("status", "duo", "--json", check=True).stdout)["data"]["id"]
     yield cli
-    ids = subprocess.run(
-        [
-            "docker",
-            "ps",
-            "-aq",
-            "--filter",
-            "label=isaacctl.deployment=duo",
-            "--filter",
-            f"label=isaacctl.deployment-id={cli.deployment_id}",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+    remove_containers_of(cli.state_dir, ["duo"], also=[cli.deployment_id])
 
 
 # -- helpers -----------------------------------------------------------------------------------

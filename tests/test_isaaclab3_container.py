@@ -17,6 +17,7 @@ import pytest
 
 from harness import docker_env
 from harness.cli import Cli
+from harness.own_containers import remove_containers_of
 
 pytestmark = pytest.mark.docker
 
@@ -87,26 +88,6 @@ def _deploy(cli: Cli, kind: str, root: Path, sshd, image: str, *extra: str):
     )
 
 
-def _remove_containers(cli: Cli, name: str = "ws3") -> None:
-    record = json.loads(cli("status", name, "--json").stdout or "{}").get("data") or {}
-    if record.get("id"):
-        ids = subprocess.run(
-            [
-                "docker",
-                "ps",
-                "-aq",
-                "--filter",
-                f"label=isaacctl.deployment={name}",
-                "--filter",
-                f"label=isaacctl.deployment-id={record['id']}",
-            ],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-
-
 @pytest.fixture(scope="module", params=["local", "ssh"])
 def station(request, tmp_path_factory, sshd, standin3):
     """A bootstrapped 3.x deployment named ws3 (module-wide)."""
@@ -117,7 +98,7 @@ def station(request, tmp_path_factory, sshd, standin3):
     cli.provider = request.param
     cli.host_root = json.loads(cli("status", "ws3", "--json", check=True).stdout)["data"]["host_root"]
     yield cli
-    _remove_containers(cli)
+    remove_containers_of(cli.state_dir, ["ws3"])
 
 
 def started_id(result) -> str:
@@ -336,7 +317,7 @@ def test_an_image_whose_tag_says_nothing_is_asked_its_version(
         command = job_record(cli, started_id(run))["command"]
         assert command[0] == entry and ("--headless" in command) == (generation == "2")
     finally:
-        _remove_containers(cli)
+        remove_containers_of(cli.state_dir, ["ws3"])
         subprocess.run(["docker", "rmi", image], capture_output=True)
 
 
@@ -352,7 +333,7 @@ def test_isaaclab_version_overrides_what_the_image_says(tmp_path, sshd, standin3
         assert command[:3] == ["./isaaclab.sh", "-p", "scripts/reinforcement_learning/rsl_rl/train.py"]
         assert run.returncode != 0
     finally:
-        _remove_containers(cli)
+        remove_containers_of(cli.state_dir, ["ws3"])
 
 
 def test_a_bad_isaaclab_version_exits_2_naming_the_flag(cli, tmp_path):

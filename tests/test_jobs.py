@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import Cli
+from harness.own_containers import containers_with, deployment_ids, remove_containers_of
 
 pytestmark = pytest.mark.docker
 
@@ -69,30 +70,10 @@ def station(request, tmp_path_factory, sshd, standin_image_local):
             check=True,
         )
     cli.provider = request.param
-    deployment_id = json.loads(cli("status", "ws1", "--json", check=True).stdout)["data"]["id"]
+    ours = deployment_ids(cli.state_dir, ["ws1"])
     yield cli
     # only this module's containers: other tests (and people) use the name ws1 on this daemon too
-    subprocess.run(
-        [
-            "docker",
-            "rm",
-            "-f",
-            *subprocess.run(
-                [
-                    "docker",
-                    "ps",
-                    "-aq",
-                    "--filter",
-                    "label=isaacctl.deployment=ws1",
-                    "--filter",
-                    f"label=isaacctl.deployment-id={deployment_id}",
-                ],
-                capture_output=True,
-                text=True,
-            ).stdout.split(),
-        ],
-        capture_output=True,
-    )
+    remove_containers_of(cli.state_dir, ["ws1"], also=ours)
 
 
 def job_id_of(result) -> str:
@@ -438,9 +419,8 @@ def test_tensorboard_is_forwarded_to_a_local_port(station):
         board.send_signal(signal.SIGINT)
         board.communicate(timeout=60)
     assert board.returncode == 0
-    left = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "name=isaacctl-ws1-tensorboard"], capture_output=True, text=True
-    ).stdout.split()
+    # by id too: another session's ws1 may have a TensorBoard of the same name running now
+    left = containers_with(deployment_ids(station.state_dir, ["ws1"]), "name=isaacctl-ws1-tensorboard")
     assert left == []
 
 

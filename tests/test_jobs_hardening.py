@@ -22,6 +22,7 @@ import pytest
 
 from harness.cli import Cli
 from harness.docker_env import docker
+from harness.own_containers import remove_containers_of
 
 pytestmark = pytest.mark.docker
 
@@ -32,14 +33,6 @@ SHORT = ["--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", "300"]
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def remove_containers_of(name: str) -> None:
-    ids = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment={name}"], capture_output=True, text=True
-    ).stdout.split()
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
 
 
 def new_cli(root: Path) -> Cli:
@@ -69,7 +62,7 @@ def local_station(tmp_path_factory, standin_image_local):
         check=True,
     )
     yield cli
-    remove_containers_of(cli.name)
+    remove_containers_of(cli.state_dir, [cli.name])
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +91,7 @@ def ssh_station(tmp_path_factory, sshd, standin_image_local):
         check=True,
     )
     yield cli
-    remove_containers_of(cli.name)
+    remove_containers_of(cli.state_dir, [cli.name])
 
 
 def started_id(result) -> str:
@@ -413,7 +406,7 @@ def bare_ssh(cli, sshd):
         check=True,
     )
     yield cli
-    remove_containers_of(cli.name)
+    remove_containers_of(cli.state_dir, [cli.name])
 
 
 def test_the_key_is_not_sent_to_a_registry_that_was_not_named_for_it(bare_ssh, registry, private_image):
