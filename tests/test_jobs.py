@@ -419,7 +419,8 @@ def test_tensorboard_is_forwarded_to_a_local_port(station):
         board.send_signal(signal.SIGINT)
         board.communicate(timeout=60)
     assert board.returncode == 0
-    # by id too: another session's ws1 may have a TensorBoard of the same name running now
+    # by id too: another session's ws1 may have a TensorBoard running now (Docker's name filter
+    # matches a part of the name: the deployment id follows it)
     left = containers_with(deployment_ids(station.state_dir, ["ws1"]), "name=isaacctl-ws1-tensorboard")
     assert left == []
 

@@ -32,8 +32,10 @@ def container_name(deployment: str, job_id: str) -> str:
     return f"isaacctl-{deployment}-{job_id}"
 
 
-def tensorboard_container(deployment: str) -> str:
-    return f"isaacctl-{deployment}-tensorboard"
+def tensorboard_container(record: DeploymentRecord) -> str:
+    # the deployment's id in the name: two state folders may share a name on one Docker host,
+    # and starting one's TensorBoard removes the container of that name first
+    return f"isaacctl-{record.name}-tensorboard" + (f"-{record.id}" if record.id else "")
 
 
 def docker_run_argv(
@@ -239,7 +241,7 @@ class ContainerRuntime(Runtime):
         stream_logs(remote_factory, job.container, emit, follow=follow, tail=tail, on_reconnect=on_reconnect)
 
     def start_tensorboard(self, remote: Remote, record: DeploymentRecord, host_port: int) -> str:
-        name = tensorboard_container(record.name)
+        name = tensorboard_container(record)
         layout = generation_for(record.isaaclab_version, record.image).container
         remote.run(["docker", "rm", "--force", name])  # a stale one from an earlier session
         result = remote.run(
@@ -274,4 +276,4 @@ class ContainerRuntime(Runtime):
         return name
 
     def stop_tensorboard(self, remote: Remote, record: DeploymentRecord) -> None:
-        remote.run(["docker", "rm", "--force", tensorboard_container(record.name)])
+        remote.run(["docker", "rm", "--force", tensorboard_container(record)])
