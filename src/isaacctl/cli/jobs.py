@@ -72,7 +72,11 @@ def _start(
 
             keeper = ManagedService(app.store, app.terminal.info)
             settings = keeper.settings_for(
-                flags, library=str(spec.rl_library), total_iterations=spec.max_iterations, **managed
+                flags,
+                library=str(spec.rl_library),
+                total_iterations=spec.max_iterations,
+                deployment=record.name,
+                **managed,
             )
         job = service.submit(record.name, spec)
         if managed is not None:
@@ -151,7 +155,9 @@ def train_command(
         False, "--fallback-on-demand", help="With --managed: redeploy on demand when spot has no room."
     ),
     checkpoint_bucket: Optional[str] = typer.Option(
-        None, "--checkpoint-bucket", help="With --managed: object storage for checkpoints (not supported yet)."
+        None,
+        "--checkpoint-bucket",
+        help="With --managed on AWS: s3://BUCKET[/PREFIX] also keeps every checkpoint in S3 (docs/managed.md).",
     ),
     overrides: Optional[List[str]] = typer.Argument(None, help="Hydra overrides after --, e.g. env.scene.num_envs=64."),
 ) -> None:
@@ -213,7 +219,11 @@ def _managed_flags(
     from isaacctl.services.managed import check_flags  # ~50 ms of imports only --managed needs
 
     check_flags(max_restarts=max_restarts, checkpoint_bucket=checkpoint_bucket)
-    return {"max_restarts": max_restarts, "fallback_on_demand": fallback_on_demand}
+    return {
+        "max_restarts": max_restarts,
+        "fallback_on_demand": fallback_on_demand,
+        "checkpoint_bucket": checkpoint_bucket,
+    }
 
 
 def evaluate_command(

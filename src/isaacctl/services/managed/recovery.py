@@ -10,10 +10,10 @@ Recovery starts the machine again where the cloud kept it (provider.start, throu
 lifecycle service); when that fails (no capacity) or the machine is gone, every resource the
 deployment has is destroyed by its tags first (the provider's verified destroy: nothing leaks),
 then the deployment is made again, in the next zone, then on demand when --fallback-on-demand
-allows it, and bootstrapped. The newest checkpoint (on the host, else the copy synced home,
-restored) is resumed with the library's resume path through the job service: a run submitted
-as `--resume JOB:FILE`, told only the iterations left, whose container and folder then become
-the managed job's own. Every step is saved before the next, so a controller killed at any point
+allows it, and bootstrapped. The newest checkpoint (on the host, else the copy synced home or
+the one in the --checkpoint-bucket, restored) is resumed with the library's resume path
+through the job service: a run submitted as `--resume JOB:FILE`, told only the iterations
+left, whose container and folder then become the managed job's own. Every step is saved before the next, so a controller killed at any point
 carries on where it was when it is started again."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from isaacctl.errors import IsaacctlError, ProviderError, UserError, failure_reason
 from isaacctl.providers.base import InstanceState
-from isaacctl.services import checkpoint_sync
+from isaacctl.services import checkpoint_store, checkpoint_sync
 from isaacctl.services.deployments import BootstrapRequest, DeploymentService
 from isaacctl.services.jobs.checkpoints import checkpoint_rank, newest_checkpoint
 from isaacctl.services.jobs.host_files import list_files
@@ -44,7 +44,6 @@ MAX_RESTARTS_LIMIT = 100
 # libraries whose resume continues the iteration count (so "what is left" can be told)
 MANAGED_LIBRARIES = ("rsl_rl",)
 LOST = (InstanceState.STOPPED, InstanceState.STOPPING, InstanceState.TERMINATED)
-BUCKET_SCHEMES = ("s3://", "gs://", "az://", "oss://")
 # How a run ends when its machine stops under it (SIGKILL, SIGTERM, Docker's unclean stop), or
 # None: gone without a status. Seen on a machine that runs again, it was cut short, not failed.
 CUT_SHORT = (137, 143, 255, None)
@@ -59,15 +58,7 @@ def check_flags(*, max_restarts: int, checkpoint_bucket: str | None) -> None:
     if not 0 <= max_restarts <= MAX_RESTARTS_LIMIT:
         raise UserError(f"--max-restarts: expected 0 to {MAX_RESTARTS_LIMIT}, got {max_restarts}")
     if checkpoint_bucket is not None:
-        if not checkpoint_bucket.startswith(BUCKET_SCHEMES) or len(checkpoint_bucket) <= 6:
-            raise UserError(
-                f"--checkpoint-bucket: expected s3://, gs://, az:// or oss://BUCKET[/PREFIX], got {checkpoint_bucket!r}"
-            )
-        # Said, not pretended: object storage is future work (docs/managed.md)
-        raise UserError(
-            "--checkpoint-bucket: object storage is not supported yet; managed jobs sync "
-            "checkpoints home (state/<name>/artifacts/<job>/logs), leave the flag out"
-        )
+        checkpoint_store.parse(checkpoint_bucket)
 
 
 @dataclass
@@ -104,6 +95,8 @@ class ManagedService:
         total_iterations: int | None,
         max_restarts: int,
         fallback_on_demand: bool,
+        checkpoint_bucket: str | None = None,
+        deployment: str | None = None,
     ) -> ManagedSettings:
         from isaacctl.records import ManagedSettings
 
@@ -116,8 +109,15 @@ class ManagedService:
             raise UserError("--resume: a managed job resumes itself; leave --resume out")
         if total_iterations is None:
             raise UserError("--max-iterations: a managed job needs the run's length, to resume with what is left")
+        if checkpoint_bucket is not None:
+            assert deployment is not None
+            # before the job starts: a bucket that is not there or refuses writes starts nothing
+            checkpoint_store.CheckpointBucket.of(checkpoint_bucket, self.store.load(deployment), "").check_writable()
         return ManagedSettings(
-            max_restarts=max_restarts, fallback_on_demand=fallback_on_demand, total_iterations=total_iterations
+            max_restarts=max_restarts,
+            fallback_on_demand=fallback_on_demand,
+            total_iterations=total_iterations,
+            checkpoint_bucket=checkpoint_bucket,
         )
 
     def enrol(self, job: JobRecord, settings: ManagedSettings) -> JobRecord:
@@ -132,6 +132,7 @@ class ManagedService:
             job=job.id,
             max_restarts=settings.max_restarts,
             fallback_on_demand=settings.fallback_on_demand,
+            checkpoint_bucket=settings.checkpoint_bucket,
         )
         self._describe_run(job, supersedes=None)
         return job
@@ -321,7 +322,36 @@ class ManagedService:
         except IsaacctlError as exc:
             self.progress(f"{job.id}: checkpoints not synced this time ({exc.message})")
             return
+        bucket = self._bucket(job)
+        if bucket is not None:
+            home = checkpoint_sync.home_logs(self.store, job)
+            try:
+                bucket.upload_new(home, checkpoint_sync.relative_files(home))
+            except IsaacctlError as exc:
+                # the home copy is there; the next pass uploads what this one could not
+                self.progress(f"{job.id}: checkpoints not uploaded to {bucket.url} this time ({exc.message})")
+                return
         job.managed.last_sync = now()
+
+    def _bucket(self, job: JobRecord) -> checkpoint_store.CheckpointBucket | None:
+        assert job.managed is not None
+        if job.managed.checkpoint_bucket is None:
+            return None
+        record = self.store.load(job.deployment)
+        return checkpoint_store.CheckpointBucket.of(job.managed.checkpoint_bucket, record, job.id)
+
+    def _newest_from_bucket(self, job: JobRecord, newer_than: str | None) -> str | None:
+        """The bucket's newest checkpoint, brought home, when it is newer than `newer_than`
+        (the home copy is missing: another controller machine, a lost home folder)."""
+        bucket = self._bucket(job)
+        if bucket is None:
+            return None
+        found = bucket.newest(job.rl_library)
+        if found is None or (newer_than is not None and _iteration(job, found) <= _iteration(job, newer_than)):
+            return None
+        self.progress(f"downloading {found} from {bucket.url}")
+        bucket.download_run(found, checkpoint_sync.home_logs(self.store, job))
+        return found
 
     # -- recovery ----------------------------------------------------------------------------
     def recover(self, job: JobRecord, reason: str) -> Outcome:
@@ -514,6 +544,12 @@ class ManagedService:
             on_host = [f.path for f in list_files(remote, f"{job.host_dir}/logs")]
             chosen = newest_checkpoint(job.rl_library, on_host)
             at_home = checkpoint_sync.newest_at_home(self.store, job)
+            ahead = (
+                at_home
+                if chosen is None or (at_home and _iteration(job, at_home) > _iteration(job, chosen))
+                else chosen
+            )
+            at_home = self._newest_from_bucket(job, ahead) or at_home
             if at_home is not None and (chosen is None or _iteration(job, at_home) > _iteration(job, chosen)):
                 self.progress(f"restoring {at_home} from home")
                 checkpoint_sync.restore(self.store, remote, job, at_home)
