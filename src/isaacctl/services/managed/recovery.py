@@ -346,12 +346,19 @@ class ManagedService:
         bucket = self._bucket(job)
         if bucket is None:
             return None
-        found = bucket.newest(job.rl_library)
-        if found is None or (newer_than is not None and _iteration(job, found) <= _iteration(job, newer_than)):
+        try:
+            found = bucket.newest(job.rl_library)
+            if found is None or (newer_than is not None and _iteration(job, found) <= _iteration(job, newer_than)):
+                return None
+            self.progress(f"downloading {found} from {bucket.url}")
+            bucket.download_run(found, checkpoint_sync.home_logs(self.store, job))
+            return found
+        except IsaacctlError as exc:
+            if newer_than is None:
+                raise  # nothing else to resume from: the next pass asks the bucket again
+            # a checkpoint is at hand: resuming from it loses less than waiting on S3
+            self.progress(f"{job.id}: {bucket.url} not read ({exc.message}); resuming from {newer_than}")
             return None
-        self.progress(f"downloading {found} from {bucket.url}")
-        bucket.download_run(found, checkpoint_sync.home_logs(self.store, job))
-        return found
 
     # -- recovery ----------------------------------------------------------------------------
     def recover(self, job: JobRecord, reason: str) -> Outcome:
