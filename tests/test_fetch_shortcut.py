@@ -141,3 +141,15 @@ def test_other_forms_run_the_full_path(station, tmp_path, form):
     full = station("fetch-logs", *args, env=FULL)
     again = station("fetch-logs", *args)
     assert (again.returncode, again.stdout, again.stderr) == (full.returncode, full.stdout, full.stderr)
+
+
+def test_global_options_before_fetch_logs(station, tmp_path):
+    """--state-dir (here naming the folder ISAACCTL_STATE_DIR names too) and -v, as click reads them."""
+    station("list", check=True)
+    args = ["--state-dir", str(station.state_dir), "-v", "fetch-logs", station.job_ids[1], "--dest", str(tmp_path)]
+    station(*args, env=FULL, check=True)  # brought home: both runs below have nothing new
+    full = station(*args, env=FULL)
+    short = station(*args)
+    assert full.returncode == 0, full.stderr
+    assert (short.returncode, short.stdout, short.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert "typer" not in imported(station, *args)

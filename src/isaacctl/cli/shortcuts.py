@@ -134,7 +134,7 @@ def _read_command(args: list[str]) -> int | None:
     if parsed is None:
         return None
     if parsed[3] == "fetch-logs":
-        return _fetch_logs(args, parsed)
+        return _fetch_logs(parsed)
     state_dir, ssh_config, verbose, command, name, as_json = parsed
     from isaacctl.cli import listing
     from isaacctl.cli.app import App
@@ -151,18 +151,22 @@ def _read_command(args: list[str]) -> int | None:
     return 0
 
 
-def _fetch_logs(args: list[str], parsed: tuple[Path | None, Path | None, bool, str, str | None, bool]) -> int | None:
+def _fetch_logs(parsed: Parsed) -> int | None:
     from isaacctl.cli import fetch_shortcut
 
-    state_dir, ssh_config, verbose, _, _, _ = parsed
-    rest = args[args.index("fetch-logs") + 1 :]
+    state_dir, ssh_config, verbose, _, rest, _ = parsed
+    assert isinstance(rest, list)
     if ssh_config is not None:
         os.environ["ISAACCTL_SSH_CONFIG"] = str(ssh_config)
     return fetch_shortcut.answer(state_dir, verbose, rest)
 
 
-def _parse(args: list[str]) -> tuple[Path | None, Path | None, bool, str, str | None, bool] | None:
-    """[--state-dir DIR] [--ssh-config FILE] [-v] then `list [--json]` or `status NAME [--json]`,
+# state dir, ssh_config, -v, the command, then status's NAME (or fetch-logs' arguments), --json
+Parsed = tuple["Path | None", "Path | None", bool, str, "str | list[str] | None", bool]
+
+
+def _parse(args: list[str]) -> Parsed | None:
+    """[--state-dir DIR] [--ssh-config FILE] [-v] then `list [--json]`, `status NAME [--json]` or `fetch-logs ...`,
     in click's reading; None for anything else. Values come as typer gives them (Path(text),
     the last one given wins)."""
     for name in ("ISAACCTL_STATE_DIR", "ISAACCTL_SSH_CONFIG"):
@@ -185,8 +189,9 @@ def _parse(args: list[str]) -> tuple[Path | None, Path | None, bool, str, str | 
                     return None
                 value = args[index]
             values[option] = Path(value)
-        elif arg == "fetch-logs":  # what follows is fetch_shortcut's to read
-            return values["--state-dir"], values["--ssh-config"], verbose, arg, None, False
+        elif arg == "fetch-logs":
+            # what follows is fetch_shortcut's to read
+            return values["--state-dir"], values["--ssh-config"], verbose, arg, args[index + 1 :], False
         elif arg in ("list", "status"):
             rest = args[index + 1 :]
             as_json = "--json" in rest
