@@ -248,6 +248,7 @@ def test_cancel_stops_recovery_and_destroy_asks_for_yes_while_a_managed_job_runs
         (["--resume", "train-x"], "--resume"),
         (["--rl-library", "skrl"], "--managed"),
         (["--no-max"], "--max-iterations"),
+        (["--nodes", "2"], "--nodes"),
     ],
 )
 def test_bad_managed_flags_exit_2_naming_the_flag(cli, sshd, standin_image_local, args, flag):

@@ -107,6 +107,9 @@ class ManagedService:
             )
         if spec_flags.get("resume"):
             raise UserError("--resume: a managed job resumes itself; leave --resume out")
+        if (spec_flags.get("num_nodes") or 1) > 1:
+            # its resume would need every node's checkpoint and rendezvous again: refused, not half done
+            raise UserError("--nodes: a managed job runs on one node (several are not supported yet)")
         if total_iterations is None:
             raise UserError("--max-iterations: a managed job needs the run's length, to resume with what is left")
         if checkpoint_bucket is not None:
