@@ -10,16 +10,25 @@ the installed systemd unit's ExecStart names, run on the host as the unit's user
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from harness.cli import Cli
 
-NAME = "ws1"
+# the same as managed spot tests use (their TOTAL and SAVE are this module's too)
+from harness.managed import (  # noqa: F401  (re-exported for test_managed_boot)
+    check_every_iteration_once,
+    iterations,
+    outputs_of,
+    remove_containers,
+    watch_once,
+)
+
+NAME = f"mb-{uuid.uuid4().hex[:8]}"  # unique: test sessions share this machine's Docker
 SLOW_IMAGE = "isaacctl-test/isaac-lab-slow:2.3.2"
 TOTAL = 300
 SAVE = 20  # agent.save_interval: the most a resume may repeat
@@ -73,16 +82,6 @@ def job_of(cli: Cli, job_id: str) -> dict:
     return next(j for j in json.loads(cli("jobs", "-d", NAME, "--json").stdout)["data"] if j["id"] == job_id)
 
 
-def remove_containers(deployment_id: str) -> None:
-    found = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if found:
-        subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
-
-
 def running_jobs(deployment_id: str) -> list[str]:
     """The names of the deployment's job containers that run now."""
     found = subprocess.run(
@@ -103,7 +102,7 @@ def running_jobs(deployment_id: str) -> list[str]:
     return sorted(found.stdout.split())
 
 
-def train(cli: Cli, *extra: str, iterations: int = TOTAL) -> str:
+def train(cli: Cli, *extra: str, iterations: int = TOTAL) -> str:  # noqa: F811  (a count here)
     started = cli(
         "train",
         "-d",
@@ -119,12 +118,6 @@ def train(cli: Cli, *extra: str, iterations: int = TOTAL) -> str:
     )
     assert started.returncode == 0, started.stderr
     return json.loads(started.stdout)["data"]["id"]
-
-
-def watch_once(cli: Cli):
-    done = cli("watch", "--once", "--sync-interval", "1", timeout=900)
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 def until_saved_on_host(host_root: str, run: str, at_least: int, timeout: float = 120) -> None:
@@ -180,26 +173,3 @@ def until_finished(cli: Cli, job_id: str, timeout: float = 300) -> dict:
             return job
         time.sleep(1)
     raise AssertionError(f"{job_id} did not finish: {job_of(cli, job_id)}")
-
-
-def iterations(outputs: list[str]) -> list[int]:
-    """Every 'Learning iteration N/T' of every run, in order."""
-    seen = []
-    for text in outputs:
-        seen += [int(n) for n in re.findall(r"Learning iteration (\d+)/\d+", text)]
-    return seen
-
-
-def outputs_of(host_root: str, job: dict) -> list[str]:
-    runs = [job["id"]] + [a["job"] for a in job["attempts"] if a.get("job")]
-    return [
-        (Path(host_root) / "jobs" / run / "output.txt").read_text()
-        for run in runs
-        if (Path(host_root) / "jobs" / run / "output.txt").exists()
-    ]
-
-
-def check_every_iteration_once(seen: list[int], resumed_from: list[int]) -> None:
-    assert set(seen) == set(range(TOTAL)), sorted(set(range(TOTAL)) - set(seen))
-    repeated = len(seen) - TOTAL
-    assert 0 <= repeated <= (SAVE + 1) * len(resumed_from), (repeated, resumed_from)
