@@ -29,41 +29,17 @@ from harness.managed import (
     iterations,
     job_of,
     outputs_of,
-    remove_containers,
-    slow_image,  # noqa: F401 - the fixture this module's tests use
+    slow_image_fixture,  # noqa: F401 - the fixtures this module's tests use
     start_managed,
     status,
     take_machine,
     until_finished,
     until_synced,
     watch_once,
+    workstation_fixture,  # noqa: F401
 )
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def workstation(aws, cli, sshd, slow_image):  # noqa: F811 - the fixture imported above
-    sshd.write_ssh_config(cli.ssh_config, ["*"])
-    made = cli(
-        "deploy",
-        "aws",
-        "--name",
-        NAME,
-        "--yes",
-        "--spot",
-        "--instance-type",
-        "g6e.2xlarge",
-        "--gpus",
-        "none",
-        "--image",
-        slow_image,
-        timeout=900,
-    )
-    assert made.returncode == 0, made.stderr
-    record = status(cli)
-    yield aws, record
-    remove_containers(record["id"])
 
 
 def preempt(aws, record, job, how):

@@ -35,7 +35,7 @@ from harness.managed import (
     job_of,
     outputs_of,
     remove_containers,
-    slow_image,  # noqa: F401 - the fixture this module's tests use
+    slow_image_fixture,  # noqa: F401 - the fixture this module's tests use
     start_managed,
     status,
     take_machine,

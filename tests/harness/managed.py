@@ -30,8 +30,9 @@ TOTAL = 300
 SAVE = 20  # agent.save_interval: the most a resume may repeat
 
 
-@pytest.fixture(scope="module")
-def slow_image(standin_image_local):
+# named: a test module imports the fixtures under these names, and takes them by the short ones
+@pytest.fixture(scope="module", name="slow_image")
+def slow_image_fixture(standin_image_local):
     """The stand-in at 0.04 s an iteration, so a run lasts long enough to be preempted."""
     built = subprocess.run(
         ["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
@@ -150,3 +151,28 @@ def check_resumed_from_home(seen: list[int], newest: int) -> None:
     home, and every iteration from there is in it once."""
     assert min(seen) == newest, (min(seen), newest)
     assert sorted(seen) == list(range(newest, TOTAL)), sorted(set(range(newest, TOTAL)) - set(seen))
+
+
+@pytest.fixture(name="workstation")
+def workstation_fixture(aws, cli, sshd, slow_image):
+    """A spot workstation on moto, bootstrapped, reached through the loopback sshd."""
+    sshd.write_ssh_config(cli.ssh_config, ["*"])
+    made = cli(
+        "deploy",
+        "aws",
+        "--name",
+        NAME,
+        "--yes",
+        "--spot",
+        "--instance-type",
+        "g6e.2xlarge",
+        "--gpus",
+        "none",
+        "--image",
+        slow_image,
+        timeout=900,
+    )
+    assert made.returncode == 0, made.stderr
+    record = status(cli)
+    yield aws, record
+    remove_containers(record["id"])

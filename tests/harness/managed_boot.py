@@ -12,74 +12,25 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 from pathlib import Path
-
-import pytest
 
 from harness.cli import Cli
 
-# the same as managed spot tests use (their TOTAL and SAVE are this module's too)
-from harness.managed import (  # noqa: F401  (re-exported for test_managed_boot)
+# the spot tests' workstation, constants and helpers (re-exported for the boot-hook tests)
+from harness.managed import (  # noqa: F401
+    NAME,
+    SAVE,
+    TOTAL,
     check_every_iteration_once,
     iterations,
+    job_of,
     outputs_of,
     remove_containers,
+    slow_image_fixture,
+    status,
     watch_once,
+    workstation_fixture,
 )
-
-NAME = f"mb-{uuid.uuid4().hex[:8]}"  # unique: test sessions share this machine's Docker
-SLOW_IMAGE = "isaacctl-test/isaac-lab-slow:2.3.2"
-TOTAL = 300
-SAVE = 20  # agent.save_interval: the most a resume may repeat
-
-
-# named: a test module imports the fixtures under these names, and takes them by the short ones
-@pytest.fixture(scope="module", name="slow_image")
-def slow_image_fixture(standin_image_local):
-    """The stand-in at 0.04 s an iteration, so a run lasts long enough to be preempted."""
-    built = subprocess.run(
-        ["docker", "build", "--network", "none", "-t", SLOW_IMAGE, "-"],
-        input=f"FROM {standin_image_local}\nENV STANDIN_ITERATION_SECONDS=0.04\n",
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    return SLOW_IMAGE
-
-
-@pytest.fixture(name="workstation")
-def workstation_fixture(aws, cli, sshd, slow_image):
-    """A spot workstation on moto, bootstrapped (the boot hook installed by its step)."""
-    sshd.write_ssh_config(cli.ssh_config, ["*"])
-    made = cli(
-        "deploy",
-        "aws",
-        "--name",
-        NAME,
-        "--yes",
-        "--spot",
-        "--instance-type",
-        "g6e.2xlarge",
-        "--gpus",
-        "none",
-        "--image",
-        slow_image,
-        timeout=900,
-    )
-    assert made.returncode == 0, made.stderr
-    record = status(cli)
-    yield aws, record
-    remove_containers(record["id"])
-
-
-def status(cli: Cli) -> dict:
-    return json.loads(cli("status", NAME, "--json").stdout)["data"]
-
-
-def job_of(cli: Cli, job_id: str) -> dict:
-    return next(j for j in json.loads(cli("jobs", "-d", NAME, "--json").stdout)["data"] if j["id"] == job_id)
 
 
 def running_jobs(deployment_id: str) -> list[str]:
