@@ -25,6 +25,7 @@ from isaacctl.records_read import (
     gpu_summary,
     head_of,
     node_address,
+    node_of,
 )
 
 SCHEMA_VERSION = 2
@@ -195,10 +196,8 @@ class DeploymentRecord(_Model):
 
     def node(self, index: int) -> Node:
         """The node with this index; IndexError names the ones there are."""
-        for node in self.nodes:
-            if node.index == index:
-                return node
-        raise IndexError(f"deployment {self.name!r} has nodes {[n.index for n in self.nodes]}, not {index}")
+        node: Node = node_of(self, index)
+        return node
 
     @property
     def facts(self) -> HostFacts | None:

@@ -46,6 +46,14 @@ def head_of(record: Any) -> Any:
     return record.nodes[0] if record.nodes else None
 
 
+def node_of(record: Any, index: int) -> Any:
+    """The node with this index; IndexError names the ones there are."""
+    for node in record.nodes:
+        if node.index == index:
+            return node
+    raise IndexError(f"deployment {record.name!r} has nodes {[n.index for n in record.nodes]}, not {index}")
+
+
 def deployment_address(record: Any) -> str:
     node = head_of(record)
     return "-" if node is None else node_address(node)
@@ -80,6 +88,7 @@ class ReadNode(ReadRecord):
 
 class ReadDeployment(ReadRecord):
     head = property(head_of)
+    node = node_of
     facts = property(facts_of)
     bootstrap = property(bootstrap_of)
     address = property(deployment_address)

@@ -75,7 +75,7 @@ def _main(argv: list[str] | None) -> int:
         from isaacctl.cli import shortcuts
 
         answered = shortcuts.answer(args)
-        result = _full(argv, args) if answered is None else answered
+        result = _full_with_ahead(argv, args) if answered is None else answered
     except KeyboardInterrupt:
         _terminal().error(INTERRUPTED)
         return EXIT_INTERRUPTED
@@ -96,6 +96,19 @@ def _main(argv: list[str] | None) -> int:
     if result == EXIT_INTERRUPTED and Interrupt.seen and not Interrupt.reported:
         _terminal().error(INTERRUPTED)
     return result if isinstance(result, int) else 0
+
+
+def _full_with_ahead(argv: list[str] | None, args: list[str]) -> object:
+    """The full path, with `train`'s SSH connection opening meanwhile (cli/ahead.py)."""
+    from isaacctl.cli import ahead
+
+    ahead.start(args)
+    try:
+        return _full(argv, args)
+    finally:
+        opening = sys.modules.get("isaacctl.services.jobs.opening")
+        if opening is not None:
+            opening.discard_ahead()
 
 
 def _full(argv: list[str] | None, args: list[str]) -> object:

@@ -165,10 +165,10 @@ def _fetch_logs(parsed: Parsed) -> int | None:
 Parsed = tuple["Path | None", "Path | None", bool, str, "str | list[str] | None", bool]
 
 
-def _parse(args: list[str]) -> Parsed | None:
-    """[--state-dir DIR] [--ssh-config FILE] [-v] then `list [--json]`, `status NAME [--json]` or `fetch-logs ...`,
-    in click's reading; None for anything else. Values come as typer gives them (Path(text),
-    the last one given wins)."""
+def global_options(args: list[str]) -> tuple[dict[str, Path | None], bool, int] | None:
+    """[--state-dir DIR] [--ssh-config FILE] [-v] in click's reading: their values (as typer
+    gives them: Path(text), the last one given wins), -v, and the index of the first argument
+    that is none of them; None where click's reading might differ."""
     for name in ("ISAACCTL_STATE_DIR", "ISAACCTL_SSH_CONFIG"):
         if os.environ.get(name) == "":
             return None  # click's reading of an empty variable is its own business
@@ -189,23 +189,32 @@ def _parse(args: list[str]) -> Parsed | None:
                     return None
                 value = args[index]
             values[option] = Path(value)
-        elif arg == "fetch-logs":
-            # what follows is fetch_shortcut's to read
-            return values["--state-dir"], values["--ssh-config"], verbose, arg, args[index + 1 :], False
-        elif arg in ("list", "status"):
-            rest = args[index + 1 :]
-            as_json = "--json" in rest
-            others = [each for each in rest if each != "--json"]
-            if rest.count("--json") > 1:
-                return None
-            if arg == "list" and others:
-                return None
-            # status takes one name; anything that looks like an option (--refresh, -h) is click's
-            if arg == "status" and (len(others) != 1 or others[0].startswith("-")):
-                return None
-            deployment = others[0] if arg == "status" else None
-            return values["--state-dir"], values["--ssh-config"], verbose, arg, deployment, as_json
         else:
-            return None
+            return values, verbose, index
         index += 1
-    return None
+    return values, verbose, index
+
+
+def _parse(args: list[str]) -> Parsed | None:
+    """[global options] then `list [--json]`, `status NAME [--json]` or `fetch-logs ...`, in
+    click's reading; None for anything else."""
+    found = global_options(args)
+    if found is None or found[2] == len(args):
+        return None
+    values, verbose, index = found
+    arg, rest = args[index], args[index + 1 :]
+    if arg == "fetch-logs":  # what follows is fetch_shortcut's to read
+        return values["--state-dir"], values["--ssh-config"], verbose, arg, rest, False
+    if arg not in ("list", "status"):
+        return None
+    as_json = "--json" in rest
+    others = [each for each in rest if each != "--json"]
+    if rest.count("--json") > 1:
+        return None
+    if arg == "list" and others:
+        return None
+    # status takes one name; anything that looks like an option (--refresh, -h) is click's
+    if arg == "status" and (len(others) != 1 or others[0].startswith("-")):
+        return None
+    deployment = others[0] if arg == "status" else None
+    return values["--state-dir"], values["--ssh-config"], verbose, arg, deployment, as_json

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,6 +30,10 @@ CONNECT_TIMEOUT_SECONDS = 20.0
 # OpenSSH connection sharing for the system ssh (rsync, shells, forwards): a second fetch or
 # upload within a minute skips the SSH handshake.
 CONTROL_PERSIST_SECONDS = 60
+
+
+# what an SshEndpoint says (records.py), read by name: the record may be a view without pydantic
+ENDPOINT_FIELDS = ("host", "port", "user", "identity_file", "default_user", "host_key_alias")
 
 
 def _import_paramiko() -> None:
@@ -96,13 +101,32 @@ class SshRemote(Remote):
         allow_first_contact: bool = True,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
     ) -> None:
-        self.target: SshTarget = resolve(endpoint, ssh_config)
+        self.endpoint = endpoint
+        self.ssh_config = ssh_config
         self.known_hosts = known_hosts
         self.allow_first_contact = allow_first_contact
         self.connect_timeout = connect_timeout
-        self.description = self.target.description
         self._client: paramiko.SSHClient | None = None
         self._jump: paramiko.SSHClient | None = None
+
+    # Resolved on first use (`ssh -G`, a fork and exec): a remote that is built only to be
+    # compared (same_as) never pays for it.
+    @cached_property
+    def target(self) -> SshTarget:
+        return resolve(self.endpoint, self.ssh_config)
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return self.target.description
+
+    def same_as(self, other: object) -> bool:
+        """Whether `other` would connect to the same place in the same way (the endpoint as
+        recorded, the same ssh_config, pins and settings): one may stand in for the other."""
+        return isinstance(other, SshRemote) and self._settings() == other._settings()
+
+    def _settings(self) -> tuple[object, ...]:
+        endpoint = tuple(getattr(self.endpoint, field) for field in ENDPOINT_FIELDS)
+        return endpoint, self.ssh_config, self.known_hosts, self.allow_first_contact, self.connect_timeout
 
     # -- connection --------------------------------------------------------------------------
     def _open_socket(self) -> socket.socket | paramiko.Channel | paramiko.ProxyCommand:
@@ -283,6 +307,14 @@ class SshRemote(Remote):
             ["ssh", *self.openssh_options(), "-o", "BatchMode=yes", "-o", "Compression=no", "-o", f"Ciphers={ciphers}"]
         )
 
+    def _pins_tag(self) -> str:
+        """Which pins a shared connection was checked against: %C alone names the host, port
+        and user, and a command pinned to another key must not ride a master that checked
+        the host against other pins (another deployment's at the same address)."""
+        from hashlib import blake2b
+
+        return blake2b(str(self.known_hosts.absolute()).encode(), digest_size=6).hexdigest()
+
     def openssh_options(self, share_connection: bool = True) -> list[str]:
         """Options that make OpenSSH's `ssh` go where this remote goes, with the same pins."""
         target = self.target
@@ -292,7 +324,7 @@ class SshRemote(Remote):
                 "-o",
                 "ControlMaster=auto",
                 "-o",
-                f"ControlPath={folder}/%C",
+                f"ControlPath={folder}/{self._pins_tag()}-%C",
                 "-o",
                 f"ControlPersist={CONTROL_PERSIST_SECONDS}",
             ]

@@ -3,12 +3,12 @@ start, the output stream, the final look at the job), instead of a new handshake
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from isaacctl.remote import Remote
 from isaacctl.remote.base import CommandResult, OutputHandler
+from isaacctl.services.jobs.opening import Ahead, Opening, claim_ahead
 
 
 class KeptRemote(Remote):
@@ -66,15 +66,21 @@ class Connections:
     def __init__(self, open_remote: Callable[[str, int], Remote]) -> None:
         self.open_remote = open_remote
         self.kept: dict[tuple[str, int], Remote] | None = None
-        self.opening: dict[tuple[str, int], _Opening] = {}
+        self.opening: dict[tuple[str, int], Opening] = {}
 
     def remote(self, deployment: str, node: int = 0) -> Remote:
         if self.kept is None:
             return self.open_remote(deployment, node)
         key = (deployment, node)
         opening = self.opening.pop(key, None)
-        if opening is not None:
-            self.kept[key], failed = opening.result()
+        opened: tuple[Remote, BaseException | None] | None = None
+        if isinstance(opening, Ahead):  # a guess: taken where it is the provider's own remote
+            own = self.open_remote(deployment, node)
+            opened = opening.instead_of(own) or (own, None)
+        elif opening is not None:
+            opened = opening.result()
+        if opened:
+            self.kept[key], failed = opened
             return KeptRemote(self.kept[key], failed)
         if key not in self.kept:
             self.kept[key] = self.open_remote(deployment, node)
@@ -88,7 +94,9 @@ class Connections:
         is not there by remote(), a connection that failed by the first command on it."""
         key = (deployment, node)
         if self.kept is not None and key not in self.kept and key not in self.opening:
-            self.opening[key] = _Opening(lambda: self.open_remote(deployment, node))
+            # `train` may have started this very connection before its own start-up (cli/__init__.py)
+            ahead = claim_ahead(deployment, node)
+            self.opening[key] = ahead or Opening(lambda: self.open_remote(deployment, node))
 
     def keep(self) -> None:
         if self.kept is None:
@@ -100,49 +108,4 @@ class Connections:
         for each in opening.values():
             each.abandon()  # not waited for: a command that ends early (bad input) ends now
         for remote in kept.values():
-            remote.close()
-
-
-class _Opening:
-    """A connection being opened on a thread of its own."""
-
-    def __init__(self, open_remote: Callable[[], Remote]) -> None:
-        self.remote: Remote | None = None
-        self.error: BaseException | None = None  # from open_remote: raised by result()
-        self.failed: BaseException | None = None  # from connecting: raised by the first command
-        self.abandoned = False
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._open, args=(open_remote,), daemon=True)
-        self.thread.start()
-
-    def _open(self, open_remote: Callable[[], Remote]) -> None:
-        try:
-            remote = open_remote()
-        except BaseException as exc:  # raised again by result(), in the command's own thread
-            self.error = exc
-            return
-        try:
-            connect = getattr(remote, "connect", None)  # SSH remotes connect; a local one has nothing to open
-            if connect is not None:
-                connect()
-        except BaseException as exc:
-            self.failed = exc
-        with self.lock:
-            self.remote = remote
-            if not self.abandoned:
-                return
-        remote.close()
-
-    def result(self) -> tuple[Remote, BaseException | None]:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.remote is not None
-        return self.remote, self.failed
-
-    def abandon(self) -> None:
-        with self.lock:
-            self.abandoned = True
-            remote = self.remote
-        if remote is not None:
             remote.close()
