@@ -39,12 +39,22 @@ def show(rows: list[dict]) -> None:
             print(name.ljust(first) + "  " + "  ".join(texts))
 
 
+def _compile_sources() -> None:
+    """isaacctl's bytecode, as a pip install leaves it: with PYTHONDONTWRITEBYTECODE set (as
+    it is on some machines), a source changed since its last .pyc would be compiled again by
+    every command measured, and the figures would be the compiler's."""
+    import compileall
+
+    compileall.compile_dir(str(HERE.parent / "src"), quiet=1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suites", nargs="*", choices=[[], *SUITES], help="default: all")
     parser.add_argument("--repeat", type=int, default=None, help="repetitions per figure")
     args = parser.parse_args()
     chosen = args.suites or list(SUITES)
+    _compile_sources()
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
     failed = []
