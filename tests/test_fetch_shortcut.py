@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import Cli
-from harness.managed import remove_containers
+from harness.own_containers import remove_containers
 from test_startup import HEAVY, SDKS, _of, imported
 
 pytestmark = pytest.mark.docker
@@ -51,7 +51,7 @@ def station(request, tmp_path_factory, sshd, standin_image_local):
         cli.job_ids = sorted(job["id"] for job in jobs)
         yield cli
     finally:
-        remove_containers(deployment_id)
+        remove_containers([deployment_id])
 
 
 def snapshot(*folders: Path) -> dict[str, object]:

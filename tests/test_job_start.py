@@ -21,21 +21,7 @@ def station(tmp_path_factory, sshd, standin_image_local):
     ssh_config = sshd.write_ssh_config(root / "ssh_config", ["gpu-box"])
     cli = Cli(state_dir=state, ssh_config=ssh_config)
     cli.host_dir = sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"
-    cli(
-        "deploy",
-        "ssh",
-        "--name",
-        "ws1",
-        "--host",
-        "gpu-box",
-        "--gpus",
-        "none",
-        "--image",
-        standin_image_local,
-        "--host-dir",
-        str(cli.host_dir),
-        check=True,
-    )
+    cli.deploy_ssh("ws1", "gpu-box", cli.host_dir, "--image", standin_image_local, check=True)
     return cli
 
 

@@ -54,19 +54,12 @@ def station(request, tmp_path_factory, sshd, standin_image_local):
         )
     else:
         sshd.write_ssh_config(ssh_config, ["gpu-box"])
-        cli(
-            "deploy",
-            "ssh",
-            "--name",
+        cli.deploy_ssh(
             "ws1",
-            "--host",
             "gpu-box",
-            "--gpus",
-            "none",
+            sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}",
             "--image",
             standin_image_local,
-            "--host-dir",
-            str(sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"),
             check=True,
         )
     cli.provider = request.param
@@ -443,21 +436,7 @@ def test_jobs_lists_what_was_last_known_when_the_host_is_unreachable(cli, sshd, 
     import socket
 
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli(
-        "deploy",
-        "ssh",
-        "--name",
-        "ws1",
-        "--host",
-        "gpu-box",
-        "--gpus",
-        "none",
-        "--image",
-        standin_image_local,
-        "--host-dir",
-        str(sshd.home / "isaacctl-gone"),
-        check=True,
-    )
+    cli.deploy_ssh("ws1", "gpu-box", sshd.home / "isaacctl-gone", "--image", standin_image_local, check=True)
     start = cli("train", "--task", "Isaac-Humanoid-Direct-v0", "--max-iterations", "100000")
     job = started_id(start)
     with socket.socket() as probe:

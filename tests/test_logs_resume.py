@@ -17,21 +17,7 @@ ITERATION = re.compile(r"Learning iteration (\d+)/(\d+)")
 
 def test_follow_survives_the_server_cutting_the_connection(cli, sshd, standin_image_local):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    cli(
-        "deploy",
-        "ssh",
-        "--name",
-        "ws1",
-        "--host",
-        "gpu-box",
-        "--gpus",
-        "none",
-        "--image",
-        standin_image_local,
-        "--host-dir",
-        str(sshd.home / "isaacctl-resume"),
-        check=True,
-    )
+    cli.deploy_ssh("ws1", "gpu-box", sshd.home / "isaacctl-resume", "--image", standin_image_local, check=True)
     total = 400  # about 8 s at the stand-in's 0.02 s per iteration
     start = cli("train", "--task", "Isaac-Cartpole-Direct-v0", "--max-iterations", str(total))
     assert start.returncode == 0, start.stderr

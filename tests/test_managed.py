@@ -229,21 +229,7 @@ def test_cancel_stops_recovery_and_destroy_asks_for_yes_while_a_managed_job_runs
 )
 def test_bad_managed_flags_exit_2_naming_the_flag(cli, sshd, standin_image_local, args, flag):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    made = cli(
-        "deploy",
-        "ssh",
-        "--name",
-        NAME,
-        "--host",
-        "gpu-box",
-        "--gpus",
-        "none",
-        "--image",
-        standin_image_local,
-        "--host-dir",
-        str(sshd.home / "isaacctl"),
-        timeout=600,
-    )
+    made = cli.deploy_ssh(NAME, "gpu-box", sshd.home / "isaacctl", "--image", standin_image_local, timeout=600)
     assert made.returncode == 0, made.stderr
     base = ["train", "--task", "Isaac-Cartpole-Direct-v0", "--managed"]
     if args != ["--no-max"]:

@@ -125,21 +125,7 @@ def test_bad_buckets_exit_2_naming_the_flag_before_anything_starts(workstation, 
 
 def test_an_s3_bucket_on_a_host_that_is_not_on_aws_is_refused(cli, sshd, standin_image_local):
     sshd.write_ssh_config(cli.ssh_config, ["gpu-box"])
-    made = cli(
-        "deploy",
-        "ssh",
-        "--name",
-        NAME,
-        "--host",
-        "gpu-box",
-        "--gpus",
-        "none",
-        "--image",
-        standin_image_local,
-        "--host-dir",
-        str(sshd.home / "isaacctl"),
-        timeout=600,
-    )
+    made = cli.deploy_ssh(NAME, "gpu-box", sshd.home / "isaacctl", "--image", standin_image_local, timeout=600)
     assert made.returncode == 0, made.stderr
     result = cli(
         "train",

@@ -34,7 +34,6 @@ from harness.managed import (
     iterations,
     job_of,
     outputs_of,
-    remove_containers,
     slow_image_fixture,  # noqa: F401 - the fixture this module's tests use
     start_managed,
     status,
@@ -42,6 +41,7 @@ from harness.managed import (
     until_finished,
     until_synced,
 )
+from harness.own_containers import remove_containers
 
 pytest_plugins = ["harness.gcp_fixtures", "harness.alibaba_fixtures"]  # gcp_routed; routed (Alibaba)
 pytestmark = pytest.mark.docker
@@ -144,7 +144,7 @@ def workstation(request, cli, slow_image):  # noqa: F811 - the fixture imported 
     record = status(cli)
     assert record["market"] == "spot"
     yield cloud, record
-    remove_containers(record["id"])  # the fakes are reset for each test; the host's Docker is not
+    remove_containers([record["id"]])  # the fakes are reset for each test; the host's Docker is not
 
 
 def newest_on_host(job: dict) -> int:

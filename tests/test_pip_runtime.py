@@ -86,23 +86,16 @@ def station(tmp_path_factory, sshd):
     if WARP_SEED.is_dir():
         shutil.copytree(WARP_SEED, host_dir / "cache" / "warp")
         subprocess.run(["chown", "-R", f"{sshd.user}:", str(host_dir)], check=True)
-    deployed = cli(
-        "deploy",
-        "ssh",
-        "--name",
+    deployed = cli.deploy_ssh(
         "lab",
-        "--host",
         "lab-box",
-        "--gpus",
-        "none",
+        host_dir,
         "--runtime",
         "pip",
         "--isaaclab-python",
         str(PYTHON),
         "--asset-root",
         str(ASSETS),
-        "--host-dir",
-        str(host_dir),
     )
     assert deployed.returncode == 0, deployed.stderr
     cli.host_dir = host_dir
@@ -280,23 +273,16 @@ def test_destroy_of_a_pip_deployment_stops_its_running_jobs(station, sshd, tmp_p
     state.mkdir(mode=0o700)
     cli = Cli(state_dir=state, ssh_config=station.ssh_config)
     host_dir = station.host_dir  # the same host folder: warm caches, a job folder of its own
-    deployed = cli(
-        "deploy",
-        "ssh",
-        "--name",
+    deployed = cli.deploy_ssh(
         "gone",
-        "--host",
         "lab-box",
-        "--gpus",
-        "none",
+        host_dir,
         "--runtime",
         "pip",
         "--isaaclab-python",
         str(PYTHON),
         "--asset-root",
         str(ASSETS),
-        "--host-dir",
-        str(host_dir),
     )
     assert deployed.returncode == 0, deployed.stderr
     job = started_id(cli("train", "--task", "Isaac-Cartpole", "--num-envs", "16", "--max-iterations", "5000"))

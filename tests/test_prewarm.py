@@ -77,23 +77,16 @@ def test_the_prewarm_compiles_warps_kernels_and_the_first_job_compiles_nothing(t
     sshd.write_ssh_config(cli.ssh_config, ["lab-box"])
     host_dir = sshd.home / f"isaacctl-prewarm-{uuid.uuid4().hex[:6]}"  # a fresh host: no cache
     name = f"pw{uuid.uuid4().hex[:6]}"
-    deployed = cli(
-        "deploy",
-        "ssh",
-        "--name",
+    deployed = cli.deploy_ssh(
         name,
-        "--host",
         "lab-box",
-        "--gpus",
-        "none",
+        host_dir,
         "--runtime",
         "pip",
         "--isaaclab-python",
         str(PYTHON),
         "--asset-root",
         str(ASSETS),
-        "--host-dir",
-        str(host_dir),
         "--prewarm",
     )
     assert deployed.returncode == 0, deployed.stderr

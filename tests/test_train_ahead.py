@@ -27,8 +27,7 @@ def deployed(root, sshd, image, name: str = "ws1") -> Cli:
     state.mkdir(mode=0o700, parents=True)
     cli = Cli(state_dir=state, ssh_config=sshd.write_ssh_config(root / "ssh_config", ["gpu-box"]))
     cli.host_dir = sshd.home / f"isaacctl-{uuid.uuid4().hex[:6]}"
-    deploy = ["deploy", "ssh", "--name", name, "--host", "gpu-box", "--gpus", "none", "--image", image]
-    cli(*deploy, "--host-dir", str(cli.host_dir), check=True)
+    cli.deploy_ssh(name, "gpu-box", cli.host_dir, "--image", image, check=True)
     return cli
 
 
@@ -102,8 +101,7 @@ def test_a_changed_host_key_stops_train_in_the_usual_words(tmp_path, standin_ima
 def test_a_guess_that_is_not_the_command_s_deployment_is_not_taken(tmp_path, sshd, standin_image_local):
     """Two deployments and no -d: nothing to guess, and train says which to choose."""
     cli = deployed(tmp_path, sshd, standin_image_local)
-    deploy = ["deploy", "ssh", "--name", "ws2", "--host", "gpu-box", "--gpus", "none"]
-    cli(*deploy, "--image", standin_image_local, "--host-dir", f"{cli.host_dir}-2", check=True)
+    cli.deploy_ssh("ws2", "gpu-box", f"{cli.host_dir}-2", "--image", standin_image_local, check=True)
     before = sockets()
     result = cli(*TRAIN)
     assert result.returncode == 2

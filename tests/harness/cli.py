@@ -112,3 +112,12 @@ class Cli:
                 f"--- stdout ---\n{res.stdout}\n--- stderr ---\n{res.stderr}"
             )
         return res
+
+    def deploy_ssh(
+        self, name: str, host: str, host_dir: str | Path, *options: str, **call
+    ) -> subprocess.CompletedProcess:
+        """`deploy ssh` of a CPU workstation (--gpus none) at ``host`` (an alias the test's
+        ssh_config routes to its sshd): the stand-in's ``--image IMAGE`` or the pip runtime's
+        options in ``options``; ``call`` as for a call (check=, timeout=)."""
+        deploy = ["deploy", "ssh", "--name", name, "--host", host, "--gpus", "none", *options]
+        return self(*deploy, "--host-dir", str(host_dir), **call)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import Cli
+from harness.own_containers import remove_containers
 
 # Not ws1: other test files remove every container labelled with the deployment name ws1 when
 # they end, and test sessions of several engineers share this machine's Docker.
@@ -53,26 +54,16 @@ def job_of(cli: Cli, job_id: str) -> dict:
     return next(j for j in json.loads(cli("jobs", "-d", NAME, "--json").stdout)["data"] if j["id"] == job_id)
 
 
-def remove_containers(deployment_id: str) -> None:
-    found = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=isaacctl.deployment-id={deployment_id}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if found:
-        subprocess.run(["docker", "rm", "-f", *found], capture_output=True)
-
-
-def start_managed(cli: Cli, *extra: str) -> str:
+def train(cli: Cli, *extra: str, iterations: int = TOTAL) -> str:
+    """Start a training of the slow stand-in on NAME (saving every SAVE iterations); its id."""
     started = cli(
         "train",
         "-d",
         NAME,
         "--task",
         "Isaac-Cartpole-Direct-v0",
-        "--managed",
         "--max-iterations",
-        str(TOTAL),
+        str(iterations),
         *extra,
         "--json",
         "--",
@@ -80,6 +71,10 @@ def start_managed(cli: Cli, *extra: str) -> str:
     )
     assert started.returncode == 0, started.stderr
     return json.loads(started.stdout)["data"]["id"]
+
+
+def start_managed(cli: Cli, *extra: str) -> str:
+    return train(cli, "--managed", *extra)
 
 
 def watch_once(cli: Cli):
@@ -175,4 +170,4 @@ def workstation_fixture(aws, cli, sshd, slow_image):
     assert made.returncode == 0, made.stderr
     record = status(cli)
     yield aws, record
-    remove_containers(record["id"])
+    remove_containers([record["id"]])

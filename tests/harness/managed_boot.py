@@ -9,7 +9,6 @@ the installed systemd unit's ExecStart names, run on the host as the unit's user
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from pathlib import Path
@@ -25,9 +24,9 @@ from harness.managed import (  # noqa: F401
     iterations,
     job_of,
     outputs_of,
-    remove_containers,
     slow_image_fixture,
     status,
+    train,
     watch_once,
     workstation_fixture,
 )
@@ -51,24 +50,6 @@ def running_jobs(deployment_id: str) -> list[str]:
         check=True,
     )
     return sorted(found.stdout.split())
-
-
-def train(cli: Cli, *extra: str, iterations: int = TOTAL) -> str:  # noqa: F811  (a count here)
-    started = cli(
-        "train",
-        "-d",
-        NAME,
-        "--task",
-        "Isaac-Cartpole-Direct-v0",
-        "--max-iterations",
-        str(iterations),
-        *extra,
-        "--json",
-        "--",
-        f"agent.save_interval={SAVE}",
-    )
-    assert started.returncode == 0, started.stderr
-    return json.loads(started.stdout)["data"]["id"]
 
 
 def until_saved_on_host(host_root: str, run: str, at_least: int, timeout: float = 120) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from isaacctl.remote import Remote
 from isaacctl.remote.base import CommandResult, OutputHandler
-from isaacctl.services.jobs.opening import Ahead, Opening, claim_ahead
+from isaacctl.services.jobs.opening import Opening, claim_ahead
 
 
 class KeptRemote(Remote):
@@ -73,14 +73,8 @@ class Connections:
             return self.open_remote(deployment, node)
         key = (deployment, node)
         opening = self.opening.pop(key, None)
-        opened: tuple[Remote, BaseException | None] | None = None
-        if isinstance(opening, Ahead):  # a guess: taken where it is the provider's own remote
-            own = self.open_remote(deployment, node)
-            opened = opening.instead_of(own) or (own, None)
-        elif opening is not None:
-            opened = opening.result()
-        if opened:
-            self.kept[key], failed = opened
+        if opening is not None:
+            self.kept[key], failed = opening.take(lambda: self.open_remote(deployment, node))
             return KeptRemote(self.kept[key], failed)
         if key not in self.kept:
             self.kept[key] = self.open_remote(deployment, node)

@@ -56,6 +56,10 @@ class Opening:
         assert self.remote is not None
         return self.remote, self.failed
 
+    def take(self, own_remote: Callable[[], Remote]) -> tuple[Remote, BaseException | None]:
+        """The connection to use, and what its opening raised (for its first command)."""
+        return self.result()
+
     def abandon(self) -> None:
         with self.lock:
             self.abandoned = True
@@ -112,18 +116,18 @@ class Ahead(Opening):
         self.named.wait()  # set right after the state module's import: moments
         return node == 0 and self.deployment == deployment
 
-    def instead_of(self, remote: Remote) -> tuple[Remote, BaseException | None] | None:
-        """This connection, where it goes where `remote` (the provider's own) would and the
-        same way; else None (and it is closed)."""
+    def take(self, own_remote: Callable[[], Remote]) -> tuple[Remote, BaseException | None]:
+        """This connection where it goes where the provider's own remote would, the same way;
+        else (and when it failed: a changed host key, a refused login, whose usual words are
+        the provider's remote's) that own remote, which connects on its first command."""
+        own = own_remote()
         self.thread.join()
         same = getattr(self.remote, "same_as", None)
-        # a connection that failed is left to the provider's own remote, whose errors (a changed
-        # host key, a refused login) are the ones this command's users know
-        if self.error is None and self.failed is None and same is not None and same(remote):
+        if self.error is None and self.failed is None and same is not None and same(own):
             assert self.remote is not None
-            return self.remote, self.failed
+            return self.remote, None
         self.abandon()
-        return None
+        return own, None
 
 
 _ahead: Ahead | None = None
