@@ -43,6 +43,20 @@ def key(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+def installed_folders() -> list[tuple[str, int | None]]:
+    """Every folder imports come from and its time: an install or a removal (typer, click, a
+    provider plugin) changes its folder on sys.path, so a key holding this misses then."""
+    import sys
+
+    installed: list[tuple[str, int | None]] = []
+    for entry in sys.path[1:]:  # [0] is the script's folder or the working directory
+        try:
+            installed.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            installed.append((entry, None))
+    return installed
+
+
 # The help is read with no json (its import is ~3 ms of that start-up): entries are text, and
 # the JSON ones below are text too.
 def read_text(kind: str, entry_key: str) -> str | None:

@@ -61,12 +61,6 @@ def _help_key(args: list[str]) -> str:
         for entry in os.scandir(cli_folder)
         if entry.name.endswith(".py")
     )
-    installed: list[tuple[str, int | None]] = []
-    for entry in sys.path[1:]:  # [0] is the script's folder or the working directory
-        try:
-            installed.append((entry, os.stat(entry or ".").st_mtime_ns))
-        except OSError:
-            installed.append((entry, None))
     colour = [os.environ.get(name) for name in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "TERM")]
     return startup_cache.key(
         __version__,
@@ -74,7 +68,7 @@ def _help_key(args: list[str]) -> str:
         sys.executable,
         args,
         sources,
-        installed,
+        startup_cache.installed_folders(),
         _columns(),
         colour,
         sys.stdout.isatty(),

@@ -27,11 +27,9 @@ class TaskInfo:
 
 @lru_cache(maxsize=1)
 def _catalog() -> tuple[str, dict[str, dict[str, Any]]]:
-    import yaml
+    from isaacctl.resources import template_yaml
 
-    from isaacctl.resources import template_text
-
-    data = yaml.load(template_text("tasks.yaml"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    data = template_yaml("tasks.yaml")
     return data["default_library"], data["tasks"]
 
 
