@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from harness.cli import Cli
+from isaacctl.runtimes.base import EarlyOutput
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +90,10 @@ def test_an_unreachable_host_fails_the_job_with_the_connection_error(tmp_path, s
     assert [job["status"] for job in listed] == ["failed"]
     assert "ssh: cannot connect to" in listed[0]["error"]
     assert not list((host_dir / "jobs").iterdir())
+
+
+def test_the_early_output_of_a_start_is_its_complete_lines_and_their_bytes():
+    early = EarlyOutput.of("[isaacctl] running: é\nhalf a li")
+    assert early.text == "[isaacctl] running: é\n"
+    assert early.offset == len("[isaacctl] running: é\n".encode())  # bytes, as the stream counts
+    assert EarlyOutput.of("") == EarlyOutput("", 0) == EarlyOutput.of("no newline yet")

@@ -190,6 +190,18 @@ def test_train_follow_then_jobs_fetch_logs_and_metrics_from_the_real_run(station
 
 
 @needs_isaaclab
+def test_train_follow_shows_the_output_once_as_the_host_holds_it(station):
+    """The first lines come back with the start and the stream carries on after them: nothing
+    twice, nothing missing."""
+    result = station("train", "--task", "Isaac-Cartpole-v0", "--num-envs", "16", "--max-iterations", "1", "--follow")
+    assert result.returncode == 0, result.stderr + result.stdout[-3000:]
+    job = started_id(result)
+    written = (station.host_dir / "jobs" / job / "output.txt").read_text()
+    assert written.startswith("[isaacctl] running: ")
+    assert result.stdout == f"{job}\n{written}"  # the job's id (for scripts), then its output
+
+
+@needs_isaaclab
 def test_logs_follow_a_running_job_then_cancel_ends_the_real_process(station):
     result = station("train", "--task", "Isaac-Cartpole", "--num-envs", "16", "--max-iterations", "5000")
     assert result.returncode == 0, result.stderr

@@ -115,6 +115,21 @@ def run_prepared(
     return result
 
 
+@dataclass(frozen=True)
+class EarlyOutput:
+    """The complete lines a job had written when its start returned (sent back with the start
+    itself), and the byte offset of its output that a stream carries on from: `train --follow`
+    shows the first line without waiting on the stream's own round trip."""
+
+    text: str
+    offset: int
+
+    @classmethod
+    def of(cls, written: str) -> EarlyOutput:
+        complete = written[: written.rfind("\n") + 1]  # a line still being written waits for the stream
+        return cls(complete, len(complete.encode()))
+
+
 @dataclass
 class Launch:
     """Everything a runtime needs to start one job: its folder is on the host already, or
@@ -149,8 +164,9 @@ class Runtime(ABC):
         """The job runner script staged as the job folder's run.sh."""
 
     @abstractmethod
-    def start(self, remote: Remote, launch: Launch) -> None:
-        """Start the job detached from the SSH session; raises IsaacctlError if it did not start."""
+    def start(self, remote: Remote, launch: Launch) -> EarlyOutput | None:
+        """Start the job detached from the SSH session; raises IsaacctlError if it did not start.
+        What the job wrote meanwhile, where the start can tell at no cost (stream_logs' initial)."""
 
     @abstractmethod
     def states_argv(self, jobs: list[JobRecord]) -> list[str]:
@@ -179,8 +195,10 @@ class Runtime(ABC):
         follow: bool,
         tail: int | None,
         on_reconnect: Callable[[str], None],
+        initial: EarlyOutput | None = None,
     ) -> None:
-        """The job's output, to its end with follow, surviving a dropped connection."""
+        """The job's output, to its end with follow, surviving a dropped connection; `initial`
+        (its start's early output) is shown first and not read again."""
 
     def free_port(self, remote: Remote, record: DeploymentRecord) -> int:
         """A TCP port free on the host now, for a job's rendezvous. Asked of the host itself:

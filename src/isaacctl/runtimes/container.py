@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from isaacctl.errors import IsaacctlError, RemoteError
 from isaacctl.isaaclab import Generation, generation_for
 from isaacctl.providers.base import CONTAINER_ID_LABEL, CONTAINER_LABEL
-from isaacctl.runtimes.base import JobState, JobStates, Launch, Runtime, Unknown, run_prepared
+from isaacctl.runtimes.base import EarlyOutput, JobState, JobStates, Launch, Runtime, Unknown, run_prepared
 
 if TYPE_CHECKING:
     from isaacctl.records import DeploymentRecord, JobRecord
@@ -235,6 +235,7 @@ class ContainerRuntime(Runtime):
         follow: bool,
         tail: int | None,
         on_reconnect: Callable[[str], None],
+        initial: EarlyOutput | None = None,  # never: its start tells nothing of the output
     ) -> None:
         from isaacctl.runtimes.container_logs import stream_logs
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from isaacctl.errors import HostKeyChanged, IsaacctlError, RemoteError
-from isaacctl.runtimes.base import JobState, JobStates, Launch, Runtime, Unknown, run_prepared
+from isaacctl.runtimes.base import EarlyOutput, JobState, JobStates, Launch, Runtime, Unknown, run_prepared
 
 if TYPE_CHECKING:
     from isaacctl.isaaclab import Generation
@@ -33,6 +33,8 @@ CACHE_ENV = {"WARP_CACHE_PATH": "cache/warp", "CUDA_CACHE_PATH": "cache/computec
 # Starts the runner in a new session, detached from this SSH session's descriptors, and waits
 # for it to write its pid (so a job that never started is known at once, not later). It looks
 # every 10 ms: the runner writes it within milliseconds, and the wait is on `train`'s clock.
+# Then it sends back what the job has written (its first line follows the pid by moments; up to
+# 0.2 s is waited for it): `train --follow` shows it without the stream's own round trip.
 _START = r"""
 job=$1; shift
 setsid -f "$@" </dev/null >/dev/null 2>&1 || exit 90
@@ -41,6 +43,11 @@ while [ ! -e "$job/pid" ]; do
   i=$((i + 1)); [ "$i" -gt "$ISAACCTL_WAIT" ] && exit 91
   sleep 0.01
 done
+i=0
+while [ ! -s "$job/output.txt" ] && [ "$i" -lt 20 ]; do i=$((i + 1)); sleep 0.01; done
+size=$(stat -c %s "$job/output.txt" 2>/dev/null) || size=0
+[ "$size" -gt 0 ] && head -c "$size" "$job/output.txt"
+exit 0
 """
 
 # One line of JSON per job folder: its exit status, else whether its runner still lives (the
@@ -180,7 +187,7 @@ class PipRuntime(Runtime):
         env.update(launch_env)
         return env
 
-    def start(self, remote: Remote, launch: Launch) -> None:
+    def start(self, remote: Remote, launch: Launch) -> EarlyOutput:
         record, job = launch.record, launch.job
         env = self.environment(record, launch.env, launch.generation, launch.video)
         argv = [
@@ -211,6 +218,7 @@ class PipRuntime(Runtime):
                 f"{reason.get(result.exit_status, f'exit {result.exit_status}')}",
                 details=result.tail(10),
             )
+        return EarlyOutput.of(result.stdout)
 
     def states_argv(self, jobs: list[JobRecord]) -> list[str]:
         return ["python3", "-c", _STATES, *[job.host_dir for job in jobs]]
@@ -264,8 +272,13 @@ class PipRuntime(Runtime):
         follow: bool,
         tail: int | None,
         on_reconnect: Callable[[str], None],
+        initial: EarlyOutput | None = None,
     ) -> None:
         offset: list[int | None] = [None]
+        if initial is not None:
+            for line in initial.text.splitlines(keepends=True):
+                emit(line)
+            offset[0] = initial.offset
 
         def feed(line: str, stream: str) -> None:
             if stream == "stderr" and line.startswith("isaacctl-offset "):

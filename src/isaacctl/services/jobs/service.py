@@ -23,7 +23,7 @@ from isaacctl.errors import IsaacctlError, RemoteError, UserError, failure_reaso
 from isaacctl.isaaclab import Generation, Rendezvous, generation_for
 from isaacctl.runtimes import JobState, Launch, Runtime, Unknown, runtime_for
 from isaacctl.runtimes import runtime as runtime_for_name
-from isaacctl.runtimes.base import Preparation
+from isaacctl.runtimes.base import EarlyOutput, Preparation
 from isaacctl.services.jobs import command as commands
 from isaacctl.services.jobs.checkpoints import best_checkpoint, newest_checkpoint
 from isaacctl.services.jobs.connections import Connections
@@ -70,6 +70,8 @@ class JobService:
         self.store = deployments.store
         self.progress = progress or (lambda message: None)
         self.connections = Connections(lambda name, node: self.deployments.remote(name, node))
+        # what each job's start sent back of its output: its stream begins after it
+        self.early_output: dict[str, EarlyOutput] = {}
 
     @contextmanager
     def keeping_connections(self) -> Iterator[None]:
@@ -183,7 +185,7 @@ class JobService:
             env |= dict(setting.split("=", 1) for setting in spec.env)
             try:
                 self.progress(f"starting {job.container} in {staging.job_dir} ({runtime.name} runtime)")
-                runtime.start(
+                early = runtime.start(
                     remote,
                     Launch(
                         record=record,
@@ -195,6 +197,8 @@ class JobService:
                         preparation=self._preparation(record, spec, job, staging),
                     ),
                 )
+                if early is not None:
+                    self.early_output[job.id] = early
                 if job.node_runs:
                     job.node_runs[0].status = "running"
                     self._start_workers(record, spec, job, generation, runtime, env)
@@ -549,6 +553,7 @@ class JobService:
             follow=follow,
             tail=tail,
             on_reconnect=on_reconnect,
+            initial=self.early_output.pop(job.id, None) if view is job and tail is None else None,
         )
         job = self.get(job.id, job.deployment)
         # one node's output has ended; the others end with it (or fail it), moments later
