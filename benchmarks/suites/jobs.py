@@ -69,6 +69,18 @@ def _first_output_seconds(place, *train_args: str, cancel: bool = False) -> floa
     return elapsed
 
 
+def _close_masters() -> None:
+    """End every OpenSSH master isaacctl keeps (ControlPersist): the next `train` starts cold,
+    as the first one of a session does. The other rows run `train` back to back, so theirs is
+    the master the previous run left, as a user's second command within 60 s finds it."""
+    from isaacctl.remote.ssh import control_folder
+
+    folder = control_folder()
+    for entry in folder.iterdir() if folder is not None else ():
+        if entry.is_socket():
+            subprocess.run(["ssh", "-S", str(entry), "-O", "exit", "x"], capture_output=True)
+
+
 def _seconds(argv: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     run(argv, env)
@@ -122,6 +134,14 @@ def _isaaclab_rows(repeat: int) -> list[dict]:
             lambda: _seconds(place.ssh_argv(str(ISAACLAB_PYTHON), "-c", "pass")),
             repeat,
         )
+
+        def cold() -> float:
+            _close_masters()
+            return _first_output_seconds(place, *CARTPOLE_ARGS, cancel=True)
+
+        cold_line, cold_python = _in_turns(
+            cold, lambda: _seconds(place.ssh_argv(str(ISAACLAB_PYTHON), "-c", "pass")), repeat
+        )
         upstream_dirs = iter(range(1_000_000))
 
         def upstream() -> float:
@@ -144,6 +164,12 @@ def _isaaclab_rows(repeat: int) -> list[dict]:
             reference=python_start,
             against="ssh+python",
             goal="<= 1.2x",
+        ),
+        row(
+            "pip runtime, no SSH master left by an earlier command: train -> first output line",
+            cold_line,
+            reference=cold_python,
+            against="ssh+python",
         ),
         row("upstream `python -m isaaclab train` over ssh, 3 Cartpole iterations, CPU (reference)", reference),
         row(
