@@ -142,7 +142,7 @@ def test_nodes_run_in_parallel(lab, sshd, sshd2, monkeypatch):
         from isaacctl.services.deployments import BootstrapRequest, DeploymentService
         from isaacctl.state import StateStore
 
-        registry._entry_points.cache_clear()
+        registry._registered.cache_clear()
         request = BootstrapRequest(
             BootstrapSettings(
                 image="isaacctl-test/none:1", gpus="none", isaaclab_version="2.3", only=("host-folders",)
@@ -152,7 +152,7 @@ def test_nodes_run_in_parallel(lab, sshd, sshd2, monkeypatch):
         result = DeploymentService(StateStore(lab.state_dir)).bootstrap("ws1", request)
     finally:
         sys.path.remove(str(lab.env["PYTHONPATH"]))
-        registry._entry_points.cache_clear()
+        registry._registered.cache_clear()
         os.environ.pop("ISAACCTL_SSH_CONFIG", None)
     assert {event.node for event in result.steps} == {0, 1}
     assert node0_saw_node1 == [True]  # node 1 asked while node 0 was still at its first step
