@@ -160,6 +160,10 @@ def test_nodes_run_in_parallel(lab, sshd, sshd2, monkeypatch):
 
 def test_a_failure_on_one_node_gives_a_table_per_node(lab, sshd, sshd2):
     assert deploy(lab, "ws1", "--host-dir", "~/lab-fail").returncode == 0
+    # Each node's facts on record first: in the failing run node 1 may fail before node 0 has
+    # even connected, and a node stopped before its first step records nothing of that run.
+    facts = lab("bootstrap", "ws1", "--gpus", "none", "--isaaclab-version", "2.3", "--only", "facts")
+    assert facts.returncode == 0, facts.stderr
     blocker = sshd2.home / "lab-fail"
     blocker.write_text("a file where the folder should be\n")  # mkdir -p fails on node 1 only
     try:
